@@ -1,0 +1,136 @@
+//! The `jwtd` command: the server and the operator's commands.
+
+mod logging;
+mod token;
+mod user;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Settings, Sources};
+use crate::http::HttpState;
+use crate::state::{self, StartError, State};
+use crate::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "jwtd",
+    version,
+    about = "A JSON Web Token service speaking Simple JWT's protocol"
+)]
+struct Cli {
+    /// Settings file, read after config/default.toml and before JWTD__* variables.
+    #[arg(long, global = true, env = "JWTD_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (what `jwtd` alone does).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Issue tokens from the command line.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+}
+
+/// A command's failure: printed as one line, exit status 1.
+pub type CliResult = Result<(), String>;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&Sources::standard(cli.config.clone())) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("jwtd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&settings);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
+        command => runtime().block_on(async move {
+            match command {
+                Command::Serve => unreachable!("handled above"),
+                Command::Migrate => migrate(settings).await,
+                Command::User(c) => user::run(c, settings).await,
+                Command::Token(c) => token::run(c, settings).await,
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("jwtd: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+async fn serve(settings: Settings) -> CliResult {
+    let workers = settings.worker_count();
+    let bind = settings.bind.clone();
+    let state = State::build(settings).await.map_err(|e| e.to_string())?;
+    describe_database(&state);
+    let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = crate::http::server(Arc::new(HttpState::new(state)), listener, workers)
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    tracing::info!(%addr, workers, "jwtd listening on http://{addr}");
+    server.await.map_err(|e| format!("server error: {e}"))
+}
+
+/// One line that says which database is in use, without its password.
+fn describe_database(state: &State) {
+    let s = &state.settings;
+    if s.uses_default_database() {
+        tracing::info!(
+            path = %s.data_path("jwtd.db").display(),
+            "using the embedded SQLite database {} (migrations applied); set database_url to use Postgres",
+            s.data_path("jwtd.db").display()
+        );
+    } else {
+        tracing::info!(
+            database = state.store.kind(),
+            "using the configured {} database (migrations applied)",
+            state.store.kind()
+        );
+    }
+}
+
+async fn migrate(settings: Settings) -> CliResult {
+    let store = open_store(&settings).await?;
+    println!("migrations applied ({})", store.kind());
+    store.close().await;
+    Ok(())
+}
+
+/// Connects and migrates, for the commands that need only the database.
+async fn open_store(settings: &Settings) -> Result<crate::store::Database, String> {
+    let store = state::connect(settings).await.map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
+impl From<StartError> for String {
+    fn from(e: StartError) -> Self {
+        e.to_string()
+    }
+}

@@ -1,0 +1,204 @@
+//! `jwtd user …`: create, change, list and delete users.
+
+use std::io::BufRead;
+
+use clap::{Args, Subcommand};
+
+use super::{CliResult, open_store};
+use crate::config::Settings;
+use crate::passwords::PasswordHasher;
+use crate::store::{Database, NewUser, Store, StoreError, User};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Create {
+        name: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Superuser (implies --staff, as Django's createsuperuser).
+        #[arg(long)]
+        superuser: bool,
+        #[arg(long)]
+        staff: bool,
+        /// Create the user inactive: it cannot log in until activated.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Set a user's password.
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Allow a user to log in again.
+    Activate { name: String },
+    /// Stop a user from logging in (existing access tokens are refused by /api/me/).
+    Deactivate { name: String },
+    /// Delete a user; its outstanding tokens are kept, detached, as Simple JWT does.
+    Delete { name: String },
+    /// List users.
+    List,
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct PasswordArgs {
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// The password (visible to other users of this machine; prefer --password-stdin).
+    #[arg(long, value_name = "PASSWORD")]
+    password: Option<String>,
+}
+
+impl PasswordArgs {
+    fn read(&self) -> Result<String, String> {
+        let password = match &self.password {
+            Some(p) => p.clone(),
+            None => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+                line.trim_end_matches(['\n', '\r']).to_string()
+            }
+        };
+        if password.is_empty() {
+            return Err("the password must not be empty".into());
+        }
+        Ok(password)
+    }
+}
+
+pub async fn run(command: UserCommand, settings: Settings) -> CliResult {
+    let store = open_store(&settings).await?;
+    let result = execute(command, &store).await;
+    store.close().await;
+    result
+}
+
+async fn execute(command: UserCommand, store: &Database) -> CliResult {
+    match command {
+        UserCommand::Create {
+            name,
+            password,
+            email,
+            first_name,
+            last_name,
+            superuser,
+            staff,
+            inactive,
+        } => {
+            validate_username(&name)?;
+            let password = password.read()?;
+            let hash = PasswordHasher::new(1)
+                .hash(&password)
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = store
+                .create_user(&NewUser {
+                    username: name.clone(),
+                    password: hash,
+                    email,
+                    first_name,
+                    last_name,
+                    is_active: !inactive,
+                    is_staff: staff || superuser,
+                    is_superuser: superuser,
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => format!("a user named {name:?} already exists"),
+                    other => other.to_string(),
+                })?;
+            println!("created user {} (id {})", user.username, user.id);
+        }
+        UserCommand::Passwd { name, password } => {
+            let user = find(store, &name).await?;
+            let password = password.read()?;
+            let hash = PasswordHasher::new(1)
+                .hash(&password)
+                .await
+                .map_err(|e| e.to_string())?;
+            store
+                .set_password(user.id, &hash)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("password changed for {name}");
+        }
+        UserCommand::Activate { name } => {
+            let user = find(store, &name).await?;
+            store.set_active(user.id, true).await.map_err(|e| e.to_string())?;
+            println!("activated {name}");
+        }
+        UserCommand::Deactivate { name } => {
+            let user = find(store, &name).await?;
+            store
+                .set_active(user.id, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("deactivated {name}");
+        }
+        UserCommand::Delete { name } => {
+            let user = find(store, &name).await?;
+            store.delete_user(user.id).await.map_err(|e| e.to_string())?;
+            println!("deleted {name}");
+        }
+        UserCommand::List => {
+            let users = store.list_users().await.map_err(|e| e.to_string())?;
+            println!(
+                "{:>6}  {:<24} {:<6} {:<5} {:<9} {:<30} last_login",
+                "id", "username", "active", "staff", "superuser", "email"
+            );
+            for u in users {
+                println!(
+                    "{:>6}  {:<24} {:<6} {:<5} {:<9} {:<30} {}",
+                    u.id,
+                    u.username,
+                    yes_no(u.is_active),
+                    yes_no(u.is_staff),
+                    yes_no(u.is_superuser),
+                    u.email,
+                    u.last_login
+                        .map(crate::http::drf_datetime)
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+pub async fn find(store: &Database, name: &str) -> Result<User, String> {
+    store
+        .user_by_username(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user named {name:?}"))
+}
+
+/// Django's username rule: at most 150 letters, digits and @ . + - _
+fn validate_username(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 150
+        && name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid username {name:?}: use at most 150 letters, digits and @ . + - _ (Django's rule)"
+        ))
+    }
+}

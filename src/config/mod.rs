@@ -1,0 +1,620 @@
+//! Settings (Simple JWT's `settings.py`): one typed struct with Simple JWT's defaults,
+//! loaded in this order — built-in defaults, `config/default.toml`, the file named by
+//! `--config` or `JWTD_CONFIG`, then `JWTD__<KEY>` environment variables.
+//!
+//! Unknown keys and bad values stop start-up with one line naming the key, so a typo
+//! never leaves a setting silently at its default.
+
+mod duration;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+pub use duration::Duration;
+
+/// The repository's commented default file; read when present in the working directory.
+pub const DEFAULT_FILE: &str = "config/default.toml";
+
+/// Settings whose values are lists, so that `JWTD__AUTH_HEADER_TYPES=Bearer,JWT` works.
+const LIST_KEYS: &[&str] = &["auth_header_types", "auth_token_classes", "audience"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    // --- Simple JWT's settings, same names, same defaults -------------------------------
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    pub rotate_refresh_tokens: bool,
+    pub blacklist_after_rotation: bool,
+    pub update_last_login: bool,
+    pub algorithm: jsonwebtoken::Algorithm,
+    #[serde(deserialize_with = "non_empty")]
+    pub signing_key: Option<Secret>,
+    #[serde(deserialize_with = "non_empty")]
+    pub verifying_key: Option<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub audience: Vec<String>,
+    #[serde(deserialize_with = "non_empty")]
+    pub issuer: Option<String>,
+    #[serde(deserialize_with = "non_empty")]
+    pub jwk_url: Option<String>,
+    pub leeway: Duration,
+    #[serde(deserialize_with = "string_or_list")]
+    pub auth_header_types: Vec<String>,
+    pub auth_header_name: String,
+    pub user_id_field: UserIdField,
+    pub user_id_claim: String,
+    pub user_authentication_rule: String,
+    #[serde(deserialize_with = "token_classes")]
+    pub auth_token_classes: Vec<TokenClass>,
+    pub token_type_claim: String,
+    pub jti_claim: String,
+    pub sliding_token_refresh_exp_claim: String,
+    pub sliding_token_lifetime: Duration,
+    pub sliding_token_refresh_lifetime: Duration,
+    pub check_revoke_token: bool,
+    pub revoke_token_claim: String,
+    pub check_user_is_active: bool,
+
+    // --- the server ---------------------------------------------------------------------
+    pub bind: String,
+    #[serde(deserialize_with = "non_empty")]
+    pub database_url: Option<Secret>,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// HTTP worker threads; 0 means one per CPU.
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            access_token_lifetime: Duration::secs(5 * 60),
+            refresh_token_lifetime: Duration::secs(24 * 3600),
+            rotate_refresh_tokens: false,
+            blacklist_after_rotation: false,
+            update_last_login: false,
+            algorithm: jsonwebtoken::Algorithm::HS256,
+            signing_key: None,
+            verifying_key: None,
+            audience: Vec::new(),
+            issuer: None,
+            jwk_url: None,
+            leeway: Duration::secs(0),
+            auth_header_types: vec!["Bearer".into()],
+            auth_header_name: "HTTP_AUTHORIZATION".into(),
+            user_id_field: UserIdField::Id,
+            user_id_claim: "user_id".into(),
+            user_authentication_rule: DEFAULT_AUTHENTICATION_RULE.into(),
+            auth_token_classes: vec![TokenClass::Access],
+            token_type_claim: "token_type".into(),
+            jti_claim: "jti".into(),
+            sliding_token_refresh_exp_claim: "refresh_exp".into(),
+            sliding_token_lifetime: Duration::secs(5 * 60),
+            sliding_token_refresh_lifetime: Duration::secs(24 * 3600),
+            check_revoke_token: false,
+            revoke_token_claim: "hash_password".into(),
+            check_user_is_active: true,
+            bind: "127.0.0.1:8000".into(),
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            log_format: LogFormat::Text,
+            workers: 0,
+        }
+    }
+}
+
+/// Simple JWT names its rule by import path; jwtd knows this one rule (the user exists and,
+/// unless `check_user_is_active` is off, is active).
+pub const DEFAULT_AUTHENTICATION_RULE: &str = "default";
+const SIMPLEJWT_DEFAULT_RULE_PATH: &str =
+    "rest_framework_simplejwt.authentication.default_user_authentication_rule";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserIdField {
+    Id,
+    Username,
+}
+
+/// The token classes that `/api/me/` accepts (Simple JWT's `AUTH_TOKEN_CLASSES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenClass {
+    Access,
+    Sliding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A value that must never reach a log line or a `Debug` dump.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A configuration problem: one line, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    pub fn key(key: &str, message: impl fmt::Display) -> Self {
+        ConfigError(format!("`{key}`: {message}"))
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where settings come from besides the built-in defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// `config/default.toml` (or another base file); skipped when it does not exist.
+    pub default_file: Option<PathBuf>,
+    /// `--config PATH` or `JWTD_CONFIG`; must exist when given.
+    pub file: Option<PathBuf>,
+    /// `JWTD__*` variables; `None` reads the process environment.
+    pub env: Option<HashMap<String, String>>,
+}
+
+impl Sources {
+    /// What `jwtd` reads when started: the repository default file, the given file and the
+    /// process environment.
+    pub fn standard(file: Option<PathBuf>) -> Self {
+        Sources {
+            default_file: Some(PathBuf::from(DEFAULT_FILE)),
+            file,
+            env: None,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = &sources.default_file {
+            builder = builder.add_source(config::File::from(path.as_path()).required(false));
+        }
+        if let Some(path) = &sources.file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path.as_path()).required(true));
+        }
+        let mut env = config::Environment::with_prefix("JWTD")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",");
+        for key in LIST_KEYS {
+            env = env.with_list_parse_key(key);
+        }
+        if let Some(vars) = &sources.env {
+            env = env.source(Some(vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+        }
+        let merged = builder
+            .add_source(env)
+            .build()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        check_known_keys(&merged)?;
+        let settings: Settings = merged.try_deserialize().map_err(|e| ConfigError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks that cross the type system: ranges, lengths, combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, d) in [
+            ("access_token_lifetime", self.access_token_lifetime),
+            ("refresh_token_lifetime", self.refresh_token_lifetime),
+            ("sliding_token_lifetime", self.sliding_token_lifetime),
+            (
+                "sliding_token_refresh_lifetime",
+                self.sliding_token_refresh_lifetime,
+            ),
+        ] {
+            if d.as_secs() == 0 {
+                return Err(ConfigError::key(key, "must be at least one second"));
+            }
+        }
+        if self.auth_header_types.is_empty() {
+            return Err(ConfigError::key(
+                "auth_header_types",
+                "must name at least one type, e.g. [\"Bearer\"]",
+            ));
+        }
+        for t in &self.auth_header_types {
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::key(
+                    "auth_header_types",
+                    format!("{t:?} is not a valid authorization scheme (printable ASCII, no spaces)"),
+                ));
+            }
+        }
+        if actix_web::http::header::HeaderName::from_bytes(self.auth_header().as_bytes()).is_err() {
+            return Err(ConfigError::key(
+                "auth_header_name",
+                format!("{:?} is not a valid header name", self.auth_header_name),
+            ));
+        }
+        if self.auth_token_classes.is_empty() {
+            return Err(ConfigError::key(
+                "auth_token_classes",
+                "must list \"access\", \"sliding\" or both",
+            ));
+        }
+        for (key, value) in [
+            ("user_id_claim", &self.user_id_claim),
+            (
+                "sliding_token_refresh_exp_claim",
+                &self.sliding_token_refresh_exp_claim,
+            ),
+            ("revoke_token_claim", &self.revoke_token_claim),
+        ] {
+            if value.is_empty() {
+                return Err(ConfigError::key(key, "must not be empty"));
+            }
+        }
+        if self.user_authentication_rule != DEFAULT_AUTHENTICATION_RULE
+            && self.user_authentication_rule != SIMPLEJWT_DEFAULT_RULE_PATH
+        {
+            return Err(ConfigError::key(
+                "user_authentication_rule",
+                format!(
+                    "unknown rule {:?}; jwtd has the rule \"default\" (Simple JWT's default_user_authentication_rule); \
+                     set check_user_is_active = false to let inactive users in",
+                    self.user_authentication_rule
+                ),
+            ));
+        }
+        if self.jti_claim.is_empty() {
+            return Err(ConfigError::key(
+                "jti_claim",
+                "must not be empty: jwtd records and blacklists tokens by their id",
+            ));
+        }
+        if self.jwk_url.is_some() {
+            return Err(ConfigError::key(
+                "jwk_url",
+                "is not yet supported by this version of jwtd",
+            ));
+        }
+        if self
+            .bind
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .is_none()
+        {
+            return Err(ConfigError::key(
+                "bind",
+                format!("{:?} is not HOST:PORT", self.bind),
+            ));
+        }
+        if let Some(url) = &self.database_url {
+            let url = url.expose();
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(ConfigError::key(
+                    "database_url",
+                    "must start with sqlite:, postgres:// or postgresql://",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The HTTP header that carries tokens. Simple JWT names it as Django's `request.META`
+    /// key (`HTTP_AUTHORIZATION`); a plain header name is accepted too.
+    pub fn auth_header(&self) -> String {
+        match self.auth_header_name.strip_prefix("HTTP_") {
+            Some(rest) => rest.replace('_', "-").to_ascii_lowercase(),
+            None => self.auth_header_name.to_ascii_lowercase(),
+        }
+    }
+
+    /// `None` when Simple JWT's claim setting is `None` (written as `""` here).
+    pub fn token_type_claim(&self) -> Option<&str> {
+        Some(self.token_type_claim.as_str()).filter(|c| !c.is_empty())
+    }
+
+    pub fn jti_claim(&self) -> Option<&str> {
+        Some(self.jti_claim.as_str()).filter(|c| !c.is_empty())
+    }
+
+    /// The database to use: `database_url`, else the SQLite file under `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_string(),
+            None => format!("sqlite://{}", self.data_dir.join("jwtd.db").display()),
+        }
+    }
+
+    pub fn uses_default_database(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+
+    pub fn data_path(&self, name: &str) -> PathBuf {
+        self.data_dir.join(name)
+    }
+}
+
+/// Creates `data_dir` (owner-only) if it does not exist yet.
+pub fn ensure_data_dir(settings: &Settings) -> Result<(), String> {
+    let dir = &settings.data_dir;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create data_dir {}: {e}", dir.display()))
+}
+
+/// Every key `Settings` knows, for the typo check.
+fn known_keys() -> Vec<&'static str> {
+    KNOWN_KEYS.to_vec()
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "access_token_lifetime",
+    "refresh_token_lifetime",
+    "rotate_refresh_tokens",
+    "blacklist_after_rotation",
+    "update_last_login",
+    "algorithm",
+    "signing_key",
+    "verifying_key",
+    "audience",
+    "issuer",
+    "jwk_url",
+    "leeway",
+    "auth_header_types",
+    "auth_header_name",
+    "user_id_field",
+    "user_id_claim",
+    "user_authentication_rule",
+    "auth_token_classes",
+    "token_type_claim",
+    "jti_claim",
+    "sliding_token_refresh_exp_claim",
+    "sliding_token_lifetime",
+    "sliding_token_refresh_lifetime",
+    "check_revoke_token",
+    "revoke_token_claim",
+    "check_user_is_active",
+    "bind",
+    "database_url",
+    "data_dir",
+    "log_format",
+    "workers",
+];
+
+fn check_known_keys(merged: &config::Config) -> Result<(), ConfigError> {
+    use config::Source;
+    let table = merged.collect().map_err(|e| ConfigError(e.to_string()))?;
+    let known = known_keys();
+    let mut keys: Vec<_> = table.keys().collect();
+    keys.sort();
+    for key in keys {
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        let origin = table[key]
+            .origin()
+            .map(|o| format!(" (set in {o})"))
+            .unwrap_or_else(|| " (set in the environment)".to_string());
+        let suggestion = known
+            .iter()
+            .map(|k| (strsim::levenshtein(k, key), k))
+            .min()
+            .filter(|(d, _)| *d <= 3)
+            .map(|(_, k)| format!("; did you mean `{k}`?"))
+            .unwrap_or_default();
+        return Err(ConfigError(format!(
+            "unknown setting `{key}`{origin}{suggestion}"
+        )));
+    }
+    Ok(())
+}
+
+// --- deserializers ----------------------------------------------------------------------
+
+/// TOML has no null: an empty string means "not set", as `None` does in Simple JWT.
+fn non_empty<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    let s = Option::<String>::deserialize(d)?;
+    Ok(s.filter(|s| !s.is_empty()).map(T::from))
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) if s.is_empty() => Vec::new(),
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v.into_iter().filter(|s| !s.is_empty()).collect(),
+    })
+}
+
+fn token_classes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TokenClass>, D::Error> {
+    string_or_list(d)?
+        .into_iter()
+        .map(|name| {
+            // Simple JWT's import paths are accepted too, so a settings dict can be copied over.
+            match name
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "access" | "accesstoken" => Ok(TokenClass::Access),
+                "sliding" | "slidingtoken" => Ok(TokenClass::Sliding),
+                _ => Err(serde::de::Error::custom(format!(
+                    "unknown token class {name:?}; expected \"access\" or \"sliding\""
+                ))),
+            }
+        })
+        .collect()
+}
+
+impl TokenClass {
+    /// Simple JWT's class name, used in its "messages" error list.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            TokenClass::Access => "AccessToken",
+            TokenClass::Sliding => "SlidingToken",
+        }
+    }
+}
+
+/// Reads a path that may be relative to the working directory, for messages.
+pub fn display_path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("jwtd-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("jwtd.toml");
+        std::fs::write(&file, toml).unwrap();
+        let result = Settings::load(&Sources {
+            default_file: None,
+            file: Some(file),
+            env: Some(env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        });
+        std::fs::remove_dir_all(&dir).ok();
+        result
+    }
+
+    #[test]
+    fn defaults_are_simple_jwt_defaults() {
+        let s = load_with("", &[]).unwrap();
+        assert_eq!(s.access_token_lifetime, Duration::secs(300));
+        assert_eq!(s.refresh_token_lifetime, Duration::secs(86_400));
+        assert_eq!(s.auth_header_types, vec!["Bearer"]);
+        assert_eq!(s.auth_header(), "authorization");
+        assert_eq!(s.auth_token_classes, vec![TokenClass::Access]);
+        assert_eq!(s.bind, "127.0.0.1:8000");
+        assert!(s.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let s = load_with(
+            "access_token_lifetime = \"10m\"\nrotate_refresh_tokens = true\n",
+            &[
+                ("JWTD__ACCESS_TOKEN_LIFETIME", "600"),
+                ("JWTD__AUTH_HEADER_TYPES", "Bearer,JWT"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.access_token_lifetime, Duration::secs(600));
+        assert!(s.rotate_refresh_tokens);
+        assert_eq!(s.auth_header_types, vec!["Bearer", "JWT"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_a_suggestion() {
+        let e = load_with("acess_token_lifetime = 5\n", &[]).unwrap_err();
+        assert!(e.0.contains("unknown setting `acess_token_lifetime`"), "{e}");
+        assert!(e.0.contains("did you mean `access_token_lifetime`"), "{e}");
+        let e = load_with("", &[("JWTD__ROTATE_REFRESH_TOKEN", "true")]).unwrap_err();
+        assert!(e.0.contains("rotate_refresh_token"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = load_with("access_token_lifetime = \"5x\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("access_token_lifetime"), "{e}");
+        let e = load_with("rotate_refresh_tokens = \"maybe\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("rotate_refresh_tokens"), "{e}");
+        let e = load_with("algorithm = \"HS257\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("algorithm"), "{e}");
+        let e = load_with("auth_token_classes = [\"refresh\"]\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("auth_token_classes"), "{e}");
+    }
+
+    #[test]
+    fn simple_jwt_import_paths_are_understood() {
+        let s = load_with(
+            "auth_token_classes = [\"rest_framework_simplejwt.tokens.AccessToken\", \"sliding\"]\n\
+             user_authentication_rule = \"rest_framework_simplejwt.authentication.default_user_authentication_rule\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            s.auth_token_classes,
+            vec![TokenClass::Access, TokenClass::Sliding]
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = load_with("signing_key = \"a-very-secret-signing-key-of-32-bytes!!\"\n", &[]).unwrap();
+        assert!(!format!("{s:?}").contains("a-very-secret"));
+    }
+}

@@ -1,0 +1,139 @@
+//! Every refusal, mapped to Simple JWT's and DRF's status codes and bodies in one place.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use serde_json::{Value, json};
+
+use super::HttpState;
+use super::fields::FieldErrors;
+use super::parsers::ParseFailure;
+use crate::store::StoreError;
+use crate::tokens::{AuthError, TokenError};
+
+#[derive(Debug)]
+pub enum ApiError {
+    Auth(AuthError),
+    Fields(FieldErrors),
+    Parse(ParseFailure),
+    MethodNotAllowed(String),
+    NotFound,
+    TooLarge(usize),
+    /// The body could not be read (the client broke off, bad chunking).
+    BadBody,
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::Auth(e)
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        ApiError::Auth(AuthError::InvalidToken(e))
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(e: FieldErrors) -> Self {
+        ApiError::Fields(e)
+    }
+}
+
+impl From<ParseFailure> for ApiError {
+    fn from(e: ParseFailure) -> Self {
+        ApiError::Parse(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Auth(AuthError::Store(e))
+    }
+}
+
+/// `{"detail": …, "code": …}`, as Simple JWT's `DetailDictMixin` writes it.
+fn detail_code(detail: impl ToString, code: &str) -> Value {
+    json!({"detail": detail.to_string(), "code": code})
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Auth(AuthError::BlacklistedOnVerify) => StatusCode::BAD_REQUEST,
+            ApiError::Auth(AuthError::Store(StoreError::Unavailable(_))) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Auth(AuthError::Store(_) | AuthError::Password(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Auth(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Fields(_) | ApiError::BadBody => StatusCode::BAD_REQUEST,
+            ApiError::Parse(ParseFailure::Parse(_)) => StatusCode::BAD_REQUEST,
+            ApiError::Parse(ParseFailure::UnsupportedMediaType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        match self {
+            ApiError::Auth(e) => match e {
+                AuthError::InvalidToken(t) => detail_code(t, "token_not_valid"),
+                AuthError::NoValidTokenType(messages) => json!({
+                    "detail": e.to_string(),
+                    "code": "token_not_valid",
+                    "messages": messages.iter().map(|(class, err)| json!({
+                        "token_class": class.class_name(),
+                        "token_type": crate::tokens::TokenType::from(*class).name(),
+                        "message": err.to_string(),
+                    })).collect::<Vec<_>>(),
+                }),
+                AuthError::NoUserIdentification => detail_code(e, "token_not_valid"),
+                AuthError::UserNotFound => detail_code(e, "user_not_found"),
+                AuthError::UserInactive => detail_code(e, "user_inactive"),
+                AuthError::PasswordChanged => detail_code(e, "password_changed"),
+                AuthError::BadAuthorizationHeader => detail_code(e, "bad_authorization_header"),
+                // DRF's own exceptions: no code in the body.
+                AuthError::NoActiveAccount
+                | AuthError::NoActiveAccountForToken
+                | AuthError::NotAuthenticated => {
+                    json!({"detail": e.to_string()})
+                }
+                AuthError::BlacklistedOnVerify => FieldErrors::non_field(e.to_string()).to_json(),
+                AuthError::Store(StoreError::Unavailable(_)) => {
+                    json!({"detail": "Service temporarily unavailable, try again later."})
+                }
+                AuthError::Store(_) | AuthError::Password(_) => json!({"detail": "A server error occurred."}),
+            },
+            ApiError::Fields(errors) => errors.to_json(),
+            ApiError::Parse(ParseFailure::Parse(detail)) => json!({"detail": detail}),
+            ApiError::Parse(ParseFailure::UnsupportedMediaType(t)) => {
+                json!({"detail": format!("Unsupported media type \"{t}\" in request.")})
+            }
+            ApiError::MethodNotAllowed(m) => json!({"detail": format!("Method \"{m}\" not allowed.")}),
+            ApiError::NotFound => json!({"detail": "Not found."}),
+            ApiError::TooLarge(limit) => json!({"detail": format!("Request body exceeds {limit} bytes.")}),
+            ApiError::BadBody => json!({"detail": "The request body could not be read."}),
+        }
+    }
+
+    /// The response, with `WWW-Authenticate` on every 401 as DRF sends it.
+    pub fn response(&self, http: &HttpState) -> HttpResponse {
+        let status = self.status();
+        match self {
+            ApiError::Auth(AuthError::Store(e)) => match e {
+                StoreError::Unavailable(m) => tracing::warn!(error = %m, "database unavailable"),
+                _ => tracing::error!(error = %e, "database error"),
+            },
+            ApiError::Auth(AuthError::Password(e)) => tracing::error!(error = %e, "password hashing failed"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, http.www_authenticate.clone()));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
+        super::json_response(response, &self.body())
+    }
+}

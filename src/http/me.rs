@@ -1,0 +1,71 @@
+//! `GET /api/me/`: DRF's `JWTAuthentication` + `IsAuthenticated` in front of the user's
+//! own record — what a downstream service does with jwtd's tokens.
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{ApiError, HttpState, metadata};
+use crate::store::User;
+use crate::tokens::{AuthError, authentication};
+
+type Http = web::Data<HttpState>;
+
+pub async fn me(http: Http, req: HttpRequest) -> HttpResponse {
+    let result = authenticated(&http, &req).await.map(|user| user_json(&user));
+    http.respond(result)
+}
+
+/// Other methods: authentication and the permission check come first, as in DRF's
+/// `initial()`; then OPTIONS answers with metadata and the rest with 405.
+pub async fn other_methods(http: Http, req: HttpRequest) -> HttpResponse {
+    match authenticated(&http, &req).await {
+        Err(e) => e.response(&http),
+        Ok(_) if req.method() == Method::OPTIONS => metadata::options(metadata::ME),
+        Ok(_) => ApiError::MethodNotAllowed(req.method().to_string()).response(&http),
+    }
+}
+
+async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result<User, ApiError> {
+    let header = req.headers().get(&http.auth_header).map(|v| v.as_bytes());
+    match authentication::authenticate(&http.app, header).await? {
+        Some((user, _token)) => Ok(user),
+        None => Err(AuthError::NotAuthenticated.into()),
+    }
+}
+
+fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "last_login": user.last_login.map(drf_datetime),
+        "date_joined": drf_datetime(user.date_joined),
+    })
+}
+
+/// DRF's DateTimeField output: ISO 8601, microseconds when present, `Z` for UTC.
+pub fn drf_datetime(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let micros = t.microsecond();
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if micros == 0 {
+        format!("{base}Z")
+    } else {
+        format!("{base}.{micros:06}Z")
+    }
+}

@@ -1,0 +1,178 @@
+//! HTTP: Simple JWT's URLs on actix-web. Handlers only read the request, call the rules in
+//! `tokens` and write the answer; `errors` maps every refusal to its response.
+//!
+//! Paths are served with and without the trailing slash, answered identically (rather than
+//! Django's `APPEND_SLASH` redirect, which loses a POST body).
+
+mod errors;
+mod fields;
+mod json;
+mod me;
+mod metadata;
+mod parsers;
+mod views;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use serde_json::Value;
+
+pub use errors::ApiError;
+pub use fields::FieldErrors;
+pub use me::drf_datetime;
+pub use parsers::{Data, ParseFailure};
+
+use crate::state::State;
+
+/// Request bodies larger than this are refused with 413 before they are read.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
+
+/// What every handler can reach.
+pub struct HttpState {
+    pub app: State,
+    /// `Bearer realm="api"`: the first configured header type, as DRF's authenticate_header.
+    pub www_authenticate: HeaderValue,
+    pub auth_header: HeaderName,
+    pub max_body: usize,
+}
+
+impl HttpState {
+    pub fn new(app: State) -> HttpState {
+        let s = &app.settings;
+        let www_authenticate = HeaderValue::from_str(&format!("{} realm=\"api\"", s.auth_header_types[0]))
+            .expect("header types are checked at start-up");
+        let auth_header = HeaderName::from_bytes(s.auth_header().as_bytes()).expect("checked at start-up");
+        HttpState {
+            app,
+            www_authenticate,
+            auth_header,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// Reads the body (within the size limit) and parses it as DRF would.
+    pub async fn read_data(&self, req: &HttpRequest, body: web::Payload) -> Result<Data, ApiError> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_body) {
+            return Err(ApiError::TooLarge(self.max_body));
+        }
+        let bytes = match body.to_bytes_limited(self.max_body).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => return Err(ApiError::BadBody),
+            Err(_) => return Err(ApiError::TooLarge(self.max_body)),
+        };
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()));
+        Ok(parsers::parse(content_type.as_deref(), &bytes)?)
+    }
+
+    /// 200 with the body, or the error's response.
+    pub fn respond(&self, result: Result<Value, ApiError>) -> HttpResponse {
+        match result {
+            Ok(body) => json_response(HttpResponse::Ok(), &body),
+            Err(e) => e.response(self),
+        }
+    }
+}
+
+pub fn json_response(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
+    builder
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .body(serde_json::to_vec(body).expect("JSON values serialize"))
+}
+
+/// The routes, for `App::configure`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    token_view(cfg, "/api/token/", views::obtain_pair, metadata::OBTAIN_PAIR);
+    token_view(cfg, "/api/token/refresh/", views::refresh, metadata::REFRESH);
+    token_view(cfg, "/api/token/verify/", views::verify, metadata::VERIFY);
+    token_view(
+        cfg,
+        "/api/token/blacklist/",
+        views::blacklist,
+        metadata::BLACKLIST,
+    );
+    token_view(
+        cfg,
+        "/api/token/sliding/",
+        views::obtain_sliding,
+        metadata::OBTAIN_SLIDING,
+    );
+    token_view(
+        cfg,
+        "/api/token/sliding/refresh/",
+        views::refresh_sliding,
+        metadata::REFRESH_SLIDING,
+    );
+    cfg.service(
+        web::resource(["/api/me/", "/api/me"])
+            .wrap(allow("GET, HEAD, OPTIONS"))
+            .route(web::get().to(me::me))
+            .route(web::head().to(me::me))
+            // DRF authenticates before it looks at the method.
+            .default_service(web::to(me::other_methods)),
+    );
+}
+
+/// A Simple JWT token view: POST, OPTIONS with DRF's metadata, 405 for the rest.
+fn token_view<F, Args>(cfg: &mut web::ServiceConfig, path: &'static str, handler: F, metadata: &'static str)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    cfg.service(
+        web::resource([path, path.trim_end_matches('/')])
+            .wrap(allow("POST, OPTIONS"))
+            .route(web::post().to(handler))
+            .route(
+                web::method(actix_web::http::Method::OPTIONS)
+                    .to(move || std::future::ready(metadata::options(metadata))),
+            )
+            .default_service(web::to(views::method_not_allowed)),
+    );
+}
+
+fn allow(methods: &'static str) -> DefaultHeaders {
+    DefaultHeaders::new().add((header::ALLOW, methods))
+}
+
+/// Headers Django's SecurityMiddleware puts on every response.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+}
+
+async fn not_found(http: web::Data<HttpState>) -> HttpResponse {
+    ApiError::NotFound.response(&http)
+}
+
+/// Builds the server on an already bound listener (tests bind port 0).
+pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let data = web::Data::from(state);
+    Ok(actix_web::HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(security_headers())
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run())
+}

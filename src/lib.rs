@@ -1,0 +1,10 @@
+//! jwtd: a standalone JSON Web Token service speaking Simple JWT's protocol.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod keys;
+pub mod passwords;
+pub mod state;
+pub mod store;
+pub mod tokens;

@@ -1,0 +1,280 @@
+//! Password hashing: argon2id with OWASP's parameters (m=19456 KiB, t=2, p=1), stored as PHC
+//! strings. Hashing runs on blocking threads, at most one per CPU at a time, each with a
+//! memory buffer that is reused, so that a burst of logins neither stalls the async workers
+//! nor makes memory balloon.
+
+use std::sync::{Arc, Mutex};
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use tokio::sync::Semaphore;
+
+pub const M_COST: u32 = 19_456;
+pub const T_COST: u32 = 2;
+pub const P_COST: u32 = 1;
+const SALT_LEN: usize = 16;
+const OUTPUT_LEN: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordError(pub String);
+
+impl std::fmt::Display for PasswordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "password hashing failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for PasswordError {}
+
+/// The outcome of a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub matches: bool,
+    /// The stored hash uses other parameters than jwtd's: hash the password again.
+    pub needs_rehash: bool,
+}
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    permits: Semaphore,
+    buffers: Mutex<Vec<Vec<Block>>>,
+    /// The hash an unknown username is checked against, so that it costs what a wrong
+    /// password costs and answer times do not tell which usernames exist.
+    dummy: String,
+}
+
+impl PasswordHasher {
+    /// `concurrency`: hashes computed at once (the CPU count is right for a server).
+    pub fn new(concurrency: usize) -> PasswordHasher {
+        let concurrency = concurrency.max(1);
+        let mut dummy_password = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut dummy_password)
+            .expect("the system RNG works");
+        let mut blocks = new_buffer();
+        let dummy = hash_with(&dummy_password, &mut blocks).expect("hashing a fixed-size input works");
+        PasswordHasher {
+            inner: Arc::new(Inner {
+                permits: Semaphore::new(concurrency),
+                buffers: Mutex::new(vec![blocks]),
+                dummy,
+            }),
+        }
+    }
+
+    /// Hashes `password` into a PHC string.
+    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        let password = password.as_bytes().to_vec();
+        self.run(move |blocks| hash_with(&password, blocks)).await
+    }
+
+    /// Checks `password` against `encoded`; with `None` (no such user) the dummy hash is
+    /// checked instead and the answer is always "no".
+    pub async fn verify(&self, password: &str, encoded: Option<&str>) -> Result<Verified, PasswordError> {
+        let password = password.as_bytes().to_vec();
+        let (encoded, real) = match encoded {
+            Some(e) => (e.to_string(), true),
+            None => (self.inner.dummy.clone(), false),
+        };
+        let verified = self
+            .run(move |blocks| Ok(verify_with(&password, &encoded, blocks)))
+            .await?;
+        Ok(Verified {
+            matches: verified.matches && real,
+            ..verified
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Vec<Block>) -> Result<T, PasswordError> + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PasswordError("hasher closed".into()))?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut blocks = inner
+                .buffers
+                .lock()
+                .expect("buffer pool lock")
+                .pop()
+                .unwrap_or_else(new_buffer);
+            let result = job(&mut blocks);
+            inner.buffers.lock().expect("buffer pool lock").push(blocks);
+            result
+        })
+        .await
+        .map_err(|e| PasswordError(format!("hashing task failed: {e}")))?
+    }
+}
+
+fn params() -> Params {
+    Params::new(M_COST, T_COST, P_COST, Some(OUTPUT_LEN)).expect("OWASP parameters are valid")
+}
+
+fn new_buffer() -> Vec<Block> {
+    vec![Block::default(); params().block_count()]
+}
+
+fn hash_with(password: &[u8], blocks: &mut [Block]) -> Result<String, PasswordError> {
+    let mut salt = [0u8; SALT_LEN];
+    SystemRandom::new()
+        .fill(&mut salt)
+        .map_err(|_| PasswordError("no randomness".into()))?;
+    let mut out = [0u8; OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+        .hash_password_into_with_memory(password, &salt, &mut out, blocks)
+        .map_err(|e| PasswordError(e.to_string()))?;
+    Ok(format!(
+        "$argon2id$v=19$m={M_COST},t={T_COST},p={P_COST}${}${}",
+        B64.encode(salt),
+        B64.encode(out)
+    ))
+}
+
+/// An argon2 PHC string taken apart.
+struct Phc {
+    algorithm: Algorithm,
+    version: Version,
+    m: u32,
+    t: u32,
+    p: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+fn parse_phc(encoded: &str) -> Option<Phc> {
+    let mut parts = encoded.split('$');
+    if !parts.next()?.is_empty() {
+        return None;
+    }
+    let algorithm = match parts.next()? {
+        "argon2id" => Algorithm::Argon2id,
+        "argon2i" => Algorithm::Argon2i,
+        "argon2d" => Algorithm::Argon2d,
+        _ => return None,
+    };
+    let mut field = parts.next()?;
+    let version = match field.strip_prefix("v=") {
+        Some(v) => {
+            field = parts.next()?;
+            match v {
+                "19" => Version::V0x13,
+                "16" => Version::V0x10,
+                _ => return None,
+            }
+        }
+        None => Version::V0x10,
+    };
+    let (mut m, mut t, mut p) = (None, None, None);
+    for kv in field.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => m = Some(v),
+            "t" => t = Some(v),
+            "p" => p = Some(v),
+            _ => return None,
+        }
+    }
+    let salt = B64.decode(parts.next()?).ok()?;
+    let hash = B64.decode(parts.next()?).ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Phc {
+        algorithm,
+        version,
+        m: m?,
+        t: t?,
+        p: p?,
+        salt,
+        hash,
+    })
+}
+
+/// Checks an argon2 PHC string. A string that is not one never matches (Django's unusable
+/// passwords start with `!`, for instance).
+fn verify_with(password: &[u8], encoded: &str, blocks: &mut [Block]) -> Verified {
+    let no = Verified {
+        matches: false,
+        needs_rehash: false,
+    };
+    let Some(phc) = parse_phc(encoded) else { return no };
+    let Ok(params) = Params::new(phc.m, phc.t, phc.p, Some(phc.hash.len())) else {
+        return no;
+    };
+    let ours = phc.algorithm == Algorithm::Argon2id
+        && phc.version == Version::V0x13
+        && (phc.m, phc.t, phc.p) == (M_COST, T_COST, P_COST)
+        && phc.hash.len() == OUTPUT_LEN;
+    let argon2 = Argon2::new(phc.algorithm, phc.version, params);
+    let mut out = vec![0u8; phc.hash.len()];
+    let computed = if ours {
+        argon2.hash_password_into_with_memory(password, &phc.salt, &mut out, blocks)
+    } else {
+        // Imported hashes with other parameters: a buffer of their own size, once.
+        argon2.hash_password_into(password, &phc.salt, &mut out)
+    };
+    if computed.is_err() {
+        return no;
+    }
+    let matches = verify_slices_are_equal(&out, &phc.hash).is_ok();
+    Verified {
+        matches,
+        needs_rehash: matches && !ours,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_and_verify() {
+        let hasher = PasswordHasher::new(2);
+        let h = hasher.hash("correct horse").await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        let ok = hasher.verify("correct horse", Some(&h)).await.unwrap();
+        assert!(ok.matches && !ok.needs_rehash);
+        assert!(!hasher.verify("wrong", Some(&h)).await.unwrap().matches);
+        assert!(!hasher.verify("correct horse", None).await.unwrap().matches);
+        assert!(!hasher.verify("x", Some("!unusable")).await.unwrap().matches);
+        assert!(!hasher.verify("x", Some("")).await.unwrap().matches);
+    }
+
+    #[tokio::test]
+    async fn other_argon2_parameters_verify_and_ask_for_a_rehash() {
+        // Made by argon2-cffi (Django's Argon2PasswordHasher) with t=2, m=102400, p=8.
+        let phc = {
+            let salt = b"somesaltsomesalt";
+            let mut out = [0u8; 32];
+            Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(1024, 2, 8, Some(32)).unwrap(),
+            )
+            .hash_password_into(b"pw", salt, &mut out)
+            .unwrap();
+            format!(
+                "$argon2id$v=19$m=1024,t=2,p=8${}${}",
+                B64.encode(salt),
+                B64.encode(out)
+            )
+        };
+        let hasher = PasswordHasher::new(1);
+        let v = hasher.verify("pw", Some(&phc)).await.unwrap();
+        assert!(v.matches && v.needs_rehash);
+    }
+}

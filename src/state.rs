@@ -1,0 +1,72 @@
+//! What is built once at start-up from the settings and shared by every request and
+//! command (Simple JWT's `state.py` holds its token backend the same way).
+
+use std::fmt;
+
+use crate::config::{ConfigError, Settings};
+use crate::passwords::PasswordHasher;
+use crate::store::{ConnectOptions, Database, Store, StoreError};
+use crate::tokens::TokenBackend;
+
+pub struct State {
+    pub settings: Settings,
+    pub backend: TokenBackend,
+    pub store: Database,
+    pub hasher: PasswordHasher,
+}
+
+#[derive(Debug)]
+pub enum StartError {
+    Config(ConfigError),
+    Store(StoreError),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<ConfigError> for StartError {
+    fn from(e: ConfigError) -> Self {
+        StartError::Config(e)
+    }
+}
+
+impl From<StoreError> for StartError {
+    fn from(e: StoreError) -> Self {
+        StartError::Store(e)
+    }
+}
+
+impl State {
+    /// Loads keys, connects to the database and applies its migrations.
+    pub async fn build(settings: Settings) -> Result<State, StartError> {
+        let backend = TokenBackend::from_settings(&settings)?;
+        let store = connect(&settings).await?;
+        store.migrate().await?;
+        let hasher = PasswordHasher::new(settings.worker_count());
+        Ok(State {
+            settings,
+            backend,
+            store,
+            hasher,
+        })
+    }
+}
+
+/// Opens the configured database (the SQLite file under `data_dir` by default).
+pub async fn connect(settings: &Settings) -> Result<Database, StoreError> {
+    let options = ConnectOptions {
+        // Every worker may wait on the database at once, plus room for a password rehash
+        // or a command.
+        max_connections: (settings.worker_count() * 2 + 2) as u32,
+        ..ConnectOptions::default()
+    };
+    Database::connect(&settings.database_url(), &options).await
+}

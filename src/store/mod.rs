@@ -1,0 +1,266 @@
+//! Storage: users and Simple JWT's outstanding/blacklisted token tables, behind one trait
+//! with one implementation per database (SQLite embedded by default, Postgres by URL).
+//! All SQL lives below this module; the queries are checked at run time, so building
+//! never needs a database.
+
+mod migrations;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A user, with Django's `auth_user` fields.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    /// The password hash (a PHC string, or a Django hash string after an import).
+    pub password: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    pub last_login: Option<OffsetDateTime>,
+    pub date_joined: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+}
+
+/// An outstanding-token row to be written: never the token itself, only its jti and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutstandingToken {
+    pub user_id: Option<i64>,
+    pub jti: String,
+    /// Hex SHA-256 of the encoded token.
+    pub token_sha256: String,
+    /// The jti of the login the token descends from.
+    pub family: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The result of rotating a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token was blacklisted by this call and the new one recorded.
+    Rotated,
+    /// Another request blacklisted the old token first; nothing was written.
+    AlreadyBlacklisted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The database cannot be reached or is restarting: worth a 503 and a retry.
+    Unavailable(String),
+    /// A unique constraint refused the write (e.g. a username that is taken).
+    Conflict(String),
+    Other(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unavailable(m) => write!(f, "database unavailable: {m}"),
+            StoreError::Conflict(m) => write!(f, "conflict: {m}"),
+            StoreError::Other(m) => write!(f, "database error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(db) => {
+                if db.is_unique_violation() {
+                    return StoreError::Conflict(db.message().to_string());
+                }
+                let code = db.code().unwrap_or_default();
+                // Postgres: connection exceptions (08), insufficient resources (53), operator
+                // intervention such as a shutdown (57), serialization failures (40).
+                // SQLite: BUSY (5) and LOCKED (6) after the busy timeout.
+                let transient = ["08", "53", "57", "40"].iter().any(|c| code.starts_with(c))
+                    || matches!(code.as_ref(), "5" | "6" | "261" | "517");
+                if transient {
+                    StoreError::Unavailable(db.message().to_string())
+                } else {
+                    StoreError::Other(db.message().to_string())
+                }
+            }
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything the rules need from a database. Both backends pass the same tests.
+pub trait Store: Send + Sync {
+    fn ping(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Applies pending migrations.
+    fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
+
+    // users
+    fn create_user(&self, user: &NewUser) -> impl Future<Output = Result<User>> + Send;
+    fn user_by_id(&self, id: i64) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn user_by_username(&self, username: &str) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn list_users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
+    fn set_password(&self, id: i64, hash: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn set_active(&self, id: i64, active: bool) -> impl Future<Output = Result<bool>> + Send;
+    fn set_last_login(&self, id: i64, at: OffsetDateTime) -> impl Future<Output = Result<()>> + Send;
+    fn delete_user(&self, id: i64) -> impl Future<Output = Result<bool>> + Send;
+
+    // outstanding and blacklisted tokens
+    fn add_outstanding(&self, token: &OutstandingToken) -> impl Future<Output = Result<()>> + Send;
+    fn is_blacklisted(&self, jti: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Blacklists the token, recording it as outstanding first if it is not (Simple JWT's
+    /// `get_or_create` twice). Returns whether this call blacklisted it.
+    fn blacklist(&self, token: &OutstandingToken) -> impl Future<Output = Result<bool>> + Send;
+    /// In one transaction: blacklist `old` (recording it if needed) and record `new` —
+    /// unless `old` is already blacklisted, in which case nothing is written. The unique
+    /// blacklist row decides between concurrent rotations, on one instance or many.
+    fn rotate(
+        &self,
+        old: &OutstandingToken,
+        new: &OutstandingToken,
+    ) -> impl Future<Output = Result<Rotation>> + Send;
+}
+
+/// The configured database.
+pub enum Database {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    /// How long a query may wait for a connection before the request gets a 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Database {
+    /// Connects by URL scheme: `sqlite:` (the file and its folder are created) or
+    /// `postgres://`.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Database> {
+        if url.starts_with("sqlite:") {
+            Ok(Database::Sqlite(SqliteStore::connect(url, options).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Database::Postgres(PostgresStore::connect(url, options).await?))
+        } else {
+            Err(StoreError::Other(
+                "database_url must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(s) => s.close().await,
+            Database::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Database::Sqlite($s) => $call.await,
+            Database::Postgres($s) => $call.await,
+        }
+    };
+}
+
+impl Store for Database {
+    async fn ping(&self) -> Result<()> {
+        dispatch!(self, s => s.ping())
+    }
+    async fn migrate(&self) -> Result<()> {
+        dispatch!(self, s => s.migrate())
+    }
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        dispatch!(self, s => s.create_user(user))
+    }
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        dispatch!(self, s => s.user_by_id(id))
+    }
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        dispatch!(self, s => s.user_by_username(username))
+    }
+    async fn list_users(&self) -> Result<Vec<User>> {
+        dispatch!(self, s => s.list_users())
+    }
+    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+        dispatch!(self, s => s.set_password(id, hash))
+    }
+    async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
+        dispatch!(self, s => s.set_active(id, active))
+    }
+    async fn set_last_login(&self, id: i64, at: OffsetDateTime) -> Result<()> {
+        dispatch!(self, s => s.set_last_login(id, at))
+    }
+    async fn delete_user(&self, id: i64) -> Result<bool> {
+        dispatch!(self, s => s.delete_user(id))
+    }
+    async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
+        dispatch!(self, s => s.add_outstanding(token))
+    }
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
+        dispatch!(self, s => s.is_blacklisted(jti))
+    }
+    async fn blacklist(&self, token: &OutstandingToken) -> Result<bool> {
+        dispatch!(self, s => s.blacklist(token))
+    }
+    async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
+        dispatch!(self, s => s.rotate(old, new))
+    }
+}
+
+/// The current time as stored: UTC, whole seconds (JWT times are whole seconds, and SQLite
+/// compares the stored text, which must then all have the same shape).
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
+}

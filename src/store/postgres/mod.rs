@@ -1,0 +1,90 @@
+//! Postgres, selected by a `postgres://` URL; several jwtd instances may share it.
+
+mod tokens;
+mod users;
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use time::OffsetDateTime;
+
+use super::{
+    ConnectOptions, NewUser, OutstandingToken, Result, Rotation, Store, StoreError, User, migrations,
+};
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresStore> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("bad Postgres URL: {e}")))?
+            .application_name("jwtd");
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            // A connection is checked before use only when it has sat idle; after a server
+            // restart the broken ones fail once and are replaced.
+            .test_before_acquire(false)
+            .connect_with(connect)
+            .await?;
+        Ok(PostgresStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        migrations::migrator(migrations::POSTGRES)
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        users::create(&self.pool, user).await
+    }
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        users::by_id(&self.pool, id).await
+    }
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        users::by_username(&self.pool, username).await
+    }
+    async fn list_users(&self) -> Result<Vec<User>> {
+        users::list(&self.pool).await
+    }
+    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+        users::set_password(&self.pool, id, hash).await
+    }
+    async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
+        users::set_active(&self.pool, id, active).await
+    }
+    async fn set_last_login(&self, id: i64, at: OffsetDateTime) -> Result<()> {
+        users::set_last_login(&self.pool, id, at).await
+    }
+    async fn delete_user(&self, id: i64) -> Result<bool> {
+        users::delete(&self.pool, id).await
+    }
+
+    async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
+        tokens::add_outstanding(&self.pool, token).await
+    }
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
+        tokens::is_blacklisted(&self.pool, jti).await
+    }
+    async fn blacklist(&self, token: &OutstandingToken) -> Result<bool> {
+        tokens::blacklist(&self.pool, token).await
+    }
+    async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
+        tokens::rotate(&self.pool, old, new).await
+    }
+}

@@ -1,0 +1,286 @@
+//! What Simple JWT's serializers do in `validate()`: obtain a pair or a sliding token,
+//! refresh, verify and blacklist. Input arrives already checked field by field (the HTTP
+//! layer does DRF's field validation); these functions apply the rules.
+
+use serde_json::Value;
+
+use super::error::{AuthError, TokenError};
+use super::token::{Token, TokenType};
+use super::{now_f64, now_secs};
+use crate::state::State;
+use crate::store::{OutstandingToken, Rotation, Store, User};
+
+/// `{"refresh": …, "access": …}`
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub refresh: String,
+    pub access: String,
+}
+
+/// `{"access": …}` and, with rotation, `{"refresh": …}` too.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub access: String,
+    pub refresh: Option<String>,
+}
+
+/// `TokenObtainSerializer.validate`: Django's `authenticate()` (username lookup, password
+/// check, inactive users refused) and the user authentication rule. Unknown users cost a
+/// password check too, so timing does not reveal which usernames exist.
+pub async fn authenticate(state: &State, username: &str, password: &str) -> Result<User, AuthError> {
+    let user = state.store.user_by_username(username).await?;
+    let verified = state
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password.as_str()))
+        .await?;
+    match user {
+        Some(user) if verified.matches && user.is_active => {
+            if verified.needs_rehash {
+                // As Django's check_password does when the hasher's parameters changed.
+                let hash = state.hasher.hash(password).await?;
+                state.store.set_password(user.id, &hash).await?;
+                return Ok(User {
+                    password: hash,
+                    ..user
+                });
+            }
+            Ok(user)
+        }
+        _ => Err(AuthError::NoActiveAccount),
+    }
+}
+
+/// `TokenObtainPairSerializer`
+pub async fn obtain_pair(state: &State, username: &str, password: &str) -> Result<TokenPair, AuthError> {
+    let user = authenticate(state, username, password).await?;
+    let pair = issue_pair(state, &user).await?;
+    update_last_login(state, &user).await?;
+    Ok(pair)
+}
+
+/// `TokenObtainSlidingSerializer`
+pub async fn obtain_sliding(state: &State, username: &str, password: &str) -> Result<String, AuthError> {
+    let user = authenticate(state, username, password).await?;
+    let token = issue(state, TokenType::Sliding, &user).await?;
+    update_last_login(state, &user).await?;
+    Ok(token.1)
+}
+
+/// A refresh/access pair for `user` (`RefreshToken.for_user`); the refresh token is recorded
+/// as outstanding and starts a token family of its own.
+pub async fn issue_pair(state: &State, user: &User) -> Result<TokenPair, AuthError> {
+    let (refresh, refresh_raw) = issue(state, TokenType::Refresh, user).await?;
+    let access = state
+        .backend
+        .encode(&refresh.access_token(&state.settings).payload);
+    Ok(TokenPair {
+        refresh: refresh_raw,
+        access,
+    })
+}
+
+/// A new refresh or sliding token for `user`, recorded as outstanding.
+async fn issue(state: &State, kind: TokenType, user: &User) -> Result<(Token, String), AuthError> {
+    let token = Token::for_user(kind, user, &state.settings, now_secs());
+    let raw = state.backend.encode(&token.payload);
+    let mut record = outstanding(state, &token, &raw, Some(user.id));
+    record.family = Some(record.jti.clone());
+    state.store.add_outstanding(&record).await?;
+    Ok((token, raw))
+}
+
+async fn update_last_login(state: &State, user: &User) -> Result<(), AuthError> {
+    if state.settings.update_last_login {
+        state.store.set_last_login(user.id, crate::store::now()).await?;
+    }
+    Ok(())
+}
+
+/// `TokenRefreshSerializer`. With rotation and blacklist-after-rotation, the old token is
+/// blacklisted and the new one recorded in one atomic step that only one of several
+/// concurrent refreshes with the same token can win.
+pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
+    let s = &state.settings;
+    let mut refresh = decode(state, TokenType::Refresh, raw.as_bytes())?;
+    let rotate_and_blacklist = s.rotate_refresh_tokens && s.blacklist_after_rotation;
+    if !rotate_and_blacklist {
+        check_blacklist(state, &refresh).await?;
+    }
+    let mut user_id = None;
+    if let Some(claim) = refresh.get(&s.user_id_claim).filter(|v| is_truthy(v)) {
+        match find_user(state, claim).await? {
+            Some(user) if user_is_allowed(state, &user) => user_id = Some(user.id),
+            _ => {
+                if rotate_and_blacklist {
+                    // Simple JWT reports a blacklisted token before looking at its user.
+                    check_blacklist(state, &refresh).await?;
+                }
+                return Err(AuthError::NoActiveAccountForToken);
+            }
+        }
+    }
+    let access = state.backend.encode(&refresh.access_token(s).payload);
+    if !s.rotate_refresh_tokens {
+        return Ok(Refreshed {
+            access,
+            refresh: None,
+        });
+    }
+    let old = outstanding(state, &refresh, raw, user_id);
+    let now = now_secs();
+    refresh.set_jti(s);
+    refresh.set_exp("exp", now, TokenType::Refresh.lifetime(s));
+    refresh.set_iat(now);
+    refresh.current_time = now;
+    let new_raw = state.backend.encode(&refresh.payload);
+    let new = outstanding(state, &refresh, &new_raw, user_id);
+    if s.blacklist_after_rotation {
+        if state.store.rotate(&old, &new).await? == Rotation::AlreadyBlacklisted {
+            return Err(TokenError::Blacklisted.into());
+        }
+    } else {
+        state.store.add_outstanding(&new).await?;
+    }
+    Ok(Refreshed {
+        access,
+        refresh: Some(new_raw),
+    })
+}
+
+/// `TokenRefreshSlidingSerializer`: a new `exp` (and `iat`) until `refresh_exp` passes.
+pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthError> {
+    let s = &state.settings;
+    let mut token = decode(state, TokenType::Sliding, raw.as_bytes())?;
+    check_blacklist(state, &token).await?;
+    token.check_exp(&s.sliding_token_refresh_exp_claim, state.backend.leeway())?;
+    let now = now_secs();
+    token.set_exp("exp", now, TokenType::Sliding.lifetime(s));
+    token.set_iat(now);
+    let raw = state.backend.encode(&token.payload);
+    // Same jti, later expiry: keep the outstanding row alive as long as the token is.
+    let record = outstanding(state, &token, &raw, claimed_id(state, &token));
+    state.store.add_outstanding(&record).await?;
+    Ok(raw)
+}
+
+/// `TokenVerifySerializer`: any token type; the blacklist is consulted only with
+/// `blacklist_after_rotation`, as in Simple JWT.
+pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
+    let token = decode(state, TokenType::Untyped, raw.as_bytes())?;
+    if state.settings.blacklist_after_rotation
+        && let Some(jti) = token.jti(&state.settings)
+        && state.store.is_blacklisted(jti).await?
+    {
+        return Err(AuthError::BlacklistedOnVerify);
+    }
+    Ok(())
+}
+
+/// `TokenBlacklistSerializer`: blacklists a refresh token; a second time is refused.
+pub async fn blacklist(state: &State, raw: &str) -> Result<(), AuthError> {
+    let token = decode(state, TokenType::Refresh, raw.as_bytes())?;
+    let record = outstanding(state, &token, raw, claimed_id(state, &token));
+    if !state.store.blacklist(&record).await? {
+        return Err(TokenError::Blacklisted.into());
+    }
+    Ok(())
+}
+
+/// `Token(raw)` for a class: decode, then the class's `verify()` (the blacklist, which needs
+/// the database, is checked by the callers).
+pub fn decode(state: &State, kind: TokenType, raw: &[u8]) -> Result<Token, TokenError> {
+    let now = now_f64();
+    let payload = state.backend.decode(raw, now)?;
+    let token = Token {
+        kind,
+        payload,
+        current_time: now as i64,
+    };
+    token.verify(&state.settings, state.backend.leeway())?;
+    Ok(token)
+}
+
+/// `BlacklistMixin.check_blacklist`
+pub async fn check_blacklist(state: &State, token: &Token) -> Result<(), AuthError> {
+    if let Some(jti) = token.jti(&state.settings)
+        && state.store.is_blacklisted(jti).await?
+    {
+        return Err(TokenError::Blacklisted.into());
+    }
+    Ok(())
+}
+
+/// Looks a user up by the value of the user id claim (`user_id_field` decides the column).
+pub async fn find_user(state: &State, claim: &Value) -> Result<Option<User>, AuthError> {
+    use crate::config::UserIdField;
+    Ok(match state.settings.user_id_field {
+        UserIdField::Id => match claim_as_id(claim) {
+            Some(id) => state.store.user_by_id(id).await?,
+            None => None,
+        },
+        UserIdField::Username => match claim {
+            Value::String(name) => state.store.user_by_username(name).await?,
+            Value::Number(n) => state.store.user_by_username(&n.to_string()).await?,
+            _ => None,
+        },
+    })
+}
+
+/// Simple JWT's `default_user_authentication_rule` for an existing user.
+pub fn user_is_allowed(state: &State, user: &User) -> bool {
+    !state.settings.check_user_is_active || user.is_active
+}
+
+/// Django's integer primary keys accept `1` and `"1"`; anything else finds no user.
+fn claim_as_id(claim: &Value) -> Option<i64> {
+    match claim {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The user id a token claims, when ids are the user id field (else `None`: the outstanding
+/// row is then recorded without a user, which the store also does for unknown ids).
+fn claimed_id(state: &State, token: &Token) -> Option<i64> {
+    match state.settings.user_id_field {
+        crate::config::UserIdField::Id => token.get(&state.settings.user_id_claim).and_then(claim_as_id),
+        crate::config::UserIdField::Username => None,
+    }
+}
+
+/// Python truthiness of a claim value (`if user_id and …`).
+fn is_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// The outstanding-token row for a token: its jti and SHA-256, never the token.
+fn outstanding(state: &State, token: &Token, raw: &str, user_id: Option<i64>) -> OutstandingToken {
+    let at = |secs: i64| {
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    };
+    OutstandingToken {
+        user_id,
+        jti: token.jti(&state.settings).unwrap_or_default().to_string(),
+        token_sha256: sha256_hex(raw),
+        family: None,
+        created_at: at(token.current_time),
+        expires_at: at(token.timestamp("exp").unwrap_or(token.current_time)),
+    }
+}
+
+pub fn sha256_hex(raw: &str) -> String {
+    hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        raw.as_bytes(),
+    ))
+}

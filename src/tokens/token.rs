@@ -1,0 +1,289 @@
+//! Token classes (Simple JWT's `tokens.py`): how new tokens are built and which claims an
+//! existing one must carry for each use.
+
+use serde_json::{Map, Value};
+
+use super::error::TokenError;
+use crate::config::{Settings, TokenClass};
+use crate::store::User;
+
+pub type Claims = Map<String, Value>;
+
+/// Simple JWT's token classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    Access,
+    Refresh,
+    Sliding,
+    /// What `/api/token/verify/` checks: any type.
+    Untyped,
+}
+
+impl TokenType {
+    /// The `token_type` claim value.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenType::Access => "access",
+            TokenType::Refresh => "refresh",
+            TokenType::Sliding => "sliding",
+            TokenType::Untyped => "untyped",
+        }
+    }
+
+    pub fn lifetime(self, s: &Settings) -> i64 {
+        let d = match self {
+            TokenType::Access => s.access_token_lifetime,
+            TokenType::Refresh => s.refresh_token_lifetime,
+            TokenType::Sliding => s.sliding_token_lifetime,
+            TokenType::Untyped => return 0,
+        };
+        d.as_secs() as i64
+    }
+
+    /// Refresh and sliding tokens are recorded as outstanding and can be blacklisted.
+    pub fn is_blacklistable(self) -> bool {
+        matches!(self, TokenType::Refresh | TokenType::Sliding)
+    }
+}
+
+impl From<TokenClass> for TokenType {
+    fn from(c: TokenClass) -> Self {
+        match c {
+            TokenClass::Access => TokenType::Access,
+            TokenClass::Sliding => TokenType::Sliding,
+        }
+    }
+}
+
+/// A token's claims and the moment it was made or read (Simple JWT's `current_time`).
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub kind: TokenType,
+    pub payload: Claims,
+    pub current_time: i64,
+}
+
+impl Token {
+    /// A new token of `kind`: type, `exp`, `iat` and `jti` claims, in Simple JWT's order.
+    pub fn new(kind: TokenType, s: &Settings, now: i64) -> Token {
+        let mut token = Token {
+            kind,
+            payload: Claims::new(),
+            current_time: now,
+        };
+        if let Some(claim) = s.token_type_claim() {
+            token.payload.insert(claim.into(), kind.name().into());
+        }
+        token.set_exp("exp", now, kind.lifetime(s));
+        token.set_iat(now);
+        token.set_jti(s);
+        if kind == TokenType::Sliding {
+            token.set_exp(
+                &s.sliding_token_refresh_exp_claim,
+                now,
+                s.sliding_token_refresh_lifetime.as_secs() as i64,
+            );
+        }
+        token
+    }
+
+    /// `Token.for_user`: a new token carrying the user's id (always as a string, as Simple
+    /// JWT 5.5 writes it) and, with `check_revoke_token`, the password-hash fingerprint.
+    pub fn for_user(kind: TokenType, user: &User, s: &Settings, now: i64) -> Token {
+        let mut token = Token::new(kind, s, now);
+        token
+            .payload
+            .insert(s.user_id_claim.clone(), user_id_value(user, s).into());
+        if s.check_revoke_token {
+            token.payload.insert(
+                s.revoke_token_claim.clone(),
+                password_fingerprint(&user.password).into(),
+            );
+        }
+        token
+    }
+
+    /// `RefreshToken.access_token`: an access token expiring relative to this token's
+    /// creation time, carrying every claim of this one but the no-copy claims.
+    pub fn access_token(&self, s: &Settings) -> Token {
+        let mut access = Token::new(TokenType::Access, s, self.current_time);
+        let no_copy = [
+            "exp",
+            "jti",
+            "iat",
+            s.token_type_claim.as_str(),
+            s.jti_claim.as_str(),
+        ];
+        for (claim, value) in &self.payload {
+            if !no_copy.contains(&claim.as_str()) {
+                access.payload.insert(claim.clone(), value.clone());
+            }
+        }
+        access
+    }
+
+    pub fn set_exp(&mut self, claim: &str, from: i64, lifetime: i64) {
+        self.payload.insert(claim.into(), (from + lifetime).into());
+    }
+
+    pub fn set_iat(&mut self, at: i64) {
+        self.payload.insert("iat".into(), at.into());
+    }
+
+    pub fn set_jti(&mut self, s: &Settings) {
+        if let Some(claim) = s.jti_claim() {
+            self.payload.insert(claim.into(), new_jti().into());
+        }
+    }
+
+    pub fn get(&self, claim: &str) -> Option<&Value> {
+        self.payload.get(claim)
+    }
+
+    pub fn jti<'a>(&'a self, s: &Settings) -> Option<&'a str> {
+        self.get(s.jti_claim()?)?.as_str()
+    }
+
+    /// A timestamp claim in whole seconds.
+    pub fn timestamp(&self, claim: &str) -> Option<i64> {
+        self.get(claim).and_then(number_as_secs)
+    }
+
+    /// Simple JWT's `Token.verify()` — the checks made after decoding: `exp` present and
+    /// not passed, the id claim present, the type claim right for this class.
+    pub fn verify(&self, s: &Settings, leeway: f64) -> Result<(), TokenError> {
+        self.check_exp("exp", leeway)?;
+        if let Some(claim) = s.jti_claim()
+            && !self.payload.contains_key(claim)
+        {
+            return Err(TokenError::NoId);
+        }
+        if let Some(claim) = s.token_type_claim()
+            && self.kind != TokenType::Untyped
+        {
+            match self.payload.get(claim) {
+                None => return Err(TokenError::NoType),
+                Some(Value::String(t)) if t == self.kind.name() => {}
+                Some(_) => return Err(TokenError::WrongType),
+            }
+        }
+        Ok(())
+    }
+
+    /// `Token.check_exp`: the claim must exist and lie after now (less the leeway).
+    pub fn check_exp(&self, claim: &str, leeway: f64) -> Result<(), TokenError> {
+        let value = self
+            .payload
+            .get(claim)
+            .ok_or_else(|| TokenError::NoClaim(claim.to_string()))?;
+        let Some(time) = value.as_f64() else {
+            return Err(TokenError::Invalid);
+        };
+        if time <= self.current_time as f64 - leeway {
+            return Err(TokenError::ClaimExpired(claim.to_string()));
+        }
+        Ok(())
+    }
+}
+
+/// What Simple JWT 5.5 writes as the user id claim: `str(getattr(user, USER_ID_FIELD))`.
+pub fn user_id_value(user: &User, s: &Settings) -> String {
+    match s.user_id_field {
+        crate::config::UserIdField::Id => user.id.to_string(),
+        crate::config::UserIdField::Username => user.username.clone(),
+    }
+}
+
+/// Simple JWT's `get_md5_hash_password`: upper-case hex MD5 of the stored password hash.
+/// Changing the password changes it, which revokes tokens under `check_revoke_token`.
+pub fn password_fingerprint(password_hash: &str) -> String {
+    use md5::Digest;
+    hex::encode_upper(md5::Md5::digest(password_hash.as_bytes()))
+}
+
+/// `uuid4().hex`
+pub fn new_jti() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Numeric claim values as PyJWT reads them: integers, or floats truncated.
+pub fn number_as_secs(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        User {
+            id: 7,
+            username: "alice".into(),
+            password: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+            last_login: None,
+            date_joined: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn new_refresh_token_has_simple_jwt_claims_in_order() {
+        let s = Settings::default();
+        let t = Token::for_user(TokenType::Refresh, &user(), &s, 1000);
+        let keys: Vec<_> = t.payload.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id"]);
+        assert_eq!(t.payload["exp"], 1000 + 86_400);
+        assert_eq!(t.payload["user_id"], "7");
+        assert_eq!(t.jti(&s).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn access_token_copies_all_but_no_copy_claims() {
+        let s = Settings::default();
+        let mut r = Token::for_user(TokenType::Refresh, &user(), &s, 1000);
+        r.payload.insert("custom".into(), "x".into());
+        let a = r.access_token(&s);
+        assert_eq!(a.payload["token_type"], "access");
+        assert_eq!(a.payload["exp"], 1300);
+        assert_eq!(a.payload["custom"], "x");
+        assert_ne!(a.payload["jti"], r.payload["jti"]);
+    }
+
+    #[test]
+    fn sliding_tokens_carry_refresh_exp() {
+        let s = Settings::default();
+        let t = Token::for_user(TokenType::Sliding, &user(), &s, 1000);
+        assert_eq!(t.payload["refresh_exp"], 1000 + 86_400);
+        assert_eq!(t.payload["exp"], 1300);
+    }
+
+    #[test]
+    fn verify_reports_simple_jwt_messages() {
+        let s = Settings::default();
+        let mut t = Token::for_user(TokenType::Access, &user(), &s, 1000);
+        assert_eq!(t.verify(&s, 0.0), Ok(()));
+        t.kind = TokenType::Refresh;
+        assert_eq!(t.verify(&s, 0.0), Err(TokenError::WrongType));
+        t.payload.remove("token_type");
+        assert_eq!(t.verify(&s, 0.0), Err(TokenError::NoType));
+        t.payload.remove("jti");
+        assert_eq!(t.verify(&s, 0.0), Err(TokenError::NoId));
+        t.payload.remove("exp");
+        assert_eq!(t.verify(&s, 0.0), Err(TokenError::NoClaim("exp".into())));
+    }
+
+    #[test]
+    fn fingerprint_is_upper_hex_md5() {
+        assert_eq!(password_fingerprint(""), "D41D8CD98F00B204E9800998ECF8427E");
+    }
+}
