@@ -613,6 +613,25 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_default_file_lists_every_key_at_its_default() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in KNOWN_KEYS {
+            assert!(
+                text.lines().any(|l| l.starts_with(&format!("{key} = "))),
+                "{key} missing from {DEFAULT_FILE}"
+            );
+        }
+        let loaded = Settings::load(&Sources {
+            default_file: Some(path),
+            file: None,
+            env: Some(HashMap::new()),
+        })
+        .unwrap();
+        assert_eq!(format!("{loaded:?}"), format!("{:?}", Settings::default()));
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = load_with("signing_key = \"a-very-secret-signing-key-of-32-bytes!!\"\n", &[]).unwrap();
         assert!(!format!("{s:?}").contains("a-very-secret"));

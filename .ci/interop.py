@@ -1,0 +1,103 @@
+"""Interoperability with PyJWT, the library Simple JWT signs and checks tokens with.
+
+Starts the jwtd binary given as argv[1] and checks, over HTTP:
+  * jwtd's tokens decode with PyJWT and carry Simple JWT's claims;
+  * a token made by PyJWT with the shared key and Simple JWT's claims is accepted.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import jwt
+
+KEY = "interop-check-signing-key-0123456789abcdef0123"
+
+
+def start(binary, workdir, env):
+    proc = subprocess.Popen(
+        [binary], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    found = {}
+    ready = threading.Event()
+
+    def read():
+        for line in proc.stderr:
+            if "listening on http://" in line and not ready.is_set():
+                found["addr"] = line.split("listening on http://")[1].split()[0]
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(60) or "addr" not in found:
+        proc.kill()
+        sys.exit("jwtd did not start")
+    return proc, "http://" + found["addr"]
+
+
+def call(base, method, path, body=None, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def check(condition, message):
+    if not condition:
+        sys.exit("FAILED: " + message)
+    print("ok:", message)
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    with tempfile.TemporaryDirectory() as workdir:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "JWTD__BIND": "127.0.0.1:0",
+            "JWTD__SIGNING_KEY": KEY,
+            "JWTD__DATA_DIR": os.path.join(workdir, "data"),
+        }
+        subprocess.run(
+            [binary, "user", "create", "alice", "--password", "alice-password-1"],
+            cwd=workdir, env=env, check=True, stdout=subprocess.DEVNULL,
+        )
+        proc, base = start(binary, workdir, env)
+        try:
+            status, pair = call(base, "POST", "/api/token/", {"username": "alice", "password": "alice-password-1"})
+            check(status == 200, "jwtd issues a pair")
+            for kind in ("access", "refresh"):
+                claims = jwt.decode(pair[kind], KEY, algorithms=["HS256"])
+                check(claims["token_type"] == kind, f"PyJWT decodes jwtd's {kind} token")
+                check(claims["user_id"] == "1" and len(claims["jti"]) == 32, f"{kind} token has Simple JWT's claims")
+            now = int(time.time())
+            forged = jwt.encode(
+                {"token_type": "access", "exp": now + 300, "iat": now, "jti": uuid.uuid4().hex, "user_id": "1"},
+                KEY,
+                algorithm="HS256",
+            )
+            status, _ = call(base, "POST", "/api/token/verify/", {"token": forged})
+            check(status == 200, "jwtd verifies a PyJWT token with Simple JWT's claims")
+            status, me = call(base, "GET", "/api/me/", token=forged)
+            check(status == 200 and me["username"] == "alice", "jwtd authenticates with a PyJWT token")
+            status, _ = call(base, "POST", "/api/token/verify/", {"token": jwt.encode({"exp": now + 60, "jti": "x"}, "x" * 32, algorithm="HS256")})
+            check(status == 401, "jwtd refuses a PyJWT token signed with another key")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

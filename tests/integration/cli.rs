@@ -1,0 +1,342 @@
+//! The `jwtd` binary: start-up with the embedded defaults, the operator commands, and
+//! configuration errors — each failure one line and a non-zero exit.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::both_databases;
+use crate::common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_jwtd");
+
+/// Runs `jwtd args…` in `dir` with only the given environment (plus PATH).
+async fn jwtd(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args);
+    cmd.envs(env.iter().copied());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).await.unwrap();
+    }
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The environment pointing the binary at a storage's database.
+fn db_env(storage: &Storage) -> Vec<(&'static str, String)> {
+    let url = match &storage.pg {
+        Some(pg) => pg.url.clone(),
+        None => format!("sqlite://{}", storage.dir.path().join("jwtd.db").display()),
+    };
+    vec![
+        ("JWTD__DATABASE_URL", url),
+        ("JWTD__SIGNING_KEY", KEY.to_string()),
+    ]
+}
+
+both_databases!(user_commands_manage_users, token_mint_prints_a_working_pair);
+
+async fn user_commands_manage_users(db: Db) {
+    let storage = Storage::new(db).await;
+    let env = db_env(&storage);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = storage.dir.path();
+    let ok = |o: &Output| {
+        assert!(
+            o.status.success(),
+            "stdout {} stderr {}",
+            text(&o.stdout),
+            text(&o.stderr)
+        )
+    };
+
+    let o = jwtd(dir, &env, &["migrate"], None).await;
+    ok(&o);
+    let o = jwtd(
+        dir,
+        &env,
+        &[
+            "user",
+            "create",
+            "alice",
+            "--password-stdin",
+            "--email",
+            "a@example.test",
+        ],
+        Some("pw-alice-1\n"),
+    )
+    .await;
+    ok(&o);
+    assert_eq!(text(&o.stdout).trim(), "created user alice (id 1)");
+    let o = jwtd(
+        dir,
+        &env,
+        &["user", "create", "root", "--password", "pw-root-1", "--superuser"],
+        None,
+    )
+    .await;
+    ok(&o);
+    let o = jwtd(
+        dir,
+        &env,
+        &[
+            "user",
+            "create",
+            "carol",
+            "--password",
+            "pw",
+            "--inactive",
+            "--staff",
+        ],
+        None,
+    )
+    .await;
+    ok(&o);
+    let list = text(&jwtd(dir, &env, &["user", "list"], None).await.stdout);
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0][..5], ["1", "alice", "yes", "no", "no"]);
+    assert_eq!(rows[1][..5], ["2", "root", "yes", "yes", "yes"]);
+    assert_eq!(rows[2][..5], ["3", "carol", "no", "yes", "no"]);
+
+    // The server sees what the commands did.
+    let s = TestServer::start_on(std::sync::Arc::new(storage), "").await;
+    let dir = s.storage.dir.path();
+    s.login("alice", "pw-alice-1").await;
+    assert_eq!(
+        s.post("/api/token/", json!({"username": "carol", "password": "pw"}))
+            .await
+            .status,
+        401
+    );
+    ok(&jwtd(dir, &env, &["user", "activate", "carol"], None).await);
+    s.login("carol", "pw").await;
+    ok(&jwtd(
+        dir,
+        &env,
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some("pw-alice-2\n"),
+    )
+    .await);
+    assert_eq!(
+        s.post(
+            "/api/token/",
+            json!({"username": "alice", "password": "pw-alice-1"})
+        )
+        .await
+        .status,
+        401
+    );
+    let (_, access) = s.login("alice", "pw-alice-2").await;
+    ok(&jwtd(dir, &env, &["user", "deactivate", "alice"], None).await);
+    assert_eq!(s.me(&access).await.body["code"], "user_inactive");
+    ok(&jwtd(dir, &env, &["user", "delete", "alice"], None).await);
+    assert_eq!(s.me(&access).await.body["code"], "user_not_found");
+
+    // Failures: one line on stderr, exit status 1.
+    for (args, stdin, message) in [
+        (
+            vec!["user", "create", "root", "--password", "x"],
+            None,
+            "already exists",
+        ),
+        (
+            vec!["user", "passwd", "nobody", "--password", "x"],
+            None,
+            "no user named \"nobody\"",
+        ),
+        (vec!["user", "delete", "nobody"], None, "no user named"),
+        (
+            vec!["user", "create", "bad name", "--password", "x"],
+            None,
+            "invalid username",
+        ),
+        (
+            vec!["user", "create", "dave", "--password-stdin"],
+            Some(""),
+            "must not be empty",
+        ),
+    ] {
+        let o = jwtd(dir, &env, &args, stdin).await;
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = text(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    // A password is required one way or the other (clap's usage error).
+    let o = jwtd(dir, &env, &["user", "create", "erin"], None).await;
+    assert_eq!(o.status.code(), Some(2));
+}
+
+async fn token_mint_prints_a_working_pair(db: Db) {
+    let s = TestServer::start(db, "").await;
+    s.user("alice", "pw-alice-1").await;
+    let env = db_env(&s.storage);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = jwtd(s.storage.dir.path(), &env, &["token", "mint", "alice"], None).await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let pair: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        s.me(pair["access"].as_str().unwrap()).await.body["username"],
+        "alice"
+    );
+    let r = s
+        .post("/api/token/refresh/", json!({"refresh": pair["refresh"]}))
+        .await;
+    assert_eq!(r.status, 200);
+    let o = jwtd(s.storage.dir.path(), &env, &["token", "mint", "nobody"], None).await;
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn configuration_errors_stop_start_up_with_one_line() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("typo.toml"), "acess_token_lifetime = \"5m\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "access_token_lifetime = \"5 parsecs\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("short.toml"), "signing_key = \"too-short\"\n").unwrap();
+    for (args, env, needle) in [
+        (
+            vec!["--config", "typo.toml", "migrate"],
+            vec![],
+            "unknown setting `acess_token_lifetime`",
+        ),
+        (
+            vec!["--config", "bad.toml", "migrate"],
+            vec![],
+            "access_token_lifetime",
+        ),
+        (
+            vec!["migrate"],
+            vec![("JWTD__ROTATE_REFRESH_TOKENS", "perhaps")],
+            "rotate_refresh_tokens",
+        ),
+        (
+            vec!["migrate"],
+            vec![("JWTD_CONFIG", "missing.toml")],
+            "missing.toml",
+        ),
+        (vec!["migrate"], vec![("JWTD__ALGORITHM", "HS1024")], "algorithm"),
+        (
+            vec!["migrate"],
+            vec![("JWTD__DATABASE_URL", "mysql://x")],
+            "database_url",
+        ),
+    ] {
+        let o = jwtd(dir.path(), &env, &args, None).await;
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?} {env:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // A short signing key is refused when the server starts.
+    let o = jwtd(
+        dir.path(),
+        &[("JWTD__BIND", "127.0.0.1:0")],
+        &["--config", "short.toml"],
+        None,
+    )
+    .await;
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("signing_key") && err.contains("at least 32 bytes"),
+        "{err}"
+    );
+}
+
+/// `jwtd` with nothing configured: SQLite and a development key under ./data, said in the
+/// log; the key is kept, so tokens survive a restart.
+#[tokio::test]
+async fn starts_with_the_embedded_defaults() {
+    let dir = TempDir::new();
+    let (addr, mut child, log) = start_binary(dir.path()).await;
+    assert!(
+        log.contains("using the embedded SQLite database ./data/jwtd.db"),
+        "{log}"
+    );
+    assert!(log.contains("development HS256 key"), "{log}");
+    let key_file = dir.path().join("data/dev-signing-key.HS256");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+    assert!(dir.path().join("data/jwtd.db").exists());
+
+    let o = jwtd(
+        dir.path(),
+        &[],
+        &["user", "create", "alice", "--password", "pw-alice-1"],
+        None,
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("http://{addr}/api/token/"))
+        .json(&json!({"username": "alice", "password": "pw-alice-1"}))
+        .send()
+        .await
+        .unwrap();
+    let pair: serde_json::Value = r.json().await.unwrap();
+    child.kill().await.unwrap();
+
+    let (addr, mut child, log) = start_binary(dir.path()).await;
+    assert!(log.contains("signing with the development key kept in"), "{log}");
+    let r = client
+        .post(format!("http://{addr}/api/token/verify/"))
+        .json(&json!({"token": pair["access"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().await.unwrap();
+}
+
+/// Starts `jwtd` on a free port; returns its address, the process and its log so far.
+async fn start_binary(dir: &Path) -> (String, tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(dir)
+        .env_clear()
+        .env("JWTD__BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let addr = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            log.push_str(&line);
+            log.push('\n');
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("jwtd exited: {log}");
+    })
+    .await
+    .expect("jwtd starts within 30 s");
+    // Keep draining the log so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (addr, child, log)
+}

@@ -1,0 +1,423 @@
+//! The test harness: a real jwtd on 127.0.0.1 over a real SQLite file or a real Postgres
+//! database (one fresh database per test), reached with a real HTTP client.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use jwtd::config::{Settings, Sources};
+use jwtd::http::HttpState;
+use jwtd::state::State;
+pub use jwtd::store::Store;
+use jwtd::store::{NewUser, User};
+use serde_json::{Value, json};
+
+pub const KEY: &str = "jwtd-integration-test-signing-key-0123456789abcdef";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per database. The Postgres run needs
+/// `JWTD_TEST_POSTGRES_URL`; without it the run says plainly that it was skipped.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Db::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::common::postgres_url().is_none() {
+                        $crate::common::skipped(concat!(module_path!(), "::postgres"));
+                        return;
+                    }
+                    super::$name($crate::common::Db::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("JWTD_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Written straight to stderr so that it shows even though the test passes.
+pub fn skipped(name: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {name}: JWTD_TEST_POSTGRES_URL is not set, so this Postgres test checked nothing"
+    );
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "jwtd-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh Postgres database, dropped (with its connections) when this is dropped.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> PgDatabase {
+        let admin_url = postgres_url().expect("JWTD_TEST_POSTGRES_URL");
+        let name = format!("jwtd_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let url = replace_database(&admin_url, &name);
+        PgDatabase { admin_url, name, url }
+    }
+}
+
+/// The same server URL with another database name.
+pub fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// Where a test server keeps its data; shared by servers that should see the same database.
+pub struct Storage {
+    pub dir: TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+impl Storage {
+    pub async fn new(db: Db) -> Storage {
+        let pg = match db {
+            Db::Postgres => Some(PgDatabase::create().await),
+            Db::Sqlite => None,
+        };
+        Storage {
+            dir: TempDir::new(),
+            pg,
+        }
+    }
+
+    /// The settings file for a server on this storage, with `extra` TOML appended.
+    pub fn settings(&self, extra: &str) -> Settings {
+        let database_url = match &self.pg {
+            Some(pg) => pg.url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("jwtd.db").display()),
+        };
+        let toml = format!(
+            "signing_key = \"{KEY}\"\ndata_dir = \"{}\"\ndatabase_url = \"{database_url}\"\nworkers = 2\n{extra}\n",
+            self.dir.path().display()
+        );
+        let file = self
+            .dir
+            .path()
+            .join(format!("jwtd-{}.toml", COUNTER.fetch_add(1, Ordering::Relaxed)));
+        std::fs::write(&file, toml).unwrap();
+        Settings::load(&Sources {
+            default_file: None,
+            file: Some(file),
+            env: Some(Default::default()),
+        })
+        .expect("test settings load")
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub http: Arc<HttpState>,
+    pub client: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped after the server is told to stop.
+    pub storage: Arc<Storage>,
+}
+
+impl TestServer {
+    /// A server with its own fresh database and the given extra settings (TOML).
+    pub async fn start(db: Db, extra: &str) -> TestServer {
+        let storage = Arc::new(Storage::new(db).await);
+        TestServer::start_on(storage, extra).await
+    }
+
+    /// A server on existing storage (several servers may share one database).
+    pub async fn start_on(storage: Arc<Storage>, extra: &str) -> TestServer {
+        let settings = storage.settings(extra);
+        let state = State::build(settings).await.expect("state builds");
+        let http = Arc::new(HttpState::new(state));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = jwtd::http::server(http.clone(), listener, 2).unwrap();
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestServer {
+            base: format!("http://{addr}"),
+            http,
+            client: reqwest::Client::new(),
+            handle,
+            storage,
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.http.app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn user(&self, username: &str, password: &str) -> User {
+        self.user_with(username, password, |_| {}).await
+    }
+
+    pub async fn user_with(&self, username: &str, password: &str, change: impl FnOnce(&mut NewUser)) -> User {
+        let hash = self.state().hasher.hash(password).await.unwrap();
+        let mut new = NewUser {
+            username: username.into(),
+            password: hash,
+            email: format!("{username}@example.test"),
+            is_active: true,
+            ..Default::default()
+        };
+        change(&mut new);
+        self.state().store.create_user(&new).await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        Reply::from(self.client.post(self.url(path)).json(&body).send().await.unwrap()).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let mut req = self.client.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, authorization: Option<&str>) -> Reply {
+        let mut req = self.client.get(self.url(path));
+        if let Some(a) = authorization {
+            req = req.header("authorization", a);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    pub async fn me(&self, access: &str) -> Reply {
+        self.get("/api/me/", Some(&format!("Bearer {access}"))).await
+    }
+
+    /// Obtains a pair and returns (refresh, access).
+    pub async fn login(&self, username: &str, password: &str) -> (String, String) {
+        let r = self
+            .post("/api/token/", json!({"username": username, "password": password}))
+            .await;
+        assert_eq!(r.status, 200, "login failed: {}", r.body);
+        (r.str("refresh"), r.str("access"))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Sends the stop command; the database is dropped after this.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn from(r: reqwest::Response) -> Reply {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    pub fn str(&self, key: &str) -> String {
+        self.body[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {}", self.body))
+            .to_string()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Status and body at once, for readable assertions.
+    #[track_caller]
+    pub fn expect(&self, status: u16, body: Value) {
+        assert_eq!((self.status, &self.body), (status, &body), "raw: {}", self.text);
+    }
+
+    /// A 401 with `WWW-Authenticate` as DRF sends it.
+    #[track_caller]
+    pub fn expect_401(&self, body: Value) {
+        self.expect(401, body);
+        assert_eq!(self.header("www-authenticate"), Some("Bearer realm=\"api\""));
+    }
+}
+
+/// `{"detail": msg, "code": "token_not_valid"}`
+pub fn invalid(msg: &str) -> Value {
+    json!({"detail": msg, "code": "token_not_valid"})
+}
+
+/// The `/api/me/` error for a token no class accepts.
+pub fn not_valid_for_any(msg: &str) -> Value {
+    json!({
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": msg}],
+    })
+}
+
+/// The claims of a token, read without checking anything.
+pub fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn header_of(token: &str) -> Value {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Signs claims with an independent JWT implementation (jsonwebtoken's own encoder).
+pub fn forge(claims: &Value, key: &str) -> String {
+    forge_alg(claims, key, jsonwebtoken::Algorithm::HS256)
+}
+
+pub fn forge_alg(claims: &Value, key: &str, alg: jsonwebtoken::Algorithm) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Simple JWT's claims for a token of `token_type` for user `user_id`, valid for 5 minutes.
+pub fn sj_claims(token_type: &str, user_id: &str) -> Value {
+    let now = now();
+    json!({
+        "token_type": token_type,
+        "exp": now + 300,
+        "iat": now,
+        "jti": uuid::Uuid::new_v4().simple().to_string(),
+        "user_id": user_id,
+    })
+}
+
+/// `claims` with `changes` applied; a `null` value removes the claim.
+pub fn with(mut claims: Value, changes: Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(k);
+        } else {
+            claims[k] = v.clone();
+        }
+    }
+    claims
+}

@@ -1,0 +1,12 @@
+//! Integration tests: real HTTP on 127.0.0.1 against real SQLite files and real Postgres
+//! databases. One binary, one module per concern.
+
+mod common;
+
+mod cli;
+mod me;
+mod obtain;
+mod refresh;
+mod robustness;
+mod settings;
+mod verify;
