@@ -7,12 +7,15 @@ use crate::config::{ConfigError, Settings};
 use crate::passwords::PasswordHasher;
 use crate::store::{ConnectOptions, Database, Store, StoreError};
 use crate::tokens::TokenBackend;
+use crate::tokens::oauth::Clients;
 
 pub struct State {
     pub settings: Settings,
     pub backend: TokenBackend,
     pub store: Database,
     pub hasher: PasswordHasher,
+    /// Introspection clients and their checked credentials.
+    pub clients: Clients,
 }
 
 #[derive(Debug)]
@@ -51,12 +54,28 @@ impl State {
         let store = connect(&settings).await?;
         store.migrate().await?;
         let hasher = PasswordHasher::new(settings.worker_count());
+        let clients = Clients::new(settings.introspection_clients.clone());
         Ok(State {
             settings,
             backend,
             store,
             hasher,
+            clients,
         })
+    }
+}
+
+impl State {
+    /// `flush_expired_interval`: in the server, what `jwtd token flush-expired` does.
+    pub async fn flush_expired_periodically(&self, every: std::time::Duration) {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match self.store.flush_expired(crate::store::now()).await {
+                Ok(n) => tracing::info!(deleted = n, "flushed expired outstanding tokens"),
+                Err(e) => tracing::warn!(error = %e, "flushing expired outstanding tokens failed"),
+            }
+        }
     }
 }
 

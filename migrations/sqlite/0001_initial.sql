@@ -35,5 +35,7 @@ CREATE INDEX outstanding_tokens_family ON outstanding_tokens (family);
 CREATE TABLE blacklisted_tokens (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
     token_id       INTEGER NOT NULL UNIQUE REFERENCES outstanding_tokens (id) ON DELETE CASCADE,
-    blacklisted_at TEXT    NOT NULL
+    blacklisted_at TEXT    NOT NULL,
+    -- blacklist (the endpoint), rotation, revoke (RFC 7009, CLI, password change), reuse
+    reason         TEXT    NOT NULL DEFAULT 'blacklist'
 );

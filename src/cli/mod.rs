@@ -39,9 +39,14 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
-    /// Issue tokens from the command line.
+    /// Issue, revoke and clean up tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Print the argon2id hash of a secret, e.g. for an introspection client's secret_hash.
+    HashPassword {
+        #[command(flatten)]
+        password: user::PasswordArgs,
+    },
 }
 
 /// A command's failure: printed as one line, exit status 1.
@@ -65,6 +70,13 @@ pub fn main() -> ExitCode {
                 Command::Migrate => migrate(settings).await,
                 Command::User(c) => user::run(c, settings).await,
                 Command::Token(c) => token::run(c, settings).await,
+                Command::HashPassword { password } => {
+                    let hash = crate::passwords::PasswordHasher::new(1)
+                        .hash(&password.read()?)
+                        .await;
+                    println!("{}", hash.map_err(|e| e.to_string())?);
+                    Ok(())
+                }
             }
         }),
     };
@@ -91,8 +103,13 @@ async fn serve(settings: Settings) -> CliResult {
     describe_database(&state);
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = crate::http::server(Arc::new(HttpState::new(state)), listener, workers)
+    let http = Arc::new(HttpState::new(state));
+    let server = crate::http::server(http.clone(), listener, workers)
         .map_err(|e| format!("cannot start the server: {e}"))?;
+    if let Some(every) = http.app.settings.flush_expired_interval {
+        let http = http.clone();
+        actix_web::rt::spawn(async move { http.app.flush_expired_periodically(every.0).await });
+    }
     tracing::info!(%addr, workers, "jwtd listening on http://{addr}");
     server.await.map_err(|e| format!("server error: {e}"))
 }

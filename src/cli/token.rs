@@ -1,32 +1,71 @@
-//! `jwtd token …`: tokens issued by the operator.
+//! `jwtd token …`: tokens issued, revoked and cleaned up by the operator.
 
 use clap::Subcommand;
 use serde_json::json;
 
-use super::CliResult;
 use super::user::find;
+use super::{CliResult, open_store};
 use crate::config::Settings;
 use crate::state::State;
+use crate::store::{Reason, Store};
 use crate::tokens::serializers;
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
     /// Print a fresh refresh/access pair for a user as JSON (drf-jwt's obtain_token).
     Mint { name: String },
+    /// Blacklist every outstanding refresh and sliding token of a user (log out everywhere).
+    Revoke { name: String },
+    /// Blacklist one outstanding token by its jti.
+    Blacklist { jti: String },
+    /// Delete expired outstanding tokens and their blacklist rows (flushexpiredtokens).
+    FlushExpired,
 }
 
 pub async fn run(command: TokenCommand, settings: Settings) -> CliResult {
-    let state = State::build(settings).await?;
-    let result = match command {
-        TokenCommand::Mint { name } => {
-            let user = find(&state.store, &name).await?;
+    if let TokenCommand::Mint { name } = &command {
+        let state = State::build(settings).await?;
+        let result = async {
+            let user = find(&state.store, name).await?;
             let pair = serializers::issue_pair(&state, &user)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", json!({"refresh": pair.refresh, "access": pair.access}));
             Ok(())
         }
-    };
-    state.store.close().await;
+        .await;
+        state.store.close().await;
+        return result;
+    }
+    let store = open_store(&settings).await?;
+    let result = async {
+        match command {
+            TokenCommand::Mint { .. } => unreachable!("handled above"),
+            TokenCommand::Revoke { name } => {
+                let user = find(&store, &name).await?;
+                let n = store
+                    .blacklist_user(user.id, Reason::Revoke)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("blacklisted {n} outstanding token(s) of {name}");
+            }
+            TokenCommand::Blacklist { jti } => match store.blacklist_jti(&jti, Reason::Revoke).await {
+                Ok(Some(true)) => println!("blacklisted {jti}"),
+                Ok(Some(false)) => println!("{jti} was already blacklisted"),
+                Ok(None) => return Err(format!("no outstanding token with jti {jti:?}")),
+                Err(e) => return Err(e.to_string()),
+            },
+            TokenCommand::FlushExpired => {
+                let n = store
+                    .flush_expired(crate::store::now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("deleted {n} expired outstanding token(s)");
+            }
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
     result
 }

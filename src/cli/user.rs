@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use super::{CliResult, open_store};
 use crate::config::Settings;
 use crate::passwords::PasswordHasher;
-use crate::store::{Database, NewUser, Store, StoreError, User};
+use crate::store::{Database, NewUser, Reason, Store, StoreError, User};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -31,7 +31,7 @@ pub enum UserCommand {
         #[arg(long)]
         inactive: bool,
     },
-    /// Set a user's password.
+    /// Set a user's password; the user's outstanding tokens are blacklisted.
     Passwd {
         name: String,
         #[command(flatten)]
@@ -52,14 +52,14 @@ pub enum UserCommand {
 pub struct PasswordArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
-    password_stdin: bool,
+    pub password_stdin: bool,
     /// The password (visible to other users of this machine; prefer --password-stdin).
     #[arg(long, value_name = "PASSWORD")]
-    password: Option<String>,
+    pub password: Option<String>,
 }
 
 impl PasswordArgs {
-    fn read(&self) -> Result<String, String> {
+    pub fn read(&self) -> Result<String, String> {
         let password = match &self.password {
             Some(p) => p.clone(),
             None => {
@@ -132,7 +132,13 @@ async fn execute(command: UserCommand, store: &Database) -> CliResult {
                 .set_password(user.id, &hash)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("password changed for {name}");
+            // Tokens issued under the old password go too (access tokens as well, when
+            // check_revoke_token makes them carry the password's fingerprint).
+            let n = store
+                .blacklist_user(user.id, Reason::Revoke)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("password changed for {name}; {n} outstanding token(s) blacklisted");
         }
         UserCommand::Activate { name } => {
             let user = find(store, &name).await?;

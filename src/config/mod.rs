@@ -59,6 +59,17 @@ pub struct Settings {
     pub revoke_token_claim: String,
     pub check_user_is_active: bool,
 
+    // --- the token lifecycle beyond Simple JWT ------------------------------------------
+    /// A rotated-away refresh token presented again blacklists its whole family.
+    pub refresh_token_reuse_detection: bool,
+    /// Grace period after a rotation during which the old token may be presented again.
+    pub refresh_token_reuse_interval: Duration,
+    /// Who may call `/api/token/introspect/` (HTTP Basic).
+    pub introspection_clients: Vec<IntrospectionClient>,
+    /// How often the server deletes expired outstanding tokens; unset: never.
+    #[serde(deserialize_with = "optional_duration")]
+    pub flush_expired_interval: Option<Duration>,
+
     // --- the server ---------------------------------------------------------------------
     pub bind: String,
     #[serde(deserialize_with = "non_empty")]
@@ -98,6 +109,10 @@ impl Default for Settings {
             check_revoke_token: false,
             revoke_token_claim: "hash_password".into(),
             check_user_is_active: true,
+            refresh_token_reuse_detection: false,
+            refresh_token_reuse_interval: Duration::secs(0),
+            introspection_clients: Vec::new(),
+            flush_expired_interval: None,
             bind: "127.0.0.1:8000".into(),
             database_url: None,
             data_dir: PathBuf::from("./data"),
@@ -112,6 +127,15 @@ impl Default for Settings {
 pub const DEFAULT_AUTHENTICATION_RULE: &str = "default";
 const SIMPLEJWT_DEFAULT_RULE_PATH: &str =
     "rest_framework_simplejwt.authentication.default_user_authentication_rule";
+
+/// A client allowed to introspect tokens: its id and an argon2 hash of its secret
+/// (`jwtd hash-password` makes one).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionClient {
+    pub client_id: String,
+    pub secret_hash: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -302,6 +326,28 @@ impl Settings {
                 "must not be empty: jwtd records and blacklists tokens by their id",
             ));
         }
+        if self.refresh_token_reuse_detection
+            && !(self.rotate_refresh_tokens && self.blacklist_after_rotation)
+        {
+            return Err(ConfigError::key(
+                "refresh_token_reuse_detection",
+                "needs rotate_refresh_tokens = true and blacklist_after_rotation = true",
+            ));
+        }
+        for (i, client) in self.introspection_clients.iter().enumerate() {
+            if client.client_id.is_empty() || !client.secret_hash.starts_with("$argon2") {
+                return Err(ConfigError::key(
+                    &format!("introspection_clients[{i}]"),
+                    "needs a client_id and a secret_hash made by `jwtd hash-password`",
+                ));
+            }
+        }
+        if self.flush_expired_interval.is_some_and(|d| d.as_secs() == 0) {
+            return Err(ConfigError::key(
+                "flush_expired_interval",
+                "must be at least one second, or \"\" for never",
+            ));
+        }
         if self.jwk_url.is_some() {
             return Err(ConfigError::key(
                 "jwk_url",
@@ -427,6 +473,10 @@ const KNOWN_KEYS: &[&str] = &[
     "check_revoke_token",
     "revoke_token_claim",
     "check_user_is_active",
+    "refresh_token_reuse_detection",
+    "refresh_token_reuse_interval",
+    "introspection_clients",
+    "flush_expired_interval",
     "bind",
     "database_url",
     "data_dir",
@@ -477,6 +527,21 @@ where
 impl From<String> for Secret {
     fn from(s: String) -> Self {
         Secret(s)
+    }
+}
+
+/// An optional duration: `""` (or absent) means off.
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Value(Duration),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Text(s) if s.trim().is_empty() => Ok(None),
+        Raw::Text(s) => duration::parse(&s).map(Some).map_err(serde::de::Error::custom),
+        Raw::Value(v) => Ok(Some(v)),
     }
 }
 

@@ -13,6 +13,12 @@ use crate::tokens::{AuthError, TokenError};
 
 #[derive(Debug)]
 pub enum ApiError {
+    /// OAuth's `{"error": …, "error_description": …}` (RFC 6749 §5.2) for the RFC endpoints.
+    OAuth {
+        status: u16,
+        error: &'static str,
+        description: &'static str,
+    },
     Auth(AuthError),
     Fields(FieldErrors),
     Parse(ParseFailure),
@@ -61,6 +67,9 @@ fn detail_code(detail: impl ToString, code: &str) -> Value {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
+            ApiError::OAuth { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             ApiError::Auth(AuthError::BlacklistedOnVerify) => StatusCode::BAD_REQUEST,
             ApiError::Auth(AuthError::Store(StoreError::Unavailable(_))) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Auth(AuthError::Store(_) | AuthError::Password(_)) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,6 +85,9 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         match self {
+            ApiError::OAuth {
+                error, description, ..
+            } => json!({"error": error, "error_description": description}),
             ApiError::Auth(e) => match e {
                 AuthError::InvalidToken(t) => detail_code(t, "token_not_valid"),
                 AuthError::NoValidTokenType(messages) => json!({
@@ -126,6 +138,14 @@ impl ApiError {
             },
             ApiError::Auth(AuthError::Password(e)) => tracing::error!(error = %e, "password hashing failed"),
             _ => {}
+        }
+        if let ApiError::OAuth {
+            status,
+            error,
+            description,
+        } = self
+        {
+            return super::oauth::oauth_error_response(*status, error, description);
         }
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {

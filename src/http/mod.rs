@@ -9,6 +9,7 @@ mod fields;
 mod json;
 mod me;
 mod metadata;
+mod oauth;
 mod parsers;
 mod views;
 
@@ -114,6 +115,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         views::refresh_sliding,
         metadata::REFRESH_SLIDING,
     );
+    post_only(cfg, "/api/token/revoke/", oauth::revoke);
+    post_only(cfg, "/api/token/introspect/", oauth::introspect);
     cfg.service(
         web::resource(["/api/me/", "/api/me"])
             .wrap(allow("GET, HEAD, OPTIONS"))
@@ -139,6 +142,21 @@ where
                 web::method(actix_web::http::Method::OPTIONS)
                     .to(move || std::future::ready(metadata::options(metadata))),
             )
+            .default_service(web::to(views::method_not_allowed)),
+    );
+}
+
+/// An endpoint beyond Simple JWT: POST, and 405 for the rest.
+fn post_only<F, Args>(cfg: &mut web::ServiceConfig, path: &'static str, handler: F)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    cfg.service(
+        web::resource([path, path.trim_end_matches('/')])
+            .wrap(allow("POST"))
+            .route(web::post().to(handler))
             .default_service(web::to(views::method_not_allowed)),
     );
 }

@@ -58,6 +58,47 @@ pub struct OutstandingToken {
     pub expires_at: OffsetDateTime,
 }
 
+/// Why a token was blacklisted (kept in the blacklist row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// `POST /api/token/blacklist/` (Simple JWT's logout).
+    Blacklist,
+    /// Rotated away by a refresh with `blacklist_after_rotation`.
+    Rotation,
+    /// Revoked: RFC 7009, `jwtd token revoke|blacklist`, a password change.
+    Revoke,
+    /// Its family was revoked because a rotated-away token was presented again.
+    Reuse,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Blacklist => "blacklist",
+            Reason::Rotation => "rotation",
+            Reason::Revoke => "revoke",
+            Reason::Reuse => "reuse",
+        }
+    }
+
+    pub fn parse(s: &str) -> Reason {
+        match s {
+            "rotation" => Reason::Rotation,
+            "revoke" => Reason::Revoke,
+            "reuse" => Reason::Reuse,
+            _ => Reason::Blacklist,
+        }
+    }
+}
+
+/// When and why a token was blacklisted, and the family it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blacklisting {
+    pub at: OffsetDateTime,
+    pub reason: Reason,
+    pub family: String,
+}
+
 /// The result of rotating a refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
@@ -137,19 +178,38 @@ pub trait Store: Send + Sync {
     fn delete_user(&self, id: i64) -> impl Future<Output = Result<bool>> + Send;
 
     // outstanding and blacklisted tokens
+    /// Records a token as outstanding; for a jti already recorded (a refreshed sliding
+    /// token) the expiry and hash are brought up to date.
     fn add_outstanding(&self, token: &OutstandingToken) -> impl Future<Output = Result<()>> + Send;
     fn is_blacklisted(&self, jti: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Blacklists the token, recording it as outstanding first if it is not (Simple JWT's
     /// `get_or_create` twice). Returns whether this call blacklisted it.
-    fn blacklist(&self, token: &OutstandingToken) -> impl Future<Output = Result<bool>> + Send;
-    /// In one transaction: blacklist `old` (recording it if needed) and record `new` —
-    /// unless `old` is already blacklisted, in which case nothing is written. The unique
-    /// blacklist row decides between concurrent rotations, on one instance or many.
+    fn blacklist(
+        &self,
+        token: &OutstandingToken,
+        reason: Reason,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// In one transaction: blacklist `old` (recording it if needed) and record `new` in
+    /// `old`'s family — unless `old` is already blacklisted, in which case nothing is
+    /// written. The unique blacklist row decides between concurrent rotations, on one
+    /// instance or many.
     fn rotate(
         &self,
         old: &OutstandingToken,
         new: &OutstandingToken,
     ) -> impl Future<Output = Result<Rotation>> + Send;
+    /// When and why the token with this jti was blacklisted, if it was.
+    fn blacklisting(&self, jti: &str) -> impl Future<Output = Result<Option<Blacklisting>>> + Send;
+    /// Blacklists every unexpired token of a family; returns how many were newly blacklisted.
+    fn blacklist_family(&self, family: &str, reason: Reason) -> impl Future<Output = Result<u64>> + Send;
+    /// Blacklists every unexpired token of a user; returns how many were newly blacklisted.
+    fn blacklist_user(&self, user_id: i64, reason: Reason) -> impl Future<Output = Result<u64>> + Send;
+    /// Blacklists a recorded token by jti: `None` when no such token is recorded, else
+    /// whether this call blacklisted it.
+    fn blacklist_jti(&self, jti: &str, reason: Reason) -> impl Future<Output = Result<Option<bool>>> + Send;
+    /// Deletes outstanding tokens that expired before `now`, with their blacklist rows
+    /// (Simple JWT's `flushexpiredtokens`); returns how many.
+    fn flush_expired(&self, now: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
 }
 
 /// The configured database.
@@ -250,11 +310,26 @@ impl Store for Database {
     async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
         dispatch!(self, s => s.is_blacklisted(jti))
     }
-    async fn blacklist(&self, token: &OutstandingToken) -> Result<bool> {
-        dispatch!(self, s => s.blacklist(token))
+    async fn blacklist(&self, token: &OutstandingToken, reason: Reason) -> Result<bool> {
+        dispatch!(self, s => s.blacklist(token, reason))
     }
     async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
         dispatch!(self, s => s.rotate(old, new))
+    }
+    async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
+        dispatch!(self, s => s.blacklisting(jti))
+    }
+    async fn blacklist_family(&self, family: &str, reason: Reason) -> Result<u64> {
+        dispatch!(self, s => s.blacklist_family(family, reason))
+    }
+    async fn blacklist_user(&self, user_id: i64, reason: Reason) -> Result<u64> {
+        dispatch!(self, s => s.blacklist_user(user_id, reason))
+    }
+    async fn blacklist_jti(&self, jti: &str, reason: Reason) -> Result<Option<bool>> {
+        dispatch!(self, s => s.blacklist_jti(jti, reason))
+    }
+    async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
+        dispatch!(self, s => s.flush_expired(now))
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod authentication;
 pub mod backend;
 pub mod error;
+pub mod oauth;
 pub mod serializers;
 pub mod token;
 

@@ -8,7 +8,7 @@ use super::error::{AuthError, TokenError};
 use super::token::{Token, TokenType};
 use super::{now_f64, now_secs};
 use crate::state::State;
-use crate::store::{OutstandingToken, Rotation, Store, User};
+use crate::store::{OutstandingToken, Reason, Rotation, Store, User};
 
 /// `{"refresh": …, "access": …}`
 #[derive(Debug, Clone)]
@@ -134,17 +134,55 @@ pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
     refresh.current_time = now;
     let new_raw = state.backend.encode(&refresh.payload);
     let new = outstanding(state, &refresh, &new_raw, user_id);
-    if s.blacklist_after_rotation {
-        if state.store.rotate(&old, &new).await? == Rotation::AlreadyBlacklisted {
+    if !s.blacklist_after_rotation {
+        state.store.add_outstanding(&new).await?;
+    } else if state.store.rotate(&old, &new).await? == Rotation::AlreadyBlacklisted {
+        if !s.refresh_token_reuse_detection {
             return Err(TokenError::Blacklisted.into());
         }
-    } else {
-        state.store.add_outstanding(&new).await?;
+        return reused(state, &old, new).await.map(|()| Refreshed {
+            access,
+            refresh: Some(new_raw),
+        });
     }
     Ok(Refreshed {
         access,
         refresh: Some(new_raw),
     })
+}
+
+/// A refresh token that was already blacklisted came back. If it was rotated away less than
+/// `refresh_token_reuse_interval` ago, it is a client retrying: it gets another token of the
+/// same family. Otherwise somebody replays an old token — the thief or the victim, there is
+/// no telling — so every token of the family is blacklisted and the login must start over.
+async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken) -> Result<(), AuthError> {
+    let Some(blacklisting) = state.store.blacklisting(&old.jti).await? else {
+        return Err(TokenError::Blacklisted.into());
+    };
+    if blacklisting.reason != Reason::Rotation {
+        return Err(TokenError::Blacklisted.into());
+    }
+    let age = crate::store::now() - blacklisting.at;
+    let interval = state.settings.refresh_token_reuse_interval.0;
+    // Stored times are whole seconds, so a retry in the same second has age 0: an interval
+    // of 0 must mean "no retries at all".
+    if !interval.is_zero() && age.whole_milliseconds() <= interval.as_millis() as i128 {
+        new.family = Some(blacklisting.family);
+        state.store.add_outstanding(&new).await?;
+        return Ok(());
+    }
+    let revoked = state
+        .store
+        .blacklist_family(&blacklisting.family, Reason::Reuse)
+        .await?;
+    tracing::warn!(
+        family = %blacklisting.family,
+        user_id = ?old.user_id,
+        revoked,
+        "refresh token reuse detected: a token rotated away {}s ago was presented again; its family is revoked",
+        age.whole_seconds()
+    );
+    Err(TokenError::Blacklisted.into())
 }
 
 /// `TokenRefreshSlidingSerializer`: a new `exp` (and `iat`) until `refresh_exp` passes.
@@ -180,7 +218,7 @@ pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
 pub async fn blacklist(state: &State, raw: &str) -> Result<(), AuthError> {
     let token = decode(state, TokenType::Refresh, raw.as_bytes())?;
     let record = outstanding(state, &token, raw, claimed_id(state, &token));
-    if !state.store.blacklist(&record).await? {
+    if !state.store.blacklist(&record, Reason::Blacklist).await? {
         return Err(TokenError::Blacklisted.into());
     }
     Ok(())
@@ -244,7 +282,7 @@ fn claim_as_id(claim: &Value) -> Option<i64> {
 
 /// The user id a token claims, when ids are the user id field (else `None`: the outstanding
 /// row is then recorded without a user, which the store also does for unknown ids).
-fn claimed_id(state: &State, token: &Token) -> Option<i64> {
+pub(super) fn claimed_id(state: &State, token: &Token) -> Option<i64> {
     match state.settings.user_id_field {
         crate::config::UserIdField::Id => token.get(&state.settings.user_id_claim).and_then(claim_as_id),
         crate::config::UserIdField::Username => None,
@@ -264,7 +302,7 @@ fn is_truthy(v: &Value) -> bool {
 }
 
 /// The outstanding-token row for a token: its jti and SHA-256, never the token.
-fn outstanding(state: &State, token: &Token, raw: &str, user_id: Option<i64>) -> OutstandingToken {
+pub(super) fn outstanding(state: &State, token: &Token, raw: &str, user_id: Option<i64>) -> OutstandingToken {
     let at = |secs: i64| {
         time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
     };

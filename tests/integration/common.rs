@@ -189,6 +189,66 @@ impl Storage {
     }
 }
 
+/// A row of `outstanding_tokens`, read with SQL of the test's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outstanding {
+    pub jti: String,
+    pub token_sha256: String,
+    pub family: Option<String>,
+    pub user_id: Option<i64>,
+    pub blacklist_reason: Option<String>,
+}
+
+impl Storage {
+    /// Every outstanding token with its blacklist reason, oldest first.
+    pub async fn outstanding(&self) -> Vec<Outstanding> {
+        const SQL: &str = "SELECT o.jti, o.token_sha256, o.family, o.user_id, b.reason FROM outstanding_tokens o \
+             LEFT JOIN blacklisted_tokens b ON b.token_id = o.id ORDER BY o.id";
+        type Row = (String, String, Option<String>, Option<i64>, Option<String>);
+        let rows: Vec<Row> = match &self.pg {
+            Some(pg) => {
+                let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+                let rows = sqlx::query_as(SQL).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            None => {
+                let url = format!("sqlite://{}", self.dir.path().join("jwtd.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let rows = sqlx::query_as(SQL).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+        };
+        rows.into_iter()
+            .map(
+                |(jti, token_sha256, family, user_id, blacklist_reason)| Outstanding {
+                    jti,
+                    token_sha256,
+                    family,
+                    user_id,
+                    blacklist_reason,
+                },
+            )
+            .collect()
+    }
+
+    pub async fn outstanding_jti(&self, jti: &str) -> Option<Outstanding> {
+        self.outstanding().await.into_iter().find(|o| o.jti == jti)
+    }
+}
+
+pub fn jti(token: &str) -> String {
+    claims(token)["jti"].as_str().unwrap().to_string()
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        text.as_bytes(),
+    ))
+}
+
 pub struct TestServer {
     pub base: String,
     pub http: Arc<HttpState>,

@@ -4,7 +4,10 @@
 mod common;
 
 mod cli;
+mod concurrency;
+mod lifecycle;
 mod me;
+mod oauth;
 mod obtain;
 mod refresh;
 mod robustness;

@@ -9,7 +9,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use time::OffsetDateTime;
 
 use super::{
-    ConnectOptions, NewUser, OutstandingToken, Result, Rotation, Store, StoreError, User, migrations,
+    Blacklisting, ConnectOptions, NewUser, OutstandingToken, Reason, Result, Rotation, Store, StoreError,
+    User, migrations,
 };
 
 pub struct PostgresStore {
@@ -81,10 +82,25 @@ impl Store for PostgresStore {
     async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
         tokens::is_blacklisted(&self.pool, jti).await
     }
-    async fn blacklist(&self, token: &OutstandingToken) -> Result<bool> {
-        tokens::blacklist(&self.pool, token).await
+    async fn blacklist(&self, token: &OutstandingToken, reason: Reason) -> Result<bool> {
+        tokens::blacklist(&self.pool, token, reason).await
     }
     async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
         tokens::rotate(&self.pool, old, new).await
+    }
+    async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
+        tokens::blacklisting(&self.pool, jti).await
+    }
+    async fn blacklist_family(&self, family: &str, reason: Reason) -> Result<u64> {
+        tokens::blacklist_family(&self.pool, family, reason).await
+    }
+    async fn blacklist_user(&self, user_id: i64, reason: Reason) -> Result<u64> {
+        tokens::blacklist_user(&self.pool, user_id, reason).await
+    }
+    async fn blacklist_jti(&self, jti: &str, reason: Reason) -> Result<Option<bool>> {
+        tokens::blacklist_jti(&self.pool, jti, reason).await
+    }
+    async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
+        tokens::flush_expired(&self.pool, now).await
     }
 }

@@ -3,23 +3,27 @@
 //! transaction, and one round trip each.
 
 use sqlx::PgPool;
+use time::OffsetDateTime;
 
-use crate::store::{OutstandingToken, Result, Rotation, now};
+use crate::store::{Blacklisting, OutstandingToken, Reason, Result, Rotation, now};
 
-/// `DO UPDATE` rather than `DO NOTHING` so that `RETURNING` yields the id of an existing row.
+/// Records the token if it is not yet (the user looked up in the insert, so a deleted user
+/// leaves it without one); `DO UPDATE` rather than `DO NOTHING` so that `RETURNING` yields
+/// the existing row too.
 macro_rules! upsert_old {
     () => {
         "old_row AS (INSERT INTO outstanding_tokens \
          (user_id, jti, token_sha256, family, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (jti) DO UPDATE SET jti = EXCLUDED.jti RETURNING id)"
+         VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
+         ON CONFLICT (jti) DO UPDATE SET jti = EXCLUDED.jti RETURNING id, family, jti)"
     };
 }
 
 pub(super) async fn add_outstanding(pool: &PgPool, t: &OutstandingToken) -> Result<()> {
     sqlx::query(
         "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (jti) DO NOTHING",
+         VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
+         ON CONFLICT (jti) DO UPDATE SET expires_at = EXCLUDED.expires_at, token_sha256 = EXCLUDED.token_sha256",
     )
     .bind(t.user_id)
     .bind(&t.jti)
@@ -42,11 +46,11 @@ pub(super) async fn is_blacklisted(pool: &PgPool, jti: &str) -> Result<bool> {
     .await?)
 }
 
-pub(super) async fn blacklist(pool: &PgPool, t: &OutstandingToken) -> Result<bool> {
+pub(super) async fn blacklist(pool: &PgPool, t: &OutstandingToken, reason: Reason) -> Result<bool> {
     let done = sqlx::query(concat!(
         "WITH ",
         upsert_old!(),
-        " INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $7 FROM old_row \
+        " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) SELECT id, $7, $8 FROM old_row \
          ON CONFLICT (token_id) DO NOTHING"
     ))
     .bind(t.user_id)
@@ -56,6 +60,7 @@ pub(super) async fn blacklist(pool: &PgPool, t: &OutstandingToken) -> Result<boo
     .bind(t.created_at)
     .bind(t.expires_at)
     .bind(now())
+    .bind(reason.as_str())
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -69,11 +74,12 @@ pub(super) async fn rotate(
     let rotated = sqlx::query_scalar::<_, bool>(concat!(
         "WITH ",
         upsert_old!(),
-        ", banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at) \
-           SELECT id, $7 FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING token_id), \
+        ", banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+           SELECT id, $7, 'rotation' FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING token_id), \
          fresh AS (INSERT INTO outstanding_tokens \
            (user_id, jti, token_sha256, family, created_at, expires_at) \
-           SELECT $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1 FROM banned) RETURNING id) \
+           SELECT (SELECT id FROM users WHERE id = $8), $9, $10, COALESCE(o.family, o.jti), $11, $12 \
+           FROM old_row o WHERE EXISTS (SELECT 1 FROM banned) RETURNING id) \
          SELECT EXISTS (SELECT 1 FROM fresh)"
     ))
     .bind(old.user_id)
@@ -86,7 +92,6 @@ pub(super) async fn rotate(
     .bind(new.user_id)
     .bind(&new.jti)
     .bind(&new.token_sha256)
-    .bind(&new.family)
     .bind(new.created_at)
     .bind(new.expires_at)
     .fetch_one(pool)
@@ -96,4 +101,70 @@ pub(super) async fn rotate(
     } else {
         Rotation::AlreadyBlacklisted
     })
+}
+
+pub(super) async fn blacklisting(pool: &PgPool, jti: &str) -> Result<Option<Blacklisting>> {
+    let row = sqlx::query_as::<_, (OffsetDateTime, String, String)>(
+        "SELECT b.blacklisted_at, b.reason, COALESCE(o.family, o.jti) FROM blacklisted_tokens b \
+         JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1",
+    )
+    .bind(jti)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(at, reason, family)| Blacklisting {
+        at,
+        reason: Reason::parse(&reason),
+        family,
+    }))
+}
+
+pub(super) async fn blacklist_family(pool: &PgPool, family: &str, reason: Reason) -> Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+         SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
+         ON CONFLICT (token_id) DO NOTHING",
+    )
+    .bind(now())
+    .bind(reason.as_str())
+    .bind(family)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn blacklist_user(pool: &PgPool, user_id: i64, reason: Reason) -> Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+         SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
+         ON CONFLICT (token_id) DO NOTHING",
+    )
+    .bind(now())
+    .bind(reason.as_str())
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn blacklist_jti(pool: &PgPool, jti: &str, reason: Reason) -> Result<Option<bool>> {
+    let (known, newly) = sqlx::query_as::<_, (bool, bool)>(
+        "WITH target AS (SELECT id FROM outstanding_tokens WHERE jti = $3), \
+         banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+           SELECT id, $1, $2 FROM target ON CONFLICT (token_id) DO NOTHING RETURNING token_id) \
+         SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM banned)",
+    )
+    .bind(now())
+    .bind(reason.as_str())
+    .bind(jti)
+    .fetch_one(pool)
+    .await?;
+    Ok(known.then_some(newly))
+}
+
+pub(super) async fn flush_expired(pool: &PgPool, now: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM outstanding_tokens WHERE expires_at < $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -1,0 +1,134 @@
+//! The standard endpoints API gateways and resource servers speak, beyond Simple JWT:
+//! token revocation (RFC 7009) and token introspection (RFC 7662).
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value, json};
+
+use super::error::AuthError;
+use super::serializers::{claimed_id, decode, find_user, outstanding, sha256_hex, user_is_allowed};
+use super::token::{Token, TokenType, password_fingerprint};
+use crate::config::IntrospectionClient;
+use crate::state::State;
+use crate::store::{Reason, Store};
+
+/// The clients allowed to introspect, and the credentials already checked: a gateway calls
+/// for every request, and an argon2 check each time would cost more than the answer.
+pub struct Clients {
+    clients: Vec<IntrospectionClient>,
+    verified: Mutex<HashSet<String>>,
+}
+
+impl Clients {
+    pub fn new(clients: Vec<IntrospectionClient>) -> Clients {
+        Clients {
+            clients,
+            verified: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+    }
+}
+
+/// Checks HTTP Basic credentials of an introspection client. An unknown client id costs a
+/// password check too.
+pub async fn authenticate_client(state: &State, client_id: &str, secret: &str) -> Result<bool, AuthError> {
+    let clients = &state.clients;
+    let key = format!("{client_id}\0{}", sha256_hex(secret));
+    if clients.verified.lock().expect("cache lock").contains(&key) {
+        return Ok(true);
+    }
+    let hash = clients
+        .clients
+        .iter()
+        .find(|c| c.client_id == client_id)
+        .map(|c| c.secret_hash.as_str());
+    let verified = state.hasher.verify(secret, hash).await?;
+    if verified.matches {
+        clients.verified.lock().expect("cache lock").insert(key);
+    }
+    Ok(verified.matches)
+}
+
+/// RFC 7009: revokes a token jwtd issued (any type); invalid or unknown tokens are ignored,
+/// as the RFC asks. A refresh token's whole family (its login) is revoked with it.
+pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
+    let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()) else {
+        return Ok(());
+    };
+    if token.jti(&state.settings).is_none() {
+        return Ok(());
+    }
+    let record = outstanding(state, &token, raw, claimed_id(state, &token));
+    state.store.blacklist(&record, Reason::Revoke).await?;
+    if type_of(state, &token) == Some(TokenType::Refresh)
+        && let Some(b) = state.store.blacklisting(&record.jti).await?
+    {
+        state.store.blacklist_family(&b.family, Reason::Revoke).await?;
+    }
+    Ok(())
+}
+
+/// RFC 7662: whether jwtd would accept the token — signature, expiry, blacklist, user —
+/// and, if so, its claims.
+pub async fn introspect(state: &State, raw: &str) -> Result<Value, AuthError> {
+    let inactive = json!({"active": false});
+    let s = &state.settings;
+    let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()) else {
+        return Ok(inactive);
+    };
+    let Some(kind) = type_of(state, &token) else {
+        return Ok(inactive);
+    };
+    let Some(jti) = token.jti(s) else {
+        return Ok(inactive);
+    };
+    if state.store.is_blacklisted(jti).await? {
+        return Ok(inactive);
+    }
+    let Some(claim) = token.get(&s.user_id_claim) else {
+        return Ok(inactive);
+    };
+    let Some(user) = find_user(state, claim).await? else {
+        return Ok(inactive);
+    };
+    if !user_is_allowed(state, &user) {
+        return Ok(inactive);
+    }
+    if s.check_revoke_token
+        && kind != TokenType::Refresh
+        && token.get(&s.revoke_token_claim).and_then(Value::as_str)
+            != Some(password_fingerprint(&user.password).as_str())
+    {
+        return Ok(inactive);
+    }
+    let mut answer = Map::new();
+    answer.insert("active".into(), true.into());
+    answer.insert("token_type".into(), kind.name().into());
+    for claim in ["exp", "iat", "nbf", "aud", "iss"] {
+        if let Some(v) = token.get(claim) {
+            answer.insert(claim.into(), v.clone());
+        }
+    }
+    answer.insert("jti".into(), jti.into());
+    answer.insert("sub".into(), user.id.to_string().into());
+    answer.insert(s.user_id_claim.clone(), claim.clone());
+    answer.insert("username".into(), user.username.into());
+    Ok(Value::Object(answer))
+}
+
+/// The token's class by its type claim (access when the type claim is switched off).
+fn type_of(state: &State, token: &Token) -> Option<TokenType> {
+    let Some(claim) = state.settings.token_type_claim() else {
+        return Some(TokenType::Access);
+    };
+    match token.get(claim)?.as_str()? {
+        "access" => Some(TokenType::Access),
+        "refresh" => Some(TokenType::Refresh),
+        "sliding" => Some(TokenType::Sliding),
+        _ => None,
+    }
+}
