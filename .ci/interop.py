@@ -1,8 +1,10 @@
 """Interoperability with PyJWT, the library Simple JWT signs and checks tokens with.
 
 Starts the jwtd binary given as argv[1] and checks, over HTTP:
-  * jwtd's tokens decode with PyJWT and carry Simple JWT's claims;
-  * a token made by PyJWT with the shared key and Simple JWT's claims is accepted.
+  * HS256: jwtd's tokens decode with PyJWT and the shared key and carry Simple JWT's claims;
+    a token made by PyJWT with that key and Simple JWT's claims is accepted;
+  * RS256 and ES256: a downstream service holding nothing but jwtd's jwks_uri verifies
+    jwtd's tokens with PyJWT's PyJWKClient (found through the discovery document).
 """
 
 import json
@@ -61,15 +63,19 @@ def check(condition, message):
     print("ok:", message)
 
 
-def main():
-    binary = os.path.abspath(sys.argv[1])
+def environment(workdir, **settings):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "JWTD__BIND": "127.0.0.1:0",
+        "JWTD__DATA_DIR": os.path.join(workdir, "data"),
+    }
+    env.update({"JWTD__" + k.upper(): v for k, v in settings.items()})
+    return env
+
+
+def check_hs256(binary):
     with tempfile.TemporaryDirectory() as workdir:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "JWTD__BIND": "127.0.0.1:0",
-            "JWTD__SIGNING_KEY": KEY,
-            "JWTD__DATA_DIR": os.path.join(workdir, "data"),
-        }
+        env = environment(workdir, signing_key=KEY)
         subprocess.run(
             [binary, "user", "create", "alice", "--password", "alice-password-1"],
             cwd=workdir, env=env, check=True, stdout=subprocess.DEVNULL,
@@ -97,6 +103,42 @@ def main():
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def check_jwks(binary, alg):
+    with tempfile.TemporaryDirectory() as workdir:
+        out = subprocess.run(
+            [binary, "key", "generate", "--alg", alg, "--out", os.path.join(workdir, "keys")],
+            cwd=workdir, env=environment(workdir), check=True, capture_output=True, text=True,
+        ).stdout
+        key_file = out.split('signing_key = "')[1].split('"')[0]
+        env = environment(workdir, algorithm=alg, signing_key=key_file)
+        subprocess.run(
+            [binary, "user", "create", "alice", "--password", "alice-password-1"],
+            cwd=workdir, env=env, check=True, stdout=subprocess.DEVNULL,
+        )
+        proc, base = start(binary, workdir, env)
+        try:
+            status, pair = call(base, "POST", "/api/token/", {"username": "alice", "password": "alice-password-1"})
+            check(status == 200, f"{alg}: jwtd issues a pair")
+            status, discovery = call(base, "GET", "/.well-known/openid-configuration")
+            check(status == 200 and discovery["jwks_uri"].endswith("/.well-known/jwks.json"), f"{alg}: discovery names the jwks_uri")
+            client = jwt.PyJWKClient(discovery["jwks_uri"])
+            for kind in ("access", "refresh"):
+                signing_key = client.get_signing_key_from_jwt(pair[kind])
+                claims = jwt.decode(pair[kind], signing_key.key, algorithms=[alg])
+                check(claims["token_type"] == kind and claims["user_id"] == "1", f"{alg}: PyJWKClient verifies jwtd's {kind} token")
+            check(alg in discovery["id_token_signing_alg_values_supported"], f"{alg}: discovery lists the algorithm")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    check_hs256(binary)
+    for alg in ("RS256", "ES256"):
+        check_jwks(binary, alg)
 
 
 if __name__ == "__main__":

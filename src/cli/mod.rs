@@ -1,5 +1,6 @@
 //! The `jwtd` command: the server and the operator's commands.
 
+mod key;
 mod logging;
 mod token;
 mod user;
@@ -42,6 +43,9 @@ enum Command {
     /// Issue, revoke and clean up tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Print the argon2id hash of a secret, e.g. for an introspection client's secret_hash.
     HashPassword {
         #[command(flatten)]
@@ -64,9 +68,10 @@ pub fn main() -> ExitCode {
     logging::init(&settings);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
+        Command::Key(c) => key::run(c, &settings),
         command => runtime().block_on(async move {
             match command {
-                Command::Serve => unreachable!("handled above"),
+                Command::Serve | Command::Key(_) => unreachable!("handled above"),
                 Command::Migrate => migrate(settings).await,
                 Command::User(c) => user::run(c, settings).await,
                 Command::Token(c) => token::run(c, settings).await,

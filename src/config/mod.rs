@@ -19,7 +19,12 @@ pub use duration::Duration;
 pub const DEFAULT_FILE: &str = "config/default.toml";
 
 /// Settings whose values are lists, so that `JWTD__AUTH_HEADER_TYPES=Bearer,JWT` works.
-const LIST_KEYS: &[&str] = &["auth_header_types", "auth_token_classes", "audience"];
+const LIST_KEYS: &[&str] = &[
+    "auth_header_types",
+    "auth_token_classes",
+    "audience",
+    "jwk_algorithms",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -58,6 +63,26 @@ pub struct Settings {
     pub check_revoke_token: bool,
     pub revoke_token_claim: String,
     pub check_user_is_active: bool,
+
+    // --- keys beyond Simple JWT (drf-jwt's key ring, JWKS) -------------------------------
+    /// Several keys with key ids: the first signs, all verify. Instead of signing_key.
+    pub keys: Vec<KeyConfig>,
+    /// Refuse tokens without a known `kid` (drf-jwt's JWT_INSIST_ON_KID).
+    pub insist_on_kid: bool,
+    /// The public base URL of this service, for absolute URLs in the discovery documents.
+    #[serde(deserialize_with = "non_empty")]
+    pub public_url: Option<String>,
+    /// `Cache-Control: max-age` of the JWKS and discovery documents.
+    pub well_known_max_age: Duration,
+    /// Algorithms accepted from `jwk_url`'s keys; empty: `algorithm`.
+    #[serde(deserialize_with = "string_or_list")]
+    pub jwk_algorithms: Vec<String>,
+    /// The longest `jwk_url`'s keys are cached, whatever its Cache-Control says.
+    pub jwk_cache_max_age: Duration,
+    /// The shortest time between two fetches of `jwk_url` (an unknown `kid` triggers one).
+    pub jwk_refetch_interval: Duration,
+    /// Time limit of one fetch of `jwk_url`.
+    pub jwk_timeout: Duration,
 
     // --- the token lifecycle beyond Simple JWT ------------------------------------------
     /// A rotated-away refresh token presented again blacklists its whole family.
@@ -109,6 +134,14 @@ impl Default for Settings {
             check_revoke_token: false,
             revoke_token_claim: "hash_password".into(),
             check_user_is_active: true,
+            keys: Vec::new(),
+            insist_on_kid: false,
+            public_url: None,
+            well_known_max_age: Duration::secs(300),
+            jwk_algorithms: Vec::new(),
+            jwk_cache_max_age: Duration::secs(3600),
+            jwk_refetch_interval: Duration::secs(30),
+            jwk_timeout: Duration::secs(5),
             refresh_token_reuse_detection: false,
             refresh_token_reuse_interval: Duration::secs(0),
             introspection_clients: Vec::new(),
@@ -127,6 +160,21 @@ impl Default for Settings {
 pub const DEFAULT_AUTHENTICATION_RULE: &str = "default";
 const SIMPLEJWT_DEFAULT_RULE_PATH: &str =
     "rest_framework_simplejwt.authentication.default_user_authentication_rule";
+
+/// One key of the ring (`[[keys]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    pub kid: String,
+    /// Defaults to the top-level `algorithm`.
+    pub algorithm: Option<jsonwebtoken::Algorithm>,
+    /// The private key (or HMAC secret): PEM text or `file:PATH`. Required for the first key.
+    #[serde(default, deserialize_with = "non_empty")]
+    pub signing_key: Option<Secret>,
+    /// The public key, for a key that only verifies.
+    #[serde(default, deserialize_with = "non_empty")]
+    pub verifying_key: Option<String>,
+}
 
 /// A client allowed to introspect tokens: its id and an argon2 hash of its secret
 /// (`jwtd hash-password` makes one).
@@ -348,10 +396,36 @@ impl Settings {
                 "must be at least one second, or \"\" for never",
             ));
         }
-        if self.jwk_url.is_some() {
+        if let Some(url) = &self.jwk_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
             return Err(ConfigError::key(
                 "jwk_url",
-                "is not yet supported by this version of jwtd",
+                format!("{url:?} is not an http(s) URL"),
+            ));
+        }
+        for name in &self.jwk_algorithms {
+            if name.parse::<jsonwebtoken::Algorithm>().is_err() {
+                return Err(ConfigError::key(
+                    "jwk_algorithms",
+                    format!("unknown algorithm {name:?}"),
+                ));
+            }
+        }
+        for alg in self.jwk_algorithms() {
+            if crate::keys::is_hmac(alg) {
+                return Err(ConfigError::key(
+                    "jwk_algorithms",
+                    "keys from jwk_url are public keys: HMAC algorithms cannot be used with them",
+                ));
+            }
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::key(
+                "public_url",
+                format!("{url:?} is not an http(s) URL"),
             ));
         }
         if self
@@ -387,6 +461,20 @@ impl Settings {
             Some(rest) => rest.replace('_', "-").to_ascii_lowercase(),
             None => self.auth_header_name.to_ascii_lowercase(),
         }
+    }
+
+    /// The algorithms `jwk_url`'s keys may use.
+    pub fn jwk_algorithms(&self) -> Vec<jsonwebtoken::Algorithm> {
+        if self.jwk_url.is_none() {
+            return Vec::new();
+        }
+        if self.jwk_algorithms.is_empty() {
+            return vec![self.algorithm];
+        }
+        self.jwk_algorithms
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect()
     }
 
     /// `None` when Simple JWT's claim setting is `None` (written as `""` here).
@@ -473,6 +561,14 @@ const KNOWN_KEYS: &[&str] = &[
     "check_revoke_token",
     "revoke_token_claim",
     "check_user_is_active",
+    "keys",
+    "insist_on_kid",
+    "public_url",
+    "well_known_max_age",
+    "jwk_algorithms",
+    "jwk_cache_max_age",
+    "jwk_refetch_interval",
+    "jwk_timeout",
     "refresh_token_reuse_detection",
     "refresh_token_reuse_interval",
     "introspection_clients",

@@ -12,6 +12,7 @@ mod metadata;
 mod oauth;
 mod parsers;
 mod views;
+mod well_known;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct HttpState {
     pub www_authenticate: HeaderValue,
     pub auth_header: HeaderName,
     pub max_body: usize,
+    /// The JWK Set, rendered once.
+    pub jwks: well_known::Rendered,
 }
 
 impl HttpState {
@@ -47,11 +50,13 @@ impl HttpState {
         let www_authenticate = HeaderValue::from_str(&format!("{} realm=\"api\"", s.auth_header_types[0]))
             .expect("header types are checked at start-up");
         let auth_header = HeaderName::from_bytes(s.auth_header().as_bytes()).expect("checked at start-up");
+        let jwks = well_known::Rendered::new(&app.backend.keys().jwks());
         HttpState {
             app,
             www_authenticate,
             auth_header,
             max_body: DEFAULT_MAX_BODY,
+            jwks,
         }
     }
 
@@ -117,6 +122,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     post_only(cfg, "/api/token/revoke/", oauth::revoke);
     post_only(cfg, "/api/token/introspect/", oauth::introspect);
+    get_only(cfg, "/.well-known/jwks.json", well_known::jwks);
+    get_only(cfg, "/.well-known/openid-configuration", well_known::discovery);
+    get_only(
+        cfg,
+        "/.well-known/oauth-authorization-server",
+        well_known::discovery,
+    );
     cfg.service(
         web::resource(["/api/me/", "/api/me"])
             .wrap(allow("GET, HEAD, OPTIONS"))
@@ -157,6 +169,21 @@ where
         web::resource([path, path.trim_end_matches('/')])
             .wrap(allow("POST"))
             .route(web::post().to(handler))
+            .default_service(web::to(views::method_not_allowed)),
+    );
+}
+
+fn get_only<F, Args>(cfg: &mut web::ServiceConfig, path: &'static str, handler: F)
+where
+    F: actix_web::Handler<Args> + Clone,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    cfg.service(
+        web::resource(path)
+            .wrap(allow("GET, HEAD"))
+            .route(web::get().to(handler.clone()))
+            .route(web::head().to(handler))
             .default_service(web::to(views::method_not_allowed)),
     );
 }

@@ -29,7 +29,7 @@ pub fn generate(alg: Algorithm) -> Result<String, String> {
                 .as_ref()
                 .to_vec()
         }
-        Algorithm::EdDSA => signature::Ed25519KeyPair::generate_pkcs8(&rng)
+        Algorithm::EdDSA => signature::Ed25519KeyPair::generate_pkcs8v1(&rng)
             .map_err(failed)?
             .as_ref()
             .to_vec(),

@@ -5,8 +5,16 @@ use aws_lc_rs::signature::KeyPair;
 use aws_lc_rs::{hmac, signature};
 use jsonwebtoken::Algorithm;
 
+use super::jwk::PublicKey;
 use super::{Signer, Verifier, alg_name};
 use crate::config::ConfigError;
+
+/// A parsed private key: what signs, what verifies its signatures, what to publish.
+pub(super) struct Parsed {
+    pub signer: Signer,
+    pub verifier: Verifier,
+    pub public: Option<PublicKey>,
+}
 
 /// Reads `file:PATH` values; anything else is the key itself.
 pub(super) fn resolve(key: &str, value: &str) -> Result<String, ConfigError> {
@@ -26,9 +34,9 @@ pub fn min_hmac_len(alg: Algorithm) -> usize {
     }
 }
 
-/// Parses the signing key and derives the key that verifies its signatures.
-pub(super) fn parse_signing_key(alg: Algorithm, text: &str) -> Result<(Signer, Verifier), ConfigError> {
-    let err = |msg: String| ConfigError::key("signing_key", msg);
+/// Parses the signing key (setting `key`) and derives the key that verifies its signatures.
+pub(super) fn parse_signing_key(key: &str, alg: Algorithm, text: &str) -> Result<Parsed, ConfigError> {
+    let err = |msg: String| ConfigError::key(key, msg);
     match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             let min = min_hmac_len(alg);
@@ -39,8 +47,12 @@ pub(super) fn parse_signing_key(alg: Algorithm, text: &str) -> Result<(Signer, V
                     text.len()
                 )));
             }
-            let key = hmac::Key::new(hmac_alg(alg), text.as_bytes());
-            Ok((Signer::Hmac(Box::new(key.clone())), Verifier::Hmac(Box::new(key))))
+            let secret = hmac::Key::new(hmac_alg(alg), text.as_bytes());
+            Ok(Parsed {
+                signer: Signer::Hmac(Box::new(secret.clone())),
+                verifier: Verifier::Hmac(Box::new(secret)),
+                public: None,
+            })
         }
         Algorithm::RS256
         | Algorithm::RS384
@@ -54,16 +66,22 @@ pub(super) fn parse_signing_key(alg: Algorithm, text: &str) -> Result<(Signer, V
                 "RSA PRIVATE KEY" => signature::RsaKeyPair::from_der(pem.contents()),
                 tag => return Err(err(format!("expected an RSA private key in PEM, found {tag:?}"))),
             }
-            .map_err(|e| err(format!("not a usable RSA private key: {e}")))?;
+            .map_err(|e| match e.description_() {
+                "TooSmall" => err("RSA keys must have at least 2048 bits".into()),
+                other => err(format!("not a usable RSA private key: {other}")),
+            })?;
             let bits = pair.public_modulus_len() * 8;
             if bits < 2048 {
                 return Err(err(format!(
                     "RSA keys must have at least 2048 bits (this one has {bits})"
                 )));
             }
-            let public = pair.public_key().as_ref().to_vec();
-            let verifier = public_verifier(alg, &public).map_err(err)?;
-            Ok((Signer::Rsa(Box::new(pair), rsa_encoding(alg)), verifier))
+            let der = pair.public_key().as_ref().to_vec();
+            Ok(Parsed {
+                verifier: public_verifier(alg, &der).map_err(err)?,
+                public: PublicKey::from_der(alg, &der),
+                signer: Signer::Rsa(Box::new(pair), rsa_encoding(alg)),
+            })
         }
         Algorithm::ES256 | Algorithm::ES384 => {
             let pem = parse_pem(text).map_err(err)?;
@@ -85,9 +103,12 @@ pub(super) fn parse_signing_key(alg: Algorithm, text: &str) -> Result<(Signer, V
                     alg_name(alg)
                 ))
             })?;
-            let public = pair.public_key().as_ref().to_vec();
-            let verifier = public_verifier(alg, &public).map_err(err)?;
-            Ok((Signer::Ecdsa(Box::new(pair)), verifier))
+            let der = pair.public_key().as_ref().to_vec();
+            Ok(Parsed {
+                verifier: public_verifier(alg, &der).map_err(err)?,
+                public: PublicKey::from_der(alg, &der),
+                signer: Signer::Ecdsa(Box::new(pair)),
+            })
         }
         Algorithm::EdDSA => {
             let pem = parse_pem(text).map_err(err)?;
@@ -99,20 +120,38 @@ pub(super) fn parse_signing_key(alg: Algorithm, text: &str) -> Result<(Signer, V
             }
             let pair = signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pem.contents())
                 .map_err(|_| err("not an Ed25519 private key (EdDSA in jwtd means Ed25519)".into()))?;
-            let public = pair.public_key().as_ref().to_vec();
-            let verifier = public_verifier(alg, &public).map_err(err)?;
-            Ok((Signer::Ed25519(Box::new(pair)), verifier))
+            let der = pair.public_key().as_ref().to_vec();
+            Ok(Parsed {
+                verifier: public_verifier(alg, &der).map_err(err)?,
+                public: PublicKey::from_der(alg, &der),
+                signer: Signer::Ed25519(Box::new(pair)),
+            })
         }
         _ => Err(err(format!("algorithm {alg:?} is not supported"))),
     }
 }
 
 /// Parses a PEM public key (SPKI `PUBLIC KEY`, or PKCS#1 `RSA PUBLIC KEY`) for `alg`.
-pub(super) fn parse_verifying_key(alg: Algorithm, text: &str) -> Result<Verifier, ConfigError> {
-    let err = |msg: String| ConfigError::key("verifying_key", msg);
+pub(super) fn parse_verifying_key(
+    key: &str,
+    alg: Algorithm,
+    text: &str,
+) -> Result<(Verifier, Option<PublicKey>), ConfigError> {
+    let err = |msg: String| ConfigError::key(key, msg);
     let pem = parse_pem(text).map_err(err)?;
     match pem.tag() {
-        "PUBLIC KEY" | "RSA PUBLIC KEY" => public_verifier(alg, pem.contents()).map_err(err),
+        "PUBLIC KEY" | "RSA PUBLIC KEY" => {
+            let verifier = public_verifier(alg, pem.contents()).map_err(err)?;
+            if let Some(PublicKey::Rsa { n, .. }) = PublicKey::from_der(alg, pem.contents())
+                && n.len() * 8 < 2048
+            {
+                return Err(err(format!(
+                    "RSA keys must have at least 2048 bits (this one has {})",
+                    n.len() * 8
+                )));
+            }
+            Ok((verifier, PublicKey::from_der(alg, pem.contents())))
+        }
         tag => Err(err(format!("expected a public key in PEM, found {tag:?}"))),
     }
 }
@@ -121,8 +160,9 @@ fn parse_pem(text: &str) -> Result<pem::Pem, String> {
     pem::parse(text.trim()).map_err(|e| format!("not PEM text: {e} (give the PEM itself or file:PATH)"))
 }
 
-fn public_verifier(alg: Algorithm, der: &[u8]) -> Result<Verifier, String> {
-    let key = signature::ParsedPublicKey::new(verification_alg(alg), der)
+pub(super) fn public_verifier(alg: Algorithm, der: &[u8]) -> Result<Verifier, String> {
+    let params = verification_alg(alg).ok_or_else(|| format!("{} has no public key", alg_name(alg)))?;
+    let key = signature::ParsedPublicKey::new(params, der)
         .map_err(|e| format!("not a public key for {}: {e}", alg_name(alg)))?;
     Ok(Verifier::Public(key))
 }
@@ -146,8 +186,8 @@ fn rsa_encoding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
     }
 }
 
-fn verification_alg(alg: Algorithm) -> &'static dyn signature::VerificationAlgorithm {
-    match alg {
+fn verification_alg(alg: Algorithm) -> Option<&'static dyn signature::VerificationAlgorithm> {
+    Some(match alg {
         Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
         Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
         Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
@@ -158,8 +198,8 @@ fn verification_alg(alg: Algorithm) -> &'static dyn signature::VerificationAlgor
         Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
         Algorithm::EdDSA => &signature::ED25519,
         // HMAC keys never become public keys; callers check the family first.
-        _ => unreachable!("HMAC has no public key; other algorithms are refused when keys are parsed"),
-    }
+        _ => return None,
+    })
 }
 
 fn curve_name(alg: Algorithm) -> &'static str {

@@ -40,7 +40,7 @@ pub fn raw_token<'a>(state: &State, header: &'a [u8]) -> Result<Option<&'a [u8]>
 pub async fn validated_token(state: &State, raw: &[u8]) -> Result<Token, AuthError> {
     let s = &state.settings;
     let now = now_f64();
-    let decoded = state.backend.decode(raw, now);
+    let decoded = state.backend.decode(raw, now).await;
     let mut messages = Vec::with_capacity(s.auth_token_classes.len());
     for &class in &s.auth_token_classes {
         let kind = TokenType::from(class);

@@ -64,8 +64,8 @@ impl TokenBackend {
 
     /// Verifies the signature and the registered claims; `now` is the current time in
     /// (fractional) seconds.
-    pub fn decode(&self, token: &[u8], now: f64) -> Result<Claims, TokenError> {
-        let payload = self.keys.verify(token).map_err(|_| TokenError::Invalid)?;
+    pub async fn decode(&self, token: &[u8], now: f64) -> Result<Claims, TokenError> {
+        let payload = self.keys.verify(token).await.map_err(|_| TokenError::Invalid)?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
         self.validate_claims(&claims, now)?;
         Ok(claims)

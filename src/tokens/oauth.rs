@@ -56,7 +56,7 @@ pub async fn authenticate_client(state: &State, client_id: &str, secret: &str) -
 /// RFC 7009: revokes a token jwtd issued (any type); invalid or unknown tokens are ignored,
 /// as the RFC asks. A refresh token's whole family (its login) is revoked with it.
 pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
-    let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()) else {
+    let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()).await else {
         return Ok(());
     };
     if token.jti(&state.settings).is_none() {
@@ -77,7 +77,7 @@ pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
 pub async fn introspect(state: &State, raw: &str) -> Result<Value, AuthError> {
     let inactive = json!({"active": false});
     let s = &state.settings;
-    let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()) else {
+    let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()).await else {
         return Ok(inactive);
     };
     let Some(kind) = type_of(state, &token) else {

@@ -101,7 +101,7 @@ async fn update_last_login(state: &State, user: &User) -> Result<(), AuthError> 
 /// concurrent refreshes with the same token can win.
 pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
     let s = &state.settings;
-    let mut refresh = decode(state, TokenType::Refresh, raw.as_bytes())?;
+    let mut refresh = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
     let rotate_and_blacklist = s.rotate_refresh_tokens && s.blacklist_after_rotation;
     if !rotate_and_blacklist {
         check_blacklist(state, &refresh).await?;
@@ -188,7 +188,7 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
 /// `TokenRefreshSlidingSerializer`: a new `exp` (and `iat`) until `refresh_exp` passes.
 pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthError> {
     let s = &state.settings;
-    let mut token = decode(state, TokenType::Sliding, raw.as_bytes())?;
+    let mut token = decode(state, TokenType::Sliding, raw.as_bytes()).await?;
     check_blacklist(state, &token).await?;
     token.check_exp(&s.sliding_token_refresh_exp_claim, state.backend.leeway())?;
     let now = now_secs();
@@ -204,7 +204,7 @@ pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthErr
 /// `TokenVerifySerializer`: any token type; the blacklist is consulted only with
 /// `blacklist_after_rotation`, as in Simple JWT.
 pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
-    let token = decode(state, TokenType::Untyped, raw.as_bytes())?;
+    let token = decode(state, TokenType::Untyped, raw.as_bytes()).await?;
     if state.settings.blacklist_after_rotation
         && let Some(jti) = token.jti(&state.settings)
         && state.store.is_blacklisted(jti).await?
@@ -216,7 +216,7 @@ pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
 
 /// `TokenBlacklistSerializer`: blacklists a refresh token; a second time is refused.
 pub async fn blacklist(state: &State, raw: &str) -> Result<(), AuthError> {
-    let token = decode(state, TokenType::Refresh, raw.as_bytes())?;
+    let token = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
     let record = outstanding(state, &token, raw, claimed_id(state, &token));
     if !state.store.blacklist(&record, Reason::Blacklist).await? {
         return Err(TokenError::Blacklisted.into());
@@ -226,9 +226,9 @@ pub async fn blacklist(state: &State, raw: &str) -> Result<(), AuthError> {
 
 /// `Token(raw)` for a class: decode, then the class's `verify()` (the blacklist, which needs
 /// the database, is checked by the callers).
-pub fn decode(state: &State, kind: TokenType, raw: &[u8]) -> Result<Token, TokenError> {
+pub async fn decode(state: &State, kind: TokenType, raw: &[u8]) -> Result<Token, TokenError> {
     let now = now_f64();
-    let payload = state.backend.decode(raw, now)?;
+    let payload = state.backend.decode(raw, now).await?;
     let token = Token {
         kind,
         payload,

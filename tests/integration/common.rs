@@ -167,12 +167,17 @@ impl Storage {
 
     /// The settings file for a server on this storage, with `extra` TOML appended.
     pub fn settings(&self, extra: &str) -> Settings {
+        self.settings_without_key(&format!("signing_key = \"{KEY}\"\n{extra}"))
+    }
+
+    /// As `settings`, without the test HMAC key (for tests that bring their own keys).
+    pub fn settings_without_key(&self, extra: &str) -> Settings {
         let database_url = match &self.pg {
             Some(pg) => pg.url.clone(),
             None => format!("sqlite://{}", self.dir.path().join("jwtd.db").display()),
         };
         let toml = format!(
-            "signing_key = \"{KEY}\"\ndata_dir = \"{}\"\ndatabase_url = \"{database_url}\"\nworkers = 2\n{extra}\n",
+            "data_dir = \"{}\"\ndatabase_url = \"{database_url}\"\nworkers = 2\n{extra}\n",
             self.dir.path().display()
         );
         let file = self
@@ -268,6 +273,16 @@ impl TestServer {
     /// A server on existing storage (several servers may share one database).
     pub async fn start_on(storage: Arc<Storage>, extra: &str) -> TestServer {
         let settings = storage.settings(extra);
+        TestServer::start_with(storage, settings).await
+    }
+
+    /// A server with keys of the test's own choosing (no harness signing key).
+    pub async fn start_on_without_key(storage: Arc<Storage>, extra: &str) -> TestServer {
+        let settings = storage.settings_without_key(extra);
+        TestServer::start_with(storage, settings).await
+    }
+
+    async fn start_with(storage: Arc<Storage>, settings: Settings) -> TestServer {
         let state = State::build(settings).await.expect("state builds");
         let http = Arc::new(HttpState::new(state));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod concurrency;
+mod keys;
 mod lifecycle;
 mod me;
 mod oauth;

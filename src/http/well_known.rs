@@ -1,0 +1,124 @@
+//! `/.well-known/jwks.json` and the discovery documents (OpenID Connect discovery and
+//! RFC 8414), so that libraries that find keys from an issuer URL work.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::HttpState;
+
+type Http = web::Data<HttpState>;
+
+/// A document rendered once, with its validator.
+pub struct Rendered {
+    pub body: web::Bytes,
+    pub etag: HeaderValue,
+}
+
+impl Rendered {
+    pub fn new(value: &Value) -> Rendered {
+        let body = serde_json::to_vec(value).expect("JSON serializes");
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body);
+        let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest.as_ref()[..16])))
+            .expect("hex is a valid header value");
+        Rendered {
+            body: body.into(),
+            etag,
+        }
+    }
+
+    fn respond(&self, http: &HttpState, req: &HttpRequest) -> HttpResponse {
+        let cache = HeaderValue::from_str(&format!(
+            "public, max-age={}",
+            http.app.settings.well_known_max_age.as_secs()
+        ))
+        .expect("digits are a valid header value");
+        let matches = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == self.etag)
+            });
+        let mut response = if matches {
+            HttpResponse::NotModified()
+        } else {
+            HttpResponse::Ok()
+        };
+        response
+            .insert_header((header::CACHE_CONTROL, cache))
+            .insert_header((header::ETAG, self.etag.clone()));
+        if matches {
+            return response.finish();
+        }
+        response
+            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
+            .body(self.body.clone())
+    }
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of the ring, pre-rendered.
+pub async fn jwks(http: Http, req: HttpRequest) -> HttpResponse {
+    http.jwks.respond(&http, &req)
+}
+
+/// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
+pub async fn discovery(http: Http, req: HttpRequest) -> HttpResponse {
+    Rendered::new(&discovery_document(&http, &req)).respond(&http, &req)
+}
+
+/// Absolute URLs need a base: `public_url`, else `issuer` when it is a URL, else the
+/// address the request came to.
+fn base_url(http: &HttpState, req: &HttpRequest) -> String {
+    let s = &http.app.settings;
+    let configured = s.public_url.clone().or_else(|| {
+        s.issuer
+            .clone()
+            .filter(|i| i.starts_with("https://") || i.starts_with("http://"))
+    });
+    match configured {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+fn discovery_document(http: &HttpState, req: &HttpRequest) -> Value {
+    let base = base_url(http, req);
+    let url = |path: &str| format!("{base}{path}");
+    let algs: Vec<&str> = http
+        .app
+        .backend
+        .keys()
+        .algorithms()
+        .into_iter()
+        .map(crate::keys::alg_name)
+        .collect();
+    let mut doc = json!({
+        "jwks_uri": url("/.well-known/jwks.json"),
+        "token_endpoint": url("/api/token/"),
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint": url("/api/token/revoke/"),
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint": url("/api/token/introspect/"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "id_token_signing_alg_values_supported": algs,
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "claims_supported": ["token_type", "exp", "iat", "jti", http.app.settings.user_id_claim.as_str()],
+        // Simple JWT's endpoints, which speak JSON rather than OAuth's form grants.
+        "token_refresh_endpoint": url("/api/token/refresh/"),
+        "token_verify_endpoint": url("/api/token/verify/"),
+        "token_blacklist_endpoint": url("/api/token/blacklist/"),
+        "token_obtain_sliding_endpoint": url("/api/token/sliding/"),
+        "token_refresh_sliding_endpoint": url("/api/token/sliding/refresh/"),
+        "me_endpoint": url("/api/me/"),
+    });
+    if let Some(issuer) = &http.app.settings.issuer {
+        doc["issuer"] = issuer.clone().into();
+    }
+    doc
+}

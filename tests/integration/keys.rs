@@ -1,0 +1,560 @@
+//! Signing keys: every JWS algorithm, refused keys and tokens, the key ring with key ids,
+//! the published JWKS and discovery documents, and verification against a remote JWKS.
+//! Keys do not depend on the database, so these run on SQLite only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const ALL: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// A fresh key for `alg`, written to a file in `dir`; returns (settings line, key text).
+fn key_file(dir: &std::path::Path, alg: Algorithm, name: &str) -> (String, String) {
+    let text = jwtd::keys::generate(alg).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, &text).unwrap();
+    (format!("file:{}", path.display()), text)
+}
+
+/// The public PEM of a private PEM, by way of the JWKS a server publishes.
+fn encoding_key(alg: Algorithm, text: &str) -> EncodingKey {
+    match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => EncodingKey::from_secret(text.as_bytes()),
+        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(text.as_bytes()).unwrap(),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(text.as_bytes()).unwrap(),
+        _ => EncodingKey::from_rsa_pem(text.as_bytes()).unwrap(),
+    }
+}
+
+async fn server_with(extra: &str) -> TestServer {
+    let storage = Arc::new(Storage::new(Db::Sqlite).await);
+    // The harness sets an HMAC signing_key; key tests bring their own settings instead.
+    let settings = format!("{extra}\n");
+    TestServer::start_on_without_key(storage, &settings).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_algorithm_signs_and_verifies() {
+    for alg in ALL {
+        let dir = TempDir::new();
+        let (key, text) = key_file(dir.path(), alg, "key.pem");
+        let name = jwtd::keys::alg_name(alg);
+        let s = server_with(&format!("algorithm = \"{name}\"\nsigning_key = \"{key}\"")).await;
+        s.user("alice", "pw-alice-1").await;
+        let (refresh, access) = s.login("alice", "pw-alice-1").await;
+        let header = header_of(&access);
+        assert_eq!(header["alg"], name);
+        assert_eq!(s.me(&access).await.status, 200, "{name}");
+        assert_eq!(
+            s.post("/api/token/refresh/", json!({"refresh": refresh}))
+                .await
+                .status,
+            200,
+            "{name}"
+        );
+        let jwks = s.get("/.well-known/jwks.json", None).await;
+        let keys = jwks.body["keys"].as_array().unwrap().clone();
+        if jwtd::keys::is_hmac(alg) {
+            assert!(keys.is_empty(), "secrets are never published: {}", jwks.text);
+            assert!(
+                header.get("kid").is_none(),
+                "a lone HMAC key stays unnamed, as Simple JWT"
+            );
+            let mut validation = Validation::new(alg);
+            validation.validate_aud = false;
+            jsonwebtoken::decode::<Value>(&access, &DecodingKey::from_secret(text.as_bytes()), &validation)
+                .unwrap();
+        } else {
+            assert_eq!(keys.len(), 1);
+            let jwk = &keys[0];
+            assert_eq!(
+                (jwk["use"].as_str(), jwk["alg"].as_str()),
+                (Some("sig"), Some(name))
+            );
+            assert_eq!(header["kid"], jwk["kid"], "the kid names the published key");
+            assert!(jwk.get("d").is_none(), "no private parts");
+            // An independent implementation verifies the token with the published JWK alone.
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+            assert_eq!(
+                jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap(),
+                header["kid"].as_str().unwrap()
+            );
+            let mut validation = Validation::new(alg);
+            validation.validate_aud = false;
+            jsonwebtoken::decode::<Value>(&access, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        // A token signed elsewhere with the same key is accepted.
+        let foreign = jsonwebtoken::encode(
+            &Header::new(alg),
+            &sj_claims("access", "1"),
+            &encoding_key(alg, &text),
+        )
+        .unwrap();
+        assert_eq!(s.me(&foreign).await.status, 200, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_do_not_fit_stop_start_up() {
+    let dir = TempDir::new();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (es384, _) = key_file(dir.path(), Algorithm::ES384, "p384.pem");
+    let (es256, _) = key_file(dir.path(), Algorithm::ES256, "p256.pem");
+    let (ed, _) = key_file(dir.path(), Algorithm::EdDSA, "ed.pem");
+    let (rsa, _) = key_file(dir.path(), Algorithm::RS256, "rsa.pem");
+    let (_, other_text) = key_file(dir.path(), Algorithm::ES256, "other.pem");
+    let other_public = dir.path().join("other.pub.pem");
+    std::fs::write(&other_public, public_pem_of(Algorithm::ES256, &other_text)).unwrap();
+    let cases = [
+        (
+            format!(
+                "algorithm = \"RS256\"\nsigning_key = \"file:{}\"",
+                fixtures.join("rsa-1024.pem").display()
+            ),
+            "at least 2048 bits",
+        ),
+        (
+            format!("algorithm = \"ES256\"\nsigning_key = \"{es384}\""),
+            "P-256",
+        ),
+        (
+            format!("algorithm = \"ES384\"\nsigning_key = \"{es256}\""),
+            "P-384",
+        ),
+        (format!("algorithm = \"RS256\"\nsigning_key = \"{es256}\""), "RSA"),
+        (
+            format!("algorithm = \"EdDSA\"\nsigning_key = \"{rsa}\""),
+            "Ed25519",
+        ),
+        (format!("algorithm = \"ES256\"\nsigning_key = \"{ed}\""), "P-256"),
+        (
+            "algorithm = \"HS256\"\nsigning_key = \"0123456789012345678901234567890\"".into(),
+            "at least 32 bytes",
+        ),
+        (
+            format!("algorithm = \"HS384\"\nsigning_key = \"{}\"", "x".repeat(47)),
+            "at least 48 bytes",
+        ),
+        (
+            format!("algorithm = \"HS512\"\nsigning_key = \"{}\"", "x".repeat(63)),
+            "at least 64 bytes",
+        ),
+        ("algorithm = \"RS256\"\nsigning_key = \"not a key\"".into(), "PEM"),
+        (
+            "algorithm = \"RS256\"\nsigning_key = \"file:/no/such/key.pem\"".into(),
+            "cannot read",
+        ),
+        (
+            format!(
+                "algorithm = \"ES256\"\nsigning_key = \"{es256}\"\nverifying_key = \"file:{}\"",
+                other_public.display()
+            ),
+            "does not verify",
+        ),
+        (
+            format!(
+                "[[keys]]\nkid = \"a\"\nalgorithm = \"ES256\"\nverifying_key = \"file:{}\"",
+                other_public.display()
+            ),
+            "first key signs",
+        ),
+        (
+            format!(
+                "[[keys]]\nkid = \"a\"\nalgorithm = \"ES256\"\nsigning_key = \"{es256}\"\n[[keys]]\nkid = \"a\"\nalgorithm = \"ES256\"\nsigning_key = \"{es256}\""
+            ),
+            "used twice",
+        ),
+    ];
+    for (settings, message) in cases {
+        let storage = Storage::new(Db::Sqlite).await;
+        let err = jwtd::state::State::build(storage.settings_without_key(&settings))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {settings}"));
+        let err = err.to_string();
+        assert!(err.contains(message), "{settings}\n→ {err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+    // SEC1 EC keys (openssl ecparam) and OpenSSL's Ed25519 keys are read too.
+    for (alg, file) in [("ES256", "ec-p256-sec1.pem"), ("EdDSA", "ed25519-openssl.pem")] {
+        let storage = Storage::new(Db::Sqlite).await;
+        let settings = format!(
+            "algorithm = \"{alg}\"\nsigning_key = \"file:{}\"",
+            fixtures.join(file).display()
+        );
+        jwtd::state::State::build(storage.settings_without_key(&settings))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_alg_none_key_confusion_and_foreign_algorithms() {
+    let dir = TempDir::new();
+    let (key, text) = key_file(dir.path(), Algorithm::RS256, "rsa.pem");
+    let s = server_with(&format!("algorithm = \"RS256\"\nsigning_key = \"{key}\"")).await;
+    s.user("alice", "pw-alice-1").await;
+    let jwks = s.get("/.well-known/jwks.json", None).await.body;
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
+    // The attacker knows the public key and signs with it as an HMAC secret.
+    let public_pem = public_pem_of(Algorithm::RS256, &text);
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.clone());
+    for h in [header, Header::new(Algorithm::HS256)] {
+        let confused = jsonwebtoken::encode(
+            &h,
+            &sj_claims("access", "1"),
+            &EncodingKey::from_secret(public_pem.as_bytes()),
+        )
+        .unwrap();
+        s.me(&confused)
+            .await
+            .expect_401(not_valid_for_any("Token is invalid"));
+    }
+    let none = crate::refresh::alg_none(&sj_claims("access", "1"));
+    s.me(&none)
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    // Same key, an algorithm outside the allow-list (PS256 is an RSA algorithm too).
+    let ps = jsonwebtoken::encode(
+        &Header::new(Algorithm::PS256),
+        &sj_claims("access", "1"),
+        &encoding_key(Algorithm::RS256, &text),
+    )
+    .unwrap();
+    s.me(&ps).await.expect_401(not_valid_for_any("Token is invalid"));
+    // The right algorithm and key are accepted, with or without the kid.
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid);
+    let good = jsonwebtoken::encode(
+        &header,
+        &sj_claims("access", "1"),
+        &encoding_key(Algorithm::RS256, &text),
+    )
+    .unwrap();
+    assert_eq!(s.me(&good).await.status, 200);
+    let _ = jwk;
+}
+
+/// The SPKI PEM of the public half of a PKCS#8 private key.
+fn public_pem_of(alg: Algorithm, private_pem: &str) -> String {
+    use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+    use aws_lc_rs::signature::KeyPair;
+    let der = pem::parse(private_pem).unwrap().into_contents();
+    let spki: PublicKeyX509Der = match alg {
+        Algorithm::ES256 => aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &der,
+        )
+        .unwrap()
+        .public_key()
+        .as_der()
+        .unwrap(),
+        _ => aws_lc_rs::rsa::KeyPair::from_pkcs8(&der)
+            .unwrap()
+            .public_key()
+            .as_der()
+            .unwrap(),
+    };
+    pem::encode(&pem::Pem::new("PUBLIC KEY", spki.as_ref().to_vec()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_ring_signs_with_the_first_key_and_verifies_with_all() {
+    let dir = TempDir::new();
+    let (new_key, new_text) = key_file(dir.path(), Algorithm::ES256, "new.pem");
+    let (_, old_text) = key_file(dir.path(), Algorithm::RS256, "old.pem");
+    let (gone_key, gone_text) = key_file(dir.path(), Algorithm::ES256, "gone.pem");
+    let old_public = dir.path().join("old.pub.pem");
+    std::fs::write(&old_public, public_pem_of(Algorithm::RS256, &old_text)).unwrap();
+    let ring = format!(
+        "[[keys]]\nkid = \"2026-11\"\nalgorithm = \"ES256\"\nsigning_key = \"{new_key}\"\n\
+         [[keys]]\nkid = \"2026-05\"\nalgorithm = \"RS256\"\nverifying_key = \"file:{}\"\n\
+         [[keys]]\nkid = \"shared\"\nalgorithm = \"HS256\"\nsigning_key = \"{KEY}\"",
+        old_public.display()
+    );
+    let s = server_with(&ring).await;
+    let strict =
+        TestServer::start_on_without_key(s.storage.clone(), &format!("insist_on_kid = true\n{ring}")).await;
+    s.user("alice", "pw-alice-1").await;
+    let (_, access) = s.login("alice", "pw-alice-1").await;
+    assert_eq!(
+        header_of(&access),
+        json!({"alg": "ES256", "typ": "JWT", "kid": "2026-11"})
+    );
+    let jwks = s.get("/.well-known/jwks.json", None).await.body;
+    let kids: Vec<_> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kids, ["2026-11", "2026-05"], "the HMAC key is not published");
+
+    let sign = |alg: Algorithm, text: &str, kid: Option<&str>| {
+        let mut header = Header::new(alg);
+        header.kid = kid.map(str::to_string);
+        jsonwebtoken::encode(&header, &sj_claims("access", "1"), &encoding_key(alg, text)).unwrap()
+    };
+    // Tokens of the verify-only key, and of the shared secret, still verify.
+    for server in [&s, &strict] {
+        assert_eq!(
+            server
+                .me(&sign(Algorithm::RS256, &old_text, Some("2026-05")))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            server
+                .me(&sign(Algorithm::HS256, KEY, Some("shared")))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(server.me(&access).await.status, 200);
+    }
+    // A kid verifies only with its own key.
+    s.me(&sign(Algorithm::ES256, &gone_text, Some("2026-11")))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    s.me(&sign(Algorithm::RS256, &old_text, Some("2026-11")))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    // A rotated-out key (not in the ring any more) and an unknown kid are refused.
+    s.me(&sign(Algorithm::ES256, &gone_text, Some("2025-01")))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    s.me(&sign(Algorithm::ES256, &gone_text, None))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    // Without a kid, each key of the token's algorithm is tried — unless insist_on_kid.
+    assert_eq!(s.me(&sign(Algorithm::RS256, &old_text, None)).await.status, 200);
+    strict
+        .me(&sign(Algorithm::RS256, &old_text, None))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    strict
+        .me(&sign(Algorithm::ES256, &new_text, None))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    let _ = gone_key;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_jwks_and_discovery_documents() {
+    let dir = TempDir::new();
+    let (key, _) = key_file(dir.path(), Algorithm::ES256, "k.pem");
+    let s = server_with(&format!(
+        "algorithm = \"ES256\"\nsigning_key = \"{key}\"\nissuer = \"https://auth.example.com\"\nwell_known_max_age = \"10m\""
+    ))
+    .await;
+    let jwks = s.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.status, 200);
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=600"));
+    let etag = jwks.header("etag").unwrap().to_string();
+    let again = Reply::from(
+        s.client
+            .get(s.url("/.well-known/jwks.json"))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((again.status, again.text.as_str()), (304, ""));
+    let jwk = &jwks.body["keys"][0];
+    for member in ["kty", "kid", "use", "alg", "crv", "x", "y"] {
+        assert!(jwk[member].is_string(), "{member} in {jwk}");
+    }
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let d = s.get(path, None).await;
+        assert_eq!(d.status, 200);
+        assert_eq!(d.header("cache-control"), Some("public, max-age=600"));
+        assert!(d.header("etag").is_some());
+        assert_eq!(d.body["issuer"], "https://auth.example.com");
+        assert_eq!(
+            d.body["jwks_uri"],
+            "https://auth.example.com/.well-known/jwks.json"
+        );
+        assert_eq!(d.body["token_endpoint"], "https://auth.example.com/api/token/");
+        assert_eq!(d.body["id_token_signing_alg_values_supported"], json!(["ES256"]));
+        assert_eq!(
+            d.body["introspection_endpoint"],
+            "https://auth.example.com/api/token/introspect/"
+        );
+    }
+    // With public_url, URLs come from it; with neither, from the request's address.
+    let p = server_with(&format!(
+        "algorithm = \"ES256\"\nsigning_key = \"{key}\"\npublic_url = \"https://jwtd.internal:8443/\""
+    ))
+    .await;
+    let d = p.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(
+        d.body["jwks_uri"],
+        "https://jwtd.internal:8443/.well-known/jwks.json"
+    );
+    assert!(d.body.get("issuer").is_none());
+    let h = server_with("").await;
+    let d = h.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(d.body["jwks_uri"], format!("{}/.well-known/jwks.json", h.base));
+    assert_eq!(
+        h.get("/.well-known/jwks.json", None).await.body,
+        json!({"keys": []})
+    );
+    let r = h.post("/.well-known/jwks.json", json!({})).await;
+    assert_eq!(r.status, 405);
+}
+
+/// A stand-in identity provider serving a JWK Set, counting requests; it can be stopped.
+struct Provider {
+    url: String,
+    hits: Arc<AtomicUsize>,
+    up: Arc<AtomicBool>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Provider {
+    async fn start(jwks: Value, cache_control: &'static str) -> Provider {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let up = Arc::new(AtomicBool::new(true));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        let (h, u) = (hits.clone(), up.clone());
+        let body = jwks.to_string();
+        let server = actix_web::HttpServer::new(move || {
+            let (h, u, body) = (h.clone(), u.clone(), body.clone());
+            actix_web::App::new().route(
+                "/jwks.json",
+                actix_web::web::get().to(move || {
+                    let (h, u, body) = (h.clone(), u.clone(), body.clone());
+                    async move {
+                        h.fetch_add(1, Ordering::SeqCst);
+                        if u.load(Ordering::SeqCst) {
+                            actix_web::HttpResponse::Ok()
+                                .insert_header(("cache-control", cache_control))
+                                .content_type("application/json")
+                                .body(body)
+                        } else {
+                            actix_web::HttpResponse::ServiceUnavailable().finish()
+                        }
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Provider {
+            url,
+            hits,
+            up,
+            handle,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifies_tokens_of_another_issuer_through_jwk_url() {
+    // The other issuer's key, published as a JWK Set by the stand-in provider.
+    let dir = TempDir::new();
+    let (_, remote_text) = key_file(dir.path(), Algorithm::ES256, "remote.pem");
+    let kid = jwtd::keys::thumbprint_of(Algorithm::ES256, &remote_text)
+        .unwrap()
+        .unwrap();
+    let publisher = server_with(&format!(
+        "algorithm = \"ES256\"\nsigning_key = \"file:{}\"",
+        dir.path().join("remote.pem").display()
+    ))
+    .await;
+    let jwks = publisher.get("/.well-known/jwks.json", None).await.body;
+    let provider = Provider::start(jwks, "public, max-age=1").await;
+
+    let s = server_with(&format!(
+        "signing_key = \"{KEY}\"\njwk_url = \"{}\"\njwk_algorithms = [\"ES256\"]\njwk_refetch_interval = \"2s\"\njwk_cache_max_age = \"1h\"",
+        provider.url
+    ))
+    .await;
+    s.user("alice", "pw-alice-1").await;
+    let remote_token = |kid: &str| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(
+            &header,
+            &sj_claims("access", "1"),
+            &encoding_key(Algorithm::ES256, &remote_text),
+        )
+        .unwrap()
+    };
+    assert_eq!(s.me(&remote_token(&kid)).await.status, 200);
+    assert_eq!(provider.hits.load(Ordering::SeqCst), 1);
+    // jwtd's own tokens still verify with its own key, without asking the provider.
+    let (_, own) = s.login("alice", "pw-alice-1").await;
+    assert_eq!(s.me(&own).await.status, 200);
+    // A flood of made-up kids: refused, and at most one more fetch per refetch interval.
+    for i in 0..50 {
+        s.me(&remote_token(&format!("made-up-{i}")))
+            .await
+            .expect_401(not_valid_for_any("Token is invalid"));
+    }
+    assert!(
+        provider.hits.load(Ordering::SeqCst) <= 2,
+        "hits: {}",
+        provider.hits.load(Ordering::SeqCst)
+    );
+    // The remote goes down (errors, then gone): known keys keep working past max-age,
+    // unknown ones fail with the invalid-token answer, never a 500.
+    provider.up.store(false, Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_eq!(s.me(&remote_token(&kid)).await.status, 200);
+    s.me(&remote_token("unknown"))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    provider.handle.stop(false).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_eq!(s.me(&remote_token(&kid)).await.status, 200);
+    s.me(&remote_token("unknown-2"))
+        .await
+        .expect_401(not_valid_for_any("Token is invalid"));
+    assert_eq!(
+        s.post("/api/token/verify/", json!({"token": remote_token(&kid)}))
+            .await
+            .status,
+        200
+    );
+    // An algorithm outside jwk_algorithms is refused even with a known kid.
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.clone());
+    let hs = jsonwebtoken::encode(
+        &header,
+        &sj_claims("access", "1"),
+        &EncodingKey::from_secret(b"x"),
+    )
+    .unwrap();
+    s.me(&hs).await.expect_401(not_valid_for_any("Token is invalid"));
+}
