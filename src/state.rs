@@ -50,9 +50,32 @@ impl From<StoreError> for StartError {
 impl State {
     /// Loads keys, connects to the database and applies its migrations.
     pub async fn build(settings: Settings) -> Result<State, StartError> {
+        State::build_waiting(settings, std::time::Duration::ZERO).await
+    }
+
+    /// As `build`, retrying for up to `patience` while the database cannot be reached (a
+    /// container started before its database, a database restarting).
+    pub async fn build_waiting(
+        settings: Settings,
+        patience: std::time::Duration,
+    ) -> Result<State, StartError> {
         let backend = TokenBackend::from_settings(&settings)?;
-        let store = connect(&settings).await?;
-        store.migrate().await?;
+        let started = std::time::Instant::now();
+        let store = loop {
+            let attempt = async {
+                let store = connect(&settings).await?;
+                store.migrate().await?;
+                Ok::<_, StoreError>(store)
+            };
+            match attempt.await {
+                Ok(store) => break store,
+                Err(StoreError::Unavailable(e)) if started.elapsed() < patience => {
+                    tracing::warn!(error = %e, "the database is not reachable yet; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let hasher = PasswordHasher::new(settings.worker_count());
         let clients = Clients::new(settings.introspection_clients.clone());
         Ok(State {
@@ -85,7 +108,16 @@ pub async fn connect(settings: &Settings) -> Result<Database, StoreError> {
         // Every worker may wait on the database at once, plus room for a password rehash
         // or a command.
         max_connections: (settings.worker_count() * 2 + 2) as u32,
-        ..ConnectOptions::default()
+        acquire_timeout: settings.database_timeout.0,
     };
-    Database::connect(&settings.database_url(), &options).await
+    let url = settings.database_url();
+    let url = match url.strip_prefix("file:") {
+        // `file:/run/secrets/database_url`: the URL (with its password) kept in a file.
+        Some(path) => std::fs::read_to_string(path.trim())
+            .map_err(|e| StoreError::Other(format!("cannot read database_url from {}: {e}", path.trim())))?
+            .trim()
+            .to_string(),
+        None => url,
+    };
+    Database::connect(&url, &options).await
 }

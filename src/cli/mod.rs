@@ -1,5 +1,6 @@
 //! The `jwtd` command: the server and the operator's commands.
 
+mod health;
 mod key;
 mod logging;
 mod token;
@@ -46,6 +47,13 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Ask the running server whether it is ready (GET /readyz); exit 0 if so. For
+    /// container health checks: the image needs no curl.
+    Healthcheck {
+        /// The URL to ask; default: /readyz on the configured bind address.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Print the argon2id hash of a secret, e.g. for an introspection client's secret_hash.
     HashPassword {
         #[command(flatten)]
@@ -69,9 +77,12 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
         Command::Key(c) => key::run(c, &settings),
+        Command::Healthcheck { url } => health::check(url.as_deref(), &settings),
         command => runtime().block_on(async move {
             match command {
-                Command::Serve | Command::Key(_) => unreachable!("handled above"),
+                Command::Serve | Command::Key(_) | Command::Healthcheck { .. } => {
+                    unreachable!("handled above")
+                }
                 Command::Migrate => migrate(settings).await,
                 Command::User(c) => user::run(c, settings).await,
                 Command::Token(c) => token::run(c, settings).await,
@@ -104,19 +115,45 @@ fn runtime() -> tokio::runtime::Runtime {
 async fn serve(settings: Settings) -> CliResult {
     let workers = settings.worker_count();
     let bind = settings.bind.clone();
-    let state = State::build(settings).await.map_err(|e| e.to_string())?;
+    // A container may start before its database: wait a minute for it.
+    let state = State::build_waiting(settings, std::time::Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
     describe_database(&state);
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let http = Arc::new(HttpState::new(state));
     let server = crate::http::server(http.clone(), listener, workers)
         .map_err(|e| format!("cannot start the server: {e}"))?;
+    let metrics_server = match (&http.app.settings.metrics, &http.app.settings.metrics_bind) {
+        (true, Some(metrics_bind)) => {
+            let listener = std::net::TcpListener::bind(metrics_bind)
+                .map_err(|e| format!("cannot listen on {metrics_bind} (metrics_bind): {e}"))?;
+            tracing::info!(
+                "metrics on http://{}/metrics",
+                listener.local_addr().map_err(|e| e.to_string())?
+            );
+            let metrics = crate::http::metrics_server(http.clone(), listener).map_err(|e| e.to_string())?;
+            let handle = metrics.handle();
+            actix_web::rt::spawn(metrics);
+            Some(handle)
+        }
+        _ => None,
+    };
     if let Some(every) = http.app.settings.flush_expired_interval {
         let http = http.clone();
         actix_web::rt::spawn(async move { http.app.flush_expired_periodically(every.0).await });
     }
     tracing::info!(%addr, workers, "jwtd listening on http://{addr}");
-    server.await.map_err(|e| format!("server error: {e}"))
+    // SIGTERM and SIGINT stop the server gracefully: no new connections, requests in flight
+    // finish (within shutdown_timeout); then the pool is closed.
+    let result = server.await.map_err(|e| format!("server error: {e}"));
+    if let Some(handle) = metrics_server {
+        handle.stop(true).await;
+    }
+    http.app.store.close().await;
+    tracing::info!("jwtd stopped");
+    result
 }
 
 /// One line that says which database is in use, without its password.

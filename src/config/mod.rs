@@ -103,6 +103,39 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means one per CPU.
     pub workers: usize,
+
+    // --- running in production ----------------------------------------------------------
+    /// Request bodies larger than this get 413.
+    pub max_body_size: usize,
+    /// Tokens and authorization headers longer than this are refused before any crypto.
+    pub max_token_length: usize,
+    /// A client must send its request (head and body) within this time.
+    pub client_timeout: Duration,
+    /// The longest a request waits for the database before it gets 503.
+    pub database_timeout: Duration,
+    /// How long SIGTERM waits for requests in flight.
+    pub shutdown_timeout: Duration,
+    /// Origins allowed to call from browsers (CORS); empty: no CORS headers; "*": any.
+    #[serde(deserialize_with = "string_or_list")]
+    pub cors_allowed_origins: Vec<String>,
+    pub cors_allow_credentials: bool,
+    pub cors_max_age: Duration,
+    /// Login attempts per client address, DRF's notation ("60/min"); empty: no limit.
+    #[serde(deserialize_with = "non_empty")]
+    pub throttle_login_rate: Option<String>,
+    /// Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Failed logins within `failed_login_window` that lock a username; empty or 0: never.
+    #[serde(deserialize_with = "count_or_empty")]
+    pub max_failed_logins: u32,
+    pub failed_login_window: Duration,
+    pub lockout_time: Duration,
+    /// Serve Prometheus metrics at /metrics.
+    pub metrics: bool,
+    /// Serve them on another address instead of `bind` (HOST:PORT); empty: on `bind`.
+    #[serde(deserialize_with = "non_empty")]
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for Settings {
@@ -151,6 +184,21 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Text,
             workers: 0,
+            max_body_size: 16 * 1024,
+            max_token_length: 8 * 1024,
+            client_timeout: Duration::secs(10),
+            database_timeout: Duration::secs(5),
+            shutdown_timeout: Duration::secs(30),
+            cors_allowed_origins: Vec::new(),
+            cors_allow_credentials: false,
+            cors_max_age: Duration::secs(3600),
+            throttle_login_rate: Some("60/min".into()),
+            trusted_proxies: Vec::new(),
+            max_failed_logins: 5,
+            failed_login_window: Duration::secs(120),
+            lockout_time: Duration::secs(300),
+            metrics: true,
+            metrics_bind: None,
         }
     }
 }
@@ -420,6 +468,50 @@ impl Settings {
                 ));
             }
         }
+        if let Some(rate) = &self.throttle_login_rate
+            && let Err(e) = parse_rate(rate)
+        {
+            return Err(ConfigError::key("throttle_login_rate", e));
+        }
+        for proxy in &self.trusted_proxies {
+            if parse_cidr(proxy).is_none() {
+                return Err(ConfigError::key(
+                    "trusted_proxies",
+                    format!("{proxy:?} is not an IP address or CIDR range"),
+                ));
+            }
+        }
+        if self.cors_allow_credentials && self.cors_allowed_origins.iter().any(|o| o == "*") {
+            return Err(ConfigError::key(
+                "cors_allow_credentials",
+                "browsers refuse credentials with the origin \"*\": list the origins",
+            ));
+        }
+        for origin in &self.cors_allowed_origins {
+            if origin != "*" && !(origin.starts_with("https://") || origin.starts_with("http://")) {
+                return Err(ConfigError::key(
+                    "cors_allowed_origins",
+                    format!("{origin:?} is not an origin such as https://app.example.com"),
+                ));
+            }
+        }
+        if self.max_body_size < 1024 {
+            return Err(ConfigError::key("max_body_size", "must be at least 1024 bytes"));
+        }
+        if self.max_token_length < 256 {
+            return Err(ConfigError::key("max_token_length", "must be at least 256 bytes"));
+        }
+        if let Some(bind) = &self.metrics_bind
+            && bind
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .is_none()
+        {
+            return Err(ConfigError::key(
+                "metrics_bind",
+                format!("{bind:?} is not HOST:PORT"),
+            ));
+        }
         if let Some(url) = &self.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
@@ -443,11 +535,12 @@ impl Settings {
             let url = url.expose();
             if !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
-                || url.starts_with("postgresql://"))
+                || url.starts_with("postgresql://")
+                || url.starts_with("file:"))
             {
                 return Err(ConfigError::key(
                     "database_url",
-                    "must start with sqlite:, postgres:// or postgresql://",
+                    "must start with sqlite:, postgres://, postgresql:// or file: (a file holding the URL)",
                 ));
             }
         }
@@ -529,6 +622,39 @@ pub fn ensure_data_dir(settings: &Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot create data_dir {}: {e}", dir.display()))
 }
 
+/// DRF's throttle rate notation: `"<n>/<period>"`, the period's first letter naming it
+/// (s, m, h, d), e.g. `"60/min"`, `"5/s"`, `"1000/day"`.
+pub fn parse_rate(rate: &str) -> Result<(u32, std::time::Duration), String> {
+    let bad = || format!("{rate:?} is not a rate such as \"60/min\" (per s, min, hour or day)");
+    let (n, period) = rate.split_once('/').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    let secs = match period.trim().chars().next().ok_or_else(bad)? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(bad()),
+    };
+    if n == 0 {
+        return Err(bad());
+    }
+    Ok((n, std::time::Duration::from_secs(secs)))
+}
+
+/// An address or CIDR range: the network and the prefix length.
+pub fn parse_cidr(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (
+            a.trim().parse::<std::net::IpAddr>().ok()?,
+            Some(p.trim().parse::<u8>().ok()?),
+        ),
+        None => (text.trim().parse::<std::net::IpAddr>().ok()?, None),
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = prefix.unwrap_or(max);
+    (prefix <= max).then_some((addr, prefix))
+}
+
 /// Every key `Settings` knows, for the typo check.
 fn known_keys() -> Vec<&'static str> {
     KNOWN_KEYS.to_vec()
@@ -578,6 +704,21 @@ const KNOWN_KEYS: &[&str] = &[
     "data_dir",
     "log_format",
     "workers",
+    "max_body_size",
+    "max_token_length",
+    "client_timeout",
+    "database_timeout",
+    "shutdown_timeout",
+    "cors_allowed_origins",
+    "cors_allow_credentials",
+    "cors_max_age",
+    "throttle_login_rate",
+    "trusted_proxies",
+    "max_failed_logins",
+    "failed_login_window",
+    "lockout_time",
+    "metrics",
+    "metrics_bind",
 ];
 
 fn check_known_keys(merged: &config::Config) -> Result<(), ConfigError> {
@@ -623,6 +764,24 @@ where
 impl From<String> for Secret {
     fn from(s: String) -> Self {
         Secret(s)
+    }
+}
+
+/// A count where `""` means 0 (off).
+fn count_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u32),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Number(n) => Ok(n),
+        Raw::Text(s) if s.trim().is_empty() => Ok(0),
+        Raw::Text(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a count"))),
     }
 }
 

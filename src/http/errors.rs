@@ -27,6 +27,10 @@ pub enum ApiError {
     TooLarge(usize),
     /// The body could not be read (the client broke off, bad chunking).
     BadBody,
+    /// The client took longer than `client_timeout` to send its body.
+    Timeout,
+    /// DRF's 429, with the seconds to wait.
+    Throttled(f64),
 }
 
 impl From<AuthError> for ApiError {
@@ -80,6 +84,8 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -125,6 +131,8 @@ impl ApiError {
             ApiError::NotFound => json!({"detail": "Not found."}),
             ApiError::TooLarge(limit) => json!({"detail": format!("Request body exceeds {limit} bytes.")}),
             ApiError::BadBody => json!({"detail": "The request body could not be read."}),
+            ApiError::Timeout => json!({"detail": "The request body did not arrive in time."}),
+            ApiError::Throttled(wait) => json!({"detail": super::throttle::throttled_detail(*wait).1}),
         }
     }
 
@@ -154,6 +162,15 @@ impl ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
-        super::json_response(response, &self.body())
+        if let ApiError::Throttled(wait) = self {
+            response.insert_header((header::RETRY_AFTER, super::throttle::throttled_detail(*wait).0));
+        }
+        let mut response = super::json_response(response, &self.body());
+        if let ApiError::Auth(e) = self
+            && let Some(failure) = super::metrics::Failure::of(e)
+        {
+            response.extensions_mut().insert(failure);
+        }
+        response
     }
 }

@@ -6,12 +6,25 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::openapi::{Detail, Me, TokenNotValid};
 use super::{ApiError, HttpState, metadata};
 use crate::store::User;
 use crate::tokens::{AuthError, authentication};
 
 type Http = web::Data<HttpState>;
 
+#[utoipa::path(
+    get,
+    path = "/api/me/",
+    tag = "users",
+    summary = "The authenticated user (JWTAuthentication + IsAuthenticated)",
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The user", body = Me),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
 pub async fn me(http: Http, req: HttpRequest) -> HttpResponse {
     let result = authenticated(&http, &req).await.map(|user| user_json(&user));
     http.respond(result)

@@ -6,32 +6,36 @@
 
 mod errors;
 mod fields;
+mod health;
 mod json;
 mod me;
 mod metadata;
+pub mod metrics;
 mod oauth;
+mod observe;
+mod openapi;
 mod parsers;
+mod throttle;
 mod views;
 mod well_known;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{Condition, DefaultHeaders, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde_json::Value;
 
 pub use errors::ApiError;
 pub use fields::FieldErrors;
 pub use me::drf_datetime;
+pub use openapi::document as openapi_document;
 pub use parsers::{Data, ParseFailure};
 
 use crate::state::State;
-
-/// Request bodies larger than this are refused with 413 before they are read.
-pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -40,8 +44,12 @@ pub struct HttpState {
     pub www_authenticate: HeaderValue,
     pub auth_header: HeaderName,
     pub max_body: usize,
-    /// The JWK Set, rendered once.
+    pub client_timeout: Duration,
+    /// The JWK Set and the API description, rendered once.
     pub jwks: well_known::Rendered,
+    pub schema: well_known::Rendered,
+    pub metrics: metrics::Metrics,
+    pub throttle: throttle::Throttle,
 }
 
 impl HttpState {
@@ -50,17 +58,20 @@ impl HttpState {
         let www_authenticate = HeaderValue::from_str(&format!("{} realm=\"api\"", s.auth_header_types[0]))
             .expect("header types are checked at start-up");
         let auth_header = HeaderName::from_bytes(s.auth_header().as_bytes()).expect("checked at start-up");
-        let jwks = well_known::Rendered::new(&app.backend.keys().jwks());
         HttpState {
-            app,
             www_authenticate,
             auth_header,
-            max_body: DEFAULT_MAX_BODY,
-            jwks,
+            max_body: s.max_body_size,
+            client_timeout: s.client_timeout.0,
+            jwks: well_known::Rendered::new(&app.backend.keys().jwks()),
+            schema: well_known::Rendered::new(&openapi::document()),
+            metrics: metrics::Metrics::new(app.hasher.timing()),
+            throttle: throttle::Throttle::new(s),
+            app,
         }
     }
 
-    /// Reads the body (within the size limit) and parses it as DRF would.
+    /// Reads the body (within the size and time limits) and parses it as DRF would.
     pub async fn read_data(&self, req: &HttpRequest, body: web::Payload) -> Result<Data, ApiError> {
         let declared = req
             .headers()
@@ -70,11 +81,13 @@ impl HttpState {
         if declared.is_some_and(|n| n > self.max_body) {
             return Err(ApiError::TooLarge(self.max_body));
         }
-        let bytes = match body.to_bytes_limited(self.max_body).await {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(_)) => return Err(ApiError::BadBody),
-            Err(_) => return Err(ApiError::TooLarge(self.max_body)),
-        };
+        let bytes =
+            match tokio::time::timeout(self.client_timeout, body.to_bytes_limited(self.max_body)).await {
+                Err(_) => return Err(ApiError::Timeout),
+                Ok(Ok(Ok(bytes))) => bytes,
+                Ok(Ok(Err(_))) => return Err(ApiError::BadBody),
+                Ok(Err(_)) => return Err(ApiError::TooLarge(self.max_body)),
+            };
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -97,7 +110,8 @@ pub fn json_response(mut builder: HttpResponseBuilder, body: &Value) -> HttpResp
         .body(serde_json::to_vec(body).expect("JSON values serialize"))
 }
 
-/// The routes, for `App::configure`.
+/// The routes, for `App::configure`. Each resource is named by its path, which is the
+/// route label of logs and metrics.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     token_view(cfg, "/api/token/", views::obtain_pair, metadata::OBTAIN_PAIR);
     token_view(cfg, "/api/token/refresh/", views::refresh, metadata::REFRESH);
@@ -122,6 +136,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     post_only(cfg, "/api/token/revoke/", oauth::revoke);
     post_only(cfg, "/api/token/introspect/", oauth::introspect);
+    cfg.service(
+        web::resource(["/api/me/", "/api/me"])
+            .name("/api/me/")
+            .wrap(allow("GET, HEAD, OPTIONS"))
+            .route(web::get().to(me::me))
+            .route(web::head().to(me::me))
+            // DRF authenticates before it looks at the method.
+            .default_service(web::to(me::other_methods)),
+    );
+    get_only(cfg, "/api/schema/", openapi::schema);
     get_only(cfg, "/.well-known/jwks.json", well_known::jwks);
     get_only(cfg, "/.well-known/openid-configuration", well_known::discovery);
     get_only(
@@ -129,14 +153,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/.well-known/oauth-authorization-server",
         well_known::discovery,
     );
-    cfg.service(
-        web::resource(["/api/me/", "/api/me"])
-            .wrap(allow("GET, HEAD, OPTIONS"))
-            .route(web::get().to(me::me))
-            .route(web::head().to(me::me))
-            // DRF authenticates before it looks at the method.
-            .default_service(web::to(me::other_methods)),
-    );
+    get_only(cfg, "/healthz", health::healthz);
+    get_only(cfg, "/readyz", health::readyz);
+}
+
+/// `/metrics`, on the main address or on `metrics_bind`.
+fn metrics_route(cfg: &mut web::ServiceConfig) {
+    get_only(cfg, "/metrics", health::metrics);
 }
 
 /// A Simple JWT token view: POST, OPTIONS with DRF's metadata, 405 for the rest.
@@ -148,6 +171,7 @@ where
 {
     cfg.service(
         web::resource([path, path.trim_end_matches('/')])
+            .name(path)
             .wrap(allow("POST, OPTIONS"))
             .route(web::post().to(handler))
             .route(
@@ -167,6 +191,7 @@ where
 {
     cfg.service(
         web::resource([path, path.trim_end_matches('/')])
+            .name(path)
             .wrap(allow("POST"))
             .route(web::post().to(handler))
             .default_service(web::to(views::method_not_allowed)),
@@ -181,6 +206,7 @@ where
 {
     cfg.service(
         web::resource(path)
+            .name(path)
             .wrap(allow("GET, HEAD"))
             .route(web::get().to(handler.clone()))
             .route(web::head().to(handler))
@@ -203,21 +229,77 @@ fn security_headers() -> DefaultHeaders {
         ))
 }
 
+/// CORS for browser frontends (`cors_allowed_origins`); answers preflights itself.
+fn cors(http: &HttpState) -> actix_cors::Cors {
+    let s = &http.app.settings;
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "HEAD", "POST", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-csrftoken"),
+            http.auth_header.clone(),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(s.cors_max_age.as_secs() as usize);
+    for origin in &s.cors_allowed_origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    if s.cors_allow_credentials {
+        cors = cors.supports_credentials();
+    }
+    cors
+}
+
 async fn not_found(http: web::Data<HttpState>) -> HttpResponse {
     ApiError::NotFound.response(&http)
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
 pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let s = &state.app.settings;
+    let (metrics_here, client_timeout, shutdown) = (
+        s.metrics && s.metrics_bind.is_none(),
+        s.client_timeout.0,
+        s.shutdown_timeout.as_secs(),
+    );
     let data = web::Data::from(state);
     Ok(actix_web::HttpServer::new(move || {
+        let with_cors = !data.app.settings.cors_allowed_origins.is_empty();
         App::new()
             .app_data(data.clone())
             .wrap(security_headers())
+            .wrap(Condition::new(with_cors, cors(&data)))
+            .wrap(from_fn(observe::observe))
             .configure(routes)
+            .configure(|cfg| {
+                if metrics_here {
+                    metrics_route(cfg);
+                }
+            })
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    .client_request_timeout(client_timeout)
+    .shutdown_timeout(shutdown)
     .listen(listener)?
     .run())
+}
+
+/// The metrics alone, for `metrics_bind`.
+pub fn metrics_server(state: Arc<HttpState>, listener: TcpListener) -> std::io::Result<Server> {
+    let data = web::Data::from(state);
+    Ok(
+        actix_web::HttpServer::new(move || App::new().app_data(data.clone()).configure(metrics_route))
+            .workers(1)
+            .listen(listener)?
+            .disable_signals()
+            .run(),
+    )
 }

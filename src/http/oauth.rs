@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::json;
 
+use super::openapi::{Detail, Empty, Introspection, OAuthError, OAuthTokenRequest};
 use super::parsers::{Data, Input};
 use super::{ApiError, HttpState, json_response};
 use crate::tokens::oauth;
@@ -25,6 +26,21 @@ fn token_param(data: &Data) -> Result<String, ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/revoke/",
+    tag = "oauth",
+    summary = "Revoke a token (RFC 7009); 200 for unknown and invalid tokens too",
+    request_body(content(
+        (OAuthTokenRequest = "application/x-www-form-urlencoded"),
+        (OAuthTokenRequest = "application/json")
+    )),
+    responses(
+        (status = 200, description = "Revoked (or nothing to revoke)", body = Empty),
+        (status = 400, description = "No token parameter", body = OAuthError),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
 pub async fn revoke(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
         let data = http.read_data(&req, body).await?;
@@ -35,6 +51,23 @@ pub async fn revoke(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
     no_store(http.respond(result.await))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/introspect/",
+    tag = "oauth",
+    summary = "Introspect a token (RFC 7662)",
+    request_body(content(
+        (OAuthTokenRequest = "application/x-www-form-urlencoded"),
+        (OAuthTokenRequest = "application/json")
+    )),
+    security(("client_basic" = [])),
+    responses(
+        (status = 200, description = "Whether jwtd would accept the token, and its claims", body = Introspection),
+        (status = 400, description = "No token parameter", body = OAuthError),
+        (status = 401, description = "Unknown client or wrong secret", body = OAuthError, headers(("WWW-Authenticate" = String))),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
 pub async fn introspect(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
         let unauthorized = || ApiError::OAuth {

@@ -4,22 +4,109 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::fields::char_fields;
+use super::metrics::Issued;
+use super::openapi::{
+    BadRequest, Detail, Empty, ObtainRequest, RefreshRequest, Refreshed, SlidingToken, TokenPair,
+    TokenRequest, Unauthorized,
+};
 use super::{ApiError, HttpState};
-use crate::tokens::serializers;
+use crate::tokens::{AuthError, serializers};
 
 type Http = web::Data<HttpState>;
 
+#[utoipa::path(
+    post,
+    path = "/api/token/",
+    tag = "tokens",
+    summary = "Obtain a refresh/access pair",
+    request_body(content(
+        (ObtainRequest = "application/json"),
+        (ObtainRequest = "application/x-www-form-urlencoded"),
+        (ObtainRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The pair", body = TokenPair),
+        (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+    )
+)]
 /// `POST /api/token/` → `{"refresh", "access"}`
 pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let result = async {
-        let data = http.read_data(&req, body).await?;
-        let [username, password] = char_fields(&data, ["username", "password"])?;
-        let pair = serializers::obtain_pair(&http.app, &username, &password).await?;
+    let app = &http.app;
+    let result = login(&http, &req, body, |username, password| async move {
+        let pair = serializers::obtain_pair(app, &username, &password).await?;
         Ok(json!({"refresh": pair.refresh, "access": pair.access}))
-    };
-    http.respond(result.await)
+    });
+    issued(
+        http.respond(result.await),
+        Issued {
+            access: 1,
+            refresh: 1,
+            sliding: 0,
+        },
+    )
 }
 
+/// The login endpoints: the client address's rate first (as DRF's throttles, before the
+/// body is read), then the fields, then the username's lock, then the credentials.
+async fn login<'a, F, Fut>(
+    http: &'a HttpState,
+    req: &'a HttpRequest,
+    body: web::Payload,
+    rule: F,
+) -> Result<Value, ApiError>
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ApiError>>,
+{
+    if let Some(ip) = http.throttle.client_address(req) {
+        http.throttle.check_address(ip).map_err(ApiError::Throttled)?;
+    }
+    let data = http.read_data(req, body).await?;
+    let [username, password] = char_fields(&data, ["username", "password"])?;
+    http.throttle
+        .check_username(&username)
+        .map_err(ApiError::Throttled)?;
+    let result = rule(username.clone(), password).await;
+    match &result {
+        Ok(_) => http.throttle.record_success(&username),
+        Err(ApiError::Auth(AuthError::NoActiveAccount)) => http.throttle.record_failure(&username),
+        Err(_) => {}
+    }
+    result
+}
+
+/// Marks a successful response with the tokens it carries, for the metrics.
+fn issued(mut response: HttpResponse, tokens: Issued) -> HttpResponse {
+    if response.status().is_success() {
+        response.extensions_mut().insert(tokens);
+    }
+    response
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/refresh/",
+    tag = "tokens",
+    summary = "Refresh: a new access token (and refresh token with rotation)",
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+        (RefreshRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The new token(s)", body = Refreshed),
+        (status = 401, description = "The token is invalid, expired, of the wrong type or blacklisted; or its user cannot log in", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
 /// `POST /api/token/refresh/` → `{"access"}` (and `"refresh"` with rotation)
 pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
@@ -31,9 +118,36 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
             None => json!({"access": refreshed.access}),
         })
     };
-    http.respond(result.await)
+    let rotated = u64::from(http.app.settings.rotate_refresh_tokens);
+    issued(
+        http.respond(result.await),
+        Issued {
+            access: 1,
+            refresh: rotated,
+            sliding: 0,
+        },
+    )
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/verify/",
+    tag = "tokens",
+    summary = "Verify any token",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Valid", body = Empty),
+        (status = 401, description = "The token is invalid or expired", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
 /// `POST /api/token/verify/` → `{}`
 pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
@@ -45,6 +159,25 @@ pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
     http.respond(result.await)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/blacklist/",
+    tag = "tokens",
+    summary = "Blacklist a refresh token (log out)",
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+        (RefreshRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Blacklisted", body = Empty),
+        (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
 /// `POST /api/token/blacklist/` → `{}`
 pub async fn blacklist(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
@@ -56,17 +189,62 @@ pub async fn blacklist(http: Http, req: HttpRequest, body: web::Payload) -> Http
     http.respond(result.await)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/",
+    tag = "tokens",
+    summary = "Obtain a sliding token",
+    request_body(content(
+        (ObtainRequest = "application/json"),
+        (ObtainRequest = "application/x-www-form-urlencoded"),
+        (ObtainRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The token", body = SlidingToken),
+        (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+    )
+)]
 /// `POST /api/token/sliding/` → `{"token"}`
 pub async fn obtain_sliding(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let result = async {
-        let data = http.read_data(&req, body).await?;
-        let [username, password] = char_fields(&data, ["username", "password"])?;
-        let token = serializers::obtain_sliding(&http.app, &username, &password).await?;
+    let app = &http.app;
+    let result = login(&http, &req, body, |username, password| async move {
+        let token = serializers::obtain_sliding(app, &username, &password).await?;
         Ok(json!({"token": token}))
-    };
-    http.respond(result.await)
+    });
+    issued(
+        http.respond(result.await),
+        Issued {
+            access: 0,
+            refresh: 0,
+            sliding: 1,
+        },
+    )
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/refresh/",
+    tag = "tokens",
+    summary = "Refresh a sliding token until its refresh_exp",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The token with a new exp", body = SlidingToken),
+        (status = 401, description = "The token is invalid, expired, blacklisted or past its refresh_exp", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
 /// `POST /api/token/sliding/refresh/` → `{"token"}`
 pub async fn refresh_sliding(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
@@ -75,7 +253,14 @@ pub async fn refresh_sliding(http: Http, req: HttpRequest, body: web::Payload) -
         let token = serializers::refresh_sliding(&http.app, &token).await?;
         Ok(json!({"token": token}))
     };
-    http.respond(result.await)
+    issued(
+        http.respond(result.await),
+        Issued {
+            access: 0,
+            refresh: 0,
+            sliding: 1,
+        },
+    )
 }
 
 pub async fn method_not_allowed(http: Http, req: HttpRequest) -> HttpResponse {

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::HttpState;
+use super::openapi::JwkSet;
 
 type Http = web::Data<HttpState>;
 
@@ -27,7 +28,7 @@ impl Rendered {
         }
     }
 
-    fn respond(&self, http: &HttpState, req: &HttpRequest) -> HttpResponse {
+    pub fn respond(&self, http: &HttpState, req: &HttpRequest) -> HttpResponse {
         let cache = HeaderValue::from_str(&format!(
             "public, max-age={}",
             http.app.settings.well_known_max_age.as_secs()
@@ -58,11 +59,31 @@ impl Rendered {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "keys",
+    summary = "The public keys (RFC 7517 JWK Set)",
+    responses(
+        (status = 200, description = "The keys", body = JwkSet, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+    )
+)]
 /// `GET /.well-known/jwks.json`: the public keys of the ring, pre-rendered.
 pub async fn jwks(http: Http, req: HttpRequest) -> HttpResponse {
     http.jwks.respond(&http, &req)
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "keys",
+    summary = "Discovery document (also at /.well-known/oauth-authorization-server, RFC 8414)",
+    responses(
+        (status = 200, description = "Issuer, jwks_uri and endpoints", body = Object, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+    )
+)]
 /// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
 pub async fn discovery(http: Http, req: HttpRequest) -> HttpResponse {
     Rendered::new(&discovery_document(&http, &req)).respond(&http, &req)

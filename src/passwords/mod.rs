@@ -10,6 +10,7 @@ use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use tokio::sync::Semaphore;
 
 pub const M_COST: u32 = 19_456;
@@ -48,6 +49,8 @@ struct Inner {
     /// The hash an unknown username is checked against, so that it costs what a wrong
     /// password costs and answer times do not tell which usernames exist.
     dummy: String,
+    /// Seconds per hash, for the metrics.
+    timing: Histogram,
 }
 
 impl PasswordHasher {
@@ -65,8 +68,14 @@ impl PasswordHasher {
                 permits: Semaphore::new(concurrency),
                 buffers: Mutex::new(vec![blocks]),
                 dummy,
+                timing: Histogram::new(exponential_buckets(0.001, 2.0, 12)),
             }),
         }
+    }
+
+    /// The histogram of hashing times (shared, for the metrics registry).
+    pub fn timing(&self) -> Histogram {
+        self.inner.timing.clone()
     }
 
     /// Hashes `password` into a PHC string.
@@ -104,6 +113,7 @@ impl PasswordHasher {
             .map_err(|_| PasswordError("hasher closed".into()))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let mut blocks = inner
                 .buffers
                 .lock()
@@ -112,6 +122,7 @@ impl PasswordHasher {
                 .unwrap_or_else(new_buffer);
             let result = job(&mut blocks);
             inner.buffers.lock().expect("buffer pool lock").push(blocks);
+            inner.timing.observe(started.elapsed().as_secs_f64());
             result
         })
         .await

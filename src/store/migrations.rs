@@ -19,6 +19,10 @@ pub const POSTGRES: Files = &[(
     include_str!("../../migrations/postgres/0001_initial.sql"),
 )];
 
+pub fn latest(files: Files) -> i64 {
+    files.iter().map(|(v, _, _)| *v).max().unwrap_or(0)
+}
+
 pub fn migrator(files: Files) -> Migrator {
     Migrator::with_migrations(
         files

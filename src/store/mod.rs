@@ -166,6 +166,8 @@ pub trait Store: Send + Sync {
     fn ping(&self) -> impl Future<Output = Result<()>> + Send;
     /// Applies pending migrations.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
+    /// The newest migration applied (0 for none).
+    fn latest_migration(&self) -> impl Future<Output = Result<i64>> + Send;
 
     // users
     fn create_user(&self, user: &NewUser) -> impl Future<Output = Result<User>> + Send;
@@ -212,10 +214,23 @@ pub trait Store: Send + Sync {
     fn flush_expired(&self, now: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
 }
 
-/// The configured database.
-pub enum Database {
+/// The configured database, every call bounded by `database_timeout`.
+pub struct Database {
+    backend: Backend,
+    timeout: Duration,
+}
+
+enum Backend {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
+}
+
+/// Connections of the pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -238,37 +253,74 @@ impl Database {
     /// Connects by URL scheme: `sqlite:` (the file and its folder are created) or
     /// `postgres://`.
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Database> {
-        if url.starts_with("sqlite:") {
-            Ok(Database::Sqlite(SqliteStore::connect(url, options).await?))
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite(SqliteStore::connect(url, options).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Database::Postgres(PostgresStore::connect(url, options).await?))
+            Backend::Postgres(PostgresStore::connect(url, options).await?)
         } else {
-            Err(StoreError::Other(
+            return Err(StoreError::Other(
                 "database_url must start with sqlite: or postgres://".into(),
-            ))
-        }
+            ));
+        };
+        Ok(Database {
+            backend,
+            timeout: options.acquire_timeout,
+        })
     }
 
     pub fn kind(&self) -> &'static str {
-        match self {
-            Database::Sqlite(_) => "sqlite",
-            Database::Postgres(_) => "postgres",
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
-        match self {
-            Database::Sqlite(s) => s.close().await,
-            Database::Postgres(s) => s.close().await,
+        match &self.backend {
+            Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
         }
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        match &self.backend {
+            Backend::Sqlite(s) => s.pool_state(),
+            Backend::Postgres(s) => s.pool_state(),
+        }
+    }
+
+    /// Reachable, and every migration this version knows applied.
+    pub async fn ready(&self) -> Result<()> {
+        let latest = match &self.backend {
+            Backend::Sqlite(_) => migrations::latest(migrations::SQLITE),
+            Backend::Postgres(_) => migrations::latest(migrations::POSTGRES),
+        };
+        let applied = self.latest_migration().await?;
+        if applied < latest {
+            return Err(StoreError::Unavailable(format!(
+                "migration {latest} is not applied (at {applied})"
+            )));
+        }
+        Ok(())
     }
 }
 
+/// Calls the backend, giving up after `database_timeout`: a database that stopped answering
+/// costs a request a 503 within a bounded time, never a hang.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            Database::Sqlite($s) => $call.await,
-            Database::Postgres($s) => $call.await,
+        match tokio::time::timeout($self.timeout, async {
+            match &$self.backend {
+                Backend::Sqlite($s) => $call.await,
+                Backend::Postgres($s) => $call.await,
+            }
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            )),
         }
     };
 }
@@ -278,7 +330,14 @@ impl Store for Database {
         dispatch!(self, s => s.ping())
     }
     async fn migrate(&self) -> Result<()> {
-        dispatch!(self, s => s.migrate())
+        // Migrations may take their time; no timeout.
+        match &self.backend {
+            Backend::Sqlite(s) => s.migrate().await,
+            Backend::Postgres(s) => s.migrate().await,
+        }
+    }
+    async fn latest_migration(&self) -> Result<i64> {
+        dispatch!(self, s => s.latest_migration())
     }
     async fn create_user(&self, user: &NewUser) -> Result<User> {
         dispatch!(self, s => s.create_user(user))

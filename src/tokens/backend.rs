@@ -13,6 +13,7 @@ pub struct TokenBackend {
     audience: Vec<String>,
     issuer: Option<String>,
     leeway: f64,
+    max_length: usize,
 }
 
 impl TokenBackend {
@@ -26,6 +27,7 @@ impl TokenBackend {
             audience: s.audience.clone(),
             issuer: s.issuer.clone(),
             leeway: s.leeway.as_secs_f64(),
+            max_length: s.max_token_length,
         }
     }
 
@@ -65,6 +67,10 @@ impl TokenBackend {
     /// Verifies the signature and the registered claims; `now` is the current time in
     /// (fractional) seconds.
     pub async fn decode(&self, token: &[u8], now: f64) -> Result<Claims, TokenError> {
+        // Oversized tokens are refused before any base64 or crypto work.
+        if token.len() > self.max_length {
+            return Err(TokenError::Invalid);
+        }
         let payload = self.keys.verify(token).await.map_err(|_| TokenError::Invalid)?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
         self.validate_claims(&claims, now)?;

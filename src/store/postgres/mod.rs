@@ -13,6 +13,8 @@ use super::{
     User, migrations,
 };
 
+const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+
 pub struct PostgresStore {
     pool: PgPool,
 }
@@ -36,6 +38,14 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    pub fn pool_state(&self) -> super::PoolState {
+        super::PoolState {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
 }
 
 impl Store for PostgresStore {
@@ -49,6 +59,21 @@ impl Store for PostgresStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+    }
+
+    async fn latest_migration(&self) -> Result<i64> {
+        let exists: bool = sqlx::query_scalar(MIGRATIONS_TABLE_EXISTS)
+            .fetch_one(&self.pool)
+            .await?;
+        if !exists {
+            return Ok(0);
+        }
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
     }
 
     async fn create_user(&self, user: &NewUser) -> Result<User> {

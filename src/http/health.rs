@@ -1,0 +1,53 @@
+//! Liveness, readiness and metrics.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::openapi::Status;
+use super::{HttpState, json_response};
+
+type Http = web::Data<HttpState>;
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = Status))
+)]
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> HttpResponse {
+    json_response(HttpResponse::Ok(), &json!({"status": "ok"}))
+}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness: the database answers and its migrations are applied",
+    responses(
+        (status = 200, description = "Ready", body = Status),
+        (status = 503, description = "Not ready", body = Status),
+    )
+)]
+/// `GET /readyz`: the database answers and has every migration applied; 503 otherwise.
+pub async fn readyz(http: Http) -> HttpResponse {
+    match http.app.store.ready().await {
+        Ok(()) => json_response(
+            HttpResponse::Ok(),
+            &json!({"status": "ready", "database": http.app.store.kind()}),
+        ),
+        Err(e) => json_response(
+            HttpResponse::ServiceUnavailable(),
+            &json!({"status": "unavailable", "database": http.app.store.kind(), "detail": e.to_string()}),
+        ),
+    }
+}
+
+/// `GET /metrics`: Prometheus' text format.
+pub async fn metrics(http: Http) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
+        .body(http.metrics.render(&http.app.store))
+}

@@ -1,0 +1,229 @@
+//! Prometheus metrics at `/metrics`: requests by route and status, latency by route, tokens
+//! issued, token refusals by code, blacklist hits, password-hash time, the database pool.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::store::Database;
+use crate::tokens::{AuthError, TokenError};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TypeLabel {
+    r#type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    route: &'static str,
+    code: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabel {
+    state: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabel, Histogram>,
+    issued: Family<TypeLabel, Counter>,
+    failures: Family<FailureLabels, Counter>,
+    blacklist_hits: Counter,
+    pool: Family<PoolLabel, Gauge>,
+    resident_memory: Gauge,
+}
+
+impl Metrics {
+    /// `password_hash`: the hasher's own timing histogram, registered here.
+    pub fn new(password_hash: Histogram) -> Metrics {
+        let mut registry = Registry::with_prefix("jwtd");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_1, 2.0, 18))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route",
+            latency.clone(),
+        );
+        let issued = Family::<TypeLabel, Counter>::default();
+        registry.register("tokens_issued", "Tokens issued, by token type", issued.clone());
+        let failures = Family::<FailureLabels, Counter>::default();
+        registry.register(
+            "token_failures",
+            "Refused tokens and credentials, by route, Simple JWT's code and the reason",
+            failures.clone(),
+        );
+        let blacklist_hits = Counter::default();
+        registry.register(
+            "blacklist_hits",
+            "Requests refused because a token is blacklisted",
+            blacklist_hits.clone(),
+        );
+        registry.register(
+            "password_hash_duration_seconds",
+            "Time of one argon2 hash or check",
+            password_hash,
+        );
+        let pool = Family::<PoolLabel, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by state",
+            pool.clone(),
+        );
+        let resident_memory = Gauge::default();
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the process",
+            resident_memory.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            issued,
+            failures,
+            blacklist_hits,
+            pool,
+            resident_memory,
+        }
+    }
+
+    pub fn request(&self, route: &'static str, method: &'static str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
+        self.latency.get_or_create(&RouteLabel { route }).observe(seconds);
+    }
+
+    pub fn issued(&self, issued: Issued) {
+        for (kind, n) in [
+            ("access", issued.access),
+            ("refresh", issued.refresh),
+            ("sliding", issued.sliding),
+        ] {
+            if n > 0 {
+                self.issued.get_or_create(&TypeLabel { r#type: kind }).inc_by(n);
+            }
+        }
+    }
+
+    /// A refusal on `route`.
+    pub fn failure(&self, route: &'static str, failure: Failure) {
+        let Failure {
+            code,
+            reason,
+            blacklisted,
+        } = failure;
+        self.failures
+            .get_or_create(&FailureLabels { route, code, reason })
+            .inc();
+        if blacklisted {
+            self.blacklist_hits.inc();
+        }
+    }
+
+    /// The text exposition, with the gauges read now.
+    pub fn render(&self, store: &Database) -> String {
+        let pool = store.pool_state();
+        self.pool
+            .get_or_create(&PoolLabel { state: "idle" })
+            .set(i64::from(pool.idle));
+        self.pool
+            .get_or_create(&PoolLabel { state: "in_use" })
+            .set(i64::from(pool.size.saturating_sub(pool.idle)));
+        self.pool
+            .get_or_create(&PoolLabel { state: "max" })
+            .set(i64::from(pool.max));
+        if let Some(rss) = resident_memory_bytes() {
+            self.resident_memory.set(rss as i64);
+        }
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String works");
+        text
+    }
+}
+
+/// What a refusal counts as: Simple JWT's code, the reason, and whether a blacklisted token
+/// caused it. Put in the response's extensions by the error mapping, counted by the request
+/// middleware, which knows the route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub code: &'static str,
+    pub reason: &'static str,
+    pub blacklisted: bool,
+}
+
+impl Failure {
+    pub fn of(error: &AuthError) -> Option<Failure> {
+        let (code, reason) = match error {
+            AuthError::InvalidToken(e) => ("token_not_valid", e.label()),
+            AuthError::NoValidTokenType(messages) => (
+                "token_not_valid",
+                messages.first().map_or("invalid", |(_, e)| e.label()),
+            ),
+            AuthError::NoUserIdentification => ("token_not_valid", "no_user_id"),
+            AuthError::NoActiveAccount => ("no_active_account", "credentials"),
+            AuthError::NoActiveAccountForToken => ("no_active_account", "user"),
+            AuthError::UserNotFound => ("user_not_found", "user"),
+            AuthError::UserInactive => ("user_inactive", "user"),
+            AuthError::PasswordChanged => ("password_changed", "user"),
+            AuthError::BadAuthorizationHeader => ("bad_authorization_header", "header"),
+            AuthError::NotAuthenticated => ("not_authenticated", "header"),
+            AuthError::BlacklistedOnVerify => ("token_not_valid", "blacklisted"),
+            AuthError::Store(_) | AuthError::Password(_) => return None,
+        };
+        let blacklisted = matches!(
+            error,
+            AuthError::InvalidToken(TokenError::Blacklisted) | AuthError::BlacklistedOnVerify
+        ) || matches!(error, AuthError::NoValidTokenType(m) if m.iter().any(|(_, e)| *e == TokenError::Blacklisted));
+        Some(Failure {
+            code,
+            reason,
+            blacklisted,
+        })
+    }
+}
+
+/// Tokens a response issued, for the `tokens_issued` counter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Issued {
+    pub access: u64,
+    pub refresh: u64,
+    pub sliding: u64,
+}
+
+/// Resident set size from /proc (Linux); `None` elsewhere.
+pub fn resident_memory_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}

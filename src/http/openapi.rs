@@ -1,0 +1,227 @@
+//! The API description (OpenAPI 3.1) at `/api/schema/`, drf-spectacular's path: generated
+//! from the handlers' annotations and the body types below, error bodies included.
+
+#![allow(dead_code)] // the types below exist to describe bodies, not to build them
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::HttpState;
+
+/// Credentials (Simple JWT's `TokenObtainSerializer`).
+#[derive(ToSchema)]
+pub struct ObtainRequest {
+    username: String,
+    password: String,
+}
+
+/// A refresh token (`TokenRefreshSerializer`, `TokenBlacklistSerializer`).
+#[derive(ToSchema)]
+pub struct RefreshRequest {
+    refresh: String,
+}
+
+/// Any token (`TokenVerifySerializer`, `TokenRefreshSlidingSerializer`).
+#[derive(ToSchema)]
+pub struct TokenRequest {
+    token: String,
+}
+
+/// RFC 7009 / RFC 7662 requests.
+#[derive(ToSchema)]
+pub struct OAuthTokenRequest {
+    token: String,
+    /// `access_token` or `refresh_token`; not needed.
+    token_type_hint: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct TokenPair {
+    refresh: String,
+    access: String,
+}
+
+/// `refresh` only with `rotate_refresh_tokens`.
+#[derive(ToSchema)]
+pub struct Refreshed {
+    access: String,
+    refresh: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct SlidingToken {
+    token: String,
+}
+
+/// An empty object.
+#[derive(ToSchema)]
+pub struct Empty {}
+
+/// The authenticated user.
+#[derive(ToSchema)]
+pub struct Me {
+    id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    is_active: bool,
+    is_staff: bool,
+    is_superuser: bool,
+    /// ISO 8601, UTC.
+    last_login: Option<String>,
+    date_joined: String,
+}
+
+/// DRF's error body.
+#[derive(Serialize, ToSchema)]
+pub struct Detail {
+    detail: String,
+}
+
+/// Simple JWT's error body.
+#[derive(Serialize, ToSchema)]
+pub struct DetailCode {
+    detail: String,
+    /// `token_not_valid`, `user_not_found`, `user_inactive`, `password_changed`,
+    /// `bad_authorization_header`.
+    code: String,
+}
+
+#[derive(ToSchema)]
+pub struct TokenMessage {
+    token_class: String,
+    token_type: String,
+    message: String,
+}
+
+/// `JWTAuthentication`'s refusal when no token class accepts the token.
+#[derive(ToSchema)]
+pub struct TokenNotValid {
+    detail: String,
+    code: String,
+    messages: Option<Vec<TokenMessage>>,
+}
+
+/// DRF's validation errors: field name (or `non_field_errors`) to messages.
+#[derive(Serialize, ToSchema)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+/// A 400: field errors, or `{"detail"}` for a body that could not be parsed.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BadRequest {
+    Fields(FieldErrors),
+    Parse(Detail),
+}
+
+/// A 401 from a token endpoint: Simple JWT's `{"detail", "code"}`, or DRF's `{"detail"}`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Unauthorized {
+    Token(DetailCode),
+    Drf(Detail),
+}
+
+/// OAuth's error body (RFC 6749 §5.2).
+#[derive(ToSchema)]
+pub struct OAuthError {
+    error: String,
+    error_description: Option<String>,
+}
+
+/// RFC 7662's answer; only `active` when the token is not.
+#[derive(ToSchema)]
+pub struct Introspection {
+    active: bool,
+    token_type: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    jti: Option<String>,
+    sub: Option<String>,
+    user_id: Option<String>,
+    username: Option<String>,
+    aud: Option<Value>,
+    iss: Option<String>,
+}
+
+/// A JWK Set (RFC 7517).
+#[derive(ToSchema)]
+pub struct JwkSet {
+    keys: Vec<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct Status {
+    status: String,
+    database: Option<String>,
+    detail: Option<String>,
+}
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "jwt",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "jwtd",
+        description = "A JSON Web Token service speaking Django REST framework Simple JWT's protocol."
+    ),
+    paths(
+        super::views::obtain_pair,
+        super::views::refresh,
+        super::views::verify,
+        super::views::blacklist,
+        super::views::obtain_sliding,
+        super::views::refresh_sliding,
+        super::oauth::revoke,
+        super::oauth::introspect,
+        super::me::me,
+        super::well_known::jwks,
+        super::well_known::discovery,
+        super::health::healthz,
+        super::health::readyz,
+    ),
+    components(schemas(FieldErrors, BadRequest, Unauthorized)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "tokens", description = "Simple JWT's endpoints"),
+        (name = "oauth", description = "RFC 7009 revocation and RFC 7662 introspection"),
+        (name = "users", description = "The authenticated user"),
+        (name = "keys", description = "Published keys and discovery"),
+        (name = "operations", description = "Health"),
+    )
+)]
+struct ApiDoc;
+
+pub fn document() -> Value {
+    serde_json::to_value(ApiDoc::openapi()).expect("the API description serializes")
+}
+
+/// `GET /api/schema/`
+pub async fn schema(http: web::Data<HttpState>, req: HttpRequest) -> HttpResponse {
+    http.schema.respond(&http, &req)
+}
