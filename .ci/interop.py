@@ -4,7 +4,8 @@ Starts the jwtd binary given as argv[1] and checks, over HTTP:
   * HS256: jwtd's tokens decode with PyJWT and the shared key and carry Simple JWT's claims;
     a token made by PyJWT with that key and Simple JWT's claims is accepted;
   * RS256 and ES256: a downstream service holding nothing but jwtd's jwks_uri verifies
-    jwtd's tokens with PyJWT's PyJWKClient (found through the discovery document).
+    jwtd's tokens with PyJWT's PyJWKClient (found through the discovery document);
+  * /api/schema/ is a valid OpenAPI 3.1 document (openapi-spec-validator).
 """
 
 import json
@@ -100,6 +101,11 @@ def check_hs256(binary):
             check(status == 200 and me["username"] == "alice", "jwtd authenticates with a PyJWT token")
             status, _ = call(base, "POST", "/api/token/verify/", {"token": jwt.encode({"exp": now + 60, "jti": "x"}, "x" * 32, algorithm="HS256")})
             check(status == 401, "jwtd refuses a PyJWT token signed with another key")
+            status, schema = call(base, "GET", "/api/schema/")
+            check(status == 200 and schema["openapi"].startswith("3.1"), "jwtd serves an OpenAPI 3.1 document")
+            from openapi_spec_validator import validate
+            validate(schema)
+            check(len(schema["paths"]) >= 13, "the OpenAPI document is valid and describes every endpoint")
         finally:
             proc.terminate()
             proc.wait(10)

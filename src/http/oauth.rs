@@ -43,7 +43,7 @@ fn token_param(data: &Data) -> Result<String, ApiError> {
 )]
 pub async fn revoke(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
-        let data = http.read_data(&req, body).await?;
+        let data = http.read_data(&req, body).await.map_err(as_oauth)?;
         let token = token_param(&data)?;
         oauth::revoke(&http.app, &token).await?;
         Ok(json!({}))
@@ -79,11 +79,23 @@ pub async fn introspect(http: Http, req: HttpRequest, body: web::Payload) -> Htt
         if !oauth::authenticate_client(&http.app, &id, &secret).await? {
             return Err(unauthorized());
         }
-        let data = http.read_data(&req, body).await?;
+        let data = http.read_data(&req, body).await.map_err(as_oauth)?;
         let token = token_param(&data)?;
         Ok(oauth::introspect(&http.app, &token).await?)
     };
     no_store(http.respond(result.await))
+}
+
+/// Bodies that cannot be read are OAuth's `invalid_request` here, not DRF's parse error.
+fn as_oauth(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Parse(_) | ApiError::BadBody => ApiError::OAuth {
+            status: 400,
+            error: "invalid_request",
+            description: "the body must be form-encoded (or JSON)",
+        },
+        other => other,
+    }
 }
 
 /// RFC 6749 §2.3.1: `Basic base64(urlencode(id) ":" urlencode(secret))`.

@@ -16,25 +16,30 @@ use super::HttpState;
 /// Credentials (Simple JWT's `TokenObtainSerializer`).
 #[derive(ToSchema)]
 pub struct ObtainRequest {
+    #[schema(min_length = 1)]
     username: String,
+    #[schema(min_length = 1)]
     password: String,
 }
 
 /// A refresh token (`TokenRefreshSerializer`, `TokenBlacklistSerializer`).
 #[derive(ToSchema)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1)]
     refresh: String,
 }
 
 /// Any token (`TokenVerifySerializer`, `TokenRefreshSlidingSerializer`).
 #[derive(ToSchema)]
 pub struct TokenRequest {
+    #[schema(min_length = 1)]
     token: String,
 }
 
 /// RFC 7009 / RFC 7662 requests.
 #[derive(ToSchema)]
 pub struct OAuthTokenRequest {
+    #[schema(min_length = 1)]
     token: String,
     /// `access_token` or `refresh_token`; not needed.
     token_type_hint: Option<String>,
@@ -100,11 +105,12 @@ pub struct TokenMessage {
     message: String,
 }
 
-/// `JWTAuthentication`'s refusal when no token class accepts the token.
+/// `JWTAuthentication`'s refusals: `messages` when no token class accepts the token, no
+/// `code` when no credentials came.
 #[derive(ToSchema)]
 pub struct TokenNotValid {
     detail: String,
-    code: String,
+    code: Option<String>,
     messages: Option<Vec<TokenMessage>>,
 }
 
@@ -120,12 +126,12 @@ pub enum BadRequest {
     Parse(Detail),
 }
 
-/// A 401 from a token endpoint: Simple JWT's `{"detail", "code"}`, or DRF's `{"detail"}`.
+/// A 401 from a token endpoint: Simple JWT's `{"detail", "code"}`, or DRF's `{"detail"}`
+/// for refused credentials.
 #[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum Unauthorized {
-    Token(DetailCode),
-    Drf(Detail),
+pub struct Unauthorized {
+    detail: String,
+    code: Option<String>,
 }
 
 /// OAuth's error body (RFC 6749 §5.2).

@@ -5,12 +5,10 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 
 use crate::both_databases;
 use crate::common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_jwtd");
 
 /// Runs `jwtd args…` in `dir` with only the given environment (plus PATH).
 async fn jwtd(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
@@ -270,7 +268,7 @@ async fn configuration_errors_stop_start_up_with_one_line() {
 #[tokio::test]
 async fn starts_with_the_embedded_defaults() {
     let dir = TempDir::new();
-    let (addr, mut child, log) = start_binary(dir.path()).await;
+    let (addr, mut child, log) = start_binary(dir.path(), &[]).await;
     assert!(
         log.contains("using the embedded SQLite database ./data/jwtd.db"),
         "{log}"
@@ -299,7 +297,7 @@ async fn starts_with_the_embedded_defaults() {
     let pair: serde_json::Value = r.json().await.unwrap();
     child.kill().await.unwrap();
 
-    let (addr, mut child, log) = start_binary(dir.path()).await;
+    let (addr, mut child, log) = start_binary(dir.path(), &[]).await;
     assert!(log.contains("signing with the development key kept in"), "{log}");
     let r = client
         .post(format!("http://{addr}/api/token/verify/"))
@@ -309,34 +307,4 @@ async fn starts_with_the_embedded_defaults() {
         .unwrap();
     assert_eq!(r.status(), 200);
     child.kill().await.unwrap();
-}
-
-/// Starts `jwtd` on a free port; returns its address, the process and its log so far.
-async fn start_binary(dir: &Path) -> (String, tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(BIN)
-        .current_dir(dir)
-        .env_clear()
-        .env("JWTD__BIND", "127.0.0.1:0")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    let addr = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            log.push_str(&line);
-            log.push('\n');
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("jwtd exited: {log}");
-    })
-    .await
-    .expect("jwtd starts within 30 s");
-    // Keep draining the log so the process never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (addr, child, log)
 }

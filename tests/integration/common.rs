@@ -2,10 +2,13 @@
 //! database (one fresh database per test), reached with a real HTTP client.
 
 use std::io::Write;
+use std::process::Stdio;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use jwtd::config::{Settings, Sources};
 use jwtd::http::HttpState;
@@ -13,6 +16,8 @@ use jwtd::state::State;
 pub use jwtd::store::Store;
 use jwtd::store::{NewUser, User};
 use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_jwtd");
 
 pub const KEY: &str = "jwtd-integration-test-signing-key-0123456789abcdef";
 
@@ -172,10 +177,18 @@ impl Storage {
 
     /// As `settings`, without the test HMAC key (for tests that bring their own keys).
     pub fn settings_without_key(&self, extra: &str) -> Settings {
-        let database_url = match &self.pg {
+        self.settings_with_url(&self.database_url(), extra)
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.pg {
             Some(pg) => pg.url.clone(),
             None => format!("sqlite://{}", self.dir.path().join("jwtd.db").display()),
-        };
+        }
+    }
+
+    /// Settings reaching this storage's database by another URL (through a proxy, say).
+    pub fn settings_with_url(&self, database_url: &str, extra: &str) -> Settings {
         let toml = format!(
             "data_dir = \"{}\"\ndatabase_url = \"{database_url}\"\nworkers = 2\n{extra}\n",
             self.dir.path().display()
@@ -273,6 +286,12 @@ impl TestServer {
     /// A server on existing storage (several servers may share one database).
     pub async fn start_on(storage: Arc<Storage>, extra: &str) -> TestServer {
         let settings = storage.settings(extra);
+        TestServer::start_with(storage, settings).await
+    }
+
+    /// A server reaching the database by `database_url` (with the test signing key).
+    pub async fn start_on_url(storage: Arc<Storage>, database_url: &str, extra: &str) -> TestServer {
+        let settings = storage.settings_with_url(database_url, &format!("signing_key = \"{KEY}\"\n{extra}"));
         TestServer::start_with(storage, settings).await
     }
 
@@ -495,4 +514,83 @@ pub fn with(mut claims: Value, changes: Value) -> Value {
         }
     }
     claims
+}
+
+/// Starts `jwtd` on a free port; returns its address, the process and its log so far.
+pub async fn start_binary(dir: &Path, env: &[(&str, &str)]) -> (String, tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(dir)
+        .env_clear()
+        .env("JWTD__BIND", "127.0.0.1:0")
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let addr = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            log.push_str(&line);
+            log.push('\n');
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("jwtd exited: {log}");
+    })
+    .await
+    .expect("jwtd starts within 30 s");
+    // Keep draining the log so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (addr, child, log)
+}
+
+/// As `start_binary`, keeping every log line the process writes, for tests that read logs.
+pub async fn start_binary_logged(
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (
+    String,
+    tokio::process::Child,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(dir)
+        .env_clear()
+        .env("JWTD__BIND", "127.0.0.1:0")
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let sink = log.clone();
+    tokio::spawn(async move {
+        let mut tx = Some(tx);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("listening on http://").nth(1)
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(
+                    rest.split(|c: char| c.is_whitespace() || c == '"')
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                );
+            }
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let addr = tokio::time::timeout(std::time::Duration::from_secs(30), rx)
+        .await
+        .expect("jwtd starts within 30 s")
+        .unwrap_or_else(|_| panic!("jwtd exited: {}", log.lock().unwrap()));
+    (addr, child, log)
 }

@@ -10,6 +10,7 @@ mod lifecycle;
 mod me;
 mod oauth;
 mod obtain;
+mod production;
 mod refresh;
 mod robustness;
 mod settings;
