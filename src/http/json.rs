@@ -4,8 +4,6 @@
 //! surrogates Python accepts — goes through the slower reader below, which follows
 //! CPython's `_json` scanner.
 
-use serde_json::Value;
-
 /// A JSON value with Python's view of strings and numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PyValue {
@@ -38,26 +36,72 @@ impl From<String> for PyStr {
 }
 
 /// Parses a request body the way DRF's JSONParser does; the error is the text after
-/// "JSON parse error - ".
+/// "JSON parse error - ". Only the top level is kept: a nested list or object stands as an
+/// empty one (serializers see "not a string" either way). A repeated key is kept twice;
+/// readers take the last, as a Python dict would.
 pub fn parse(body: &[u8]) -> Result<PyValue, String> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) => Ok(from_serde(v)),
+    match serde_json::from_slice::<Shallow<true>>(body) {
+        Ok(Shallow(v)) => Ok(v),
         Err(_) => slow_parse(body),
     }
 }
 
-fn from_serde(v: Value) -> PyValue {
-    match v {
-        Value::Null => PyValue::Null,
-        Value::Bool(b) => PyValue::Bool(b),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => PyValue::Int(i.to_string()),
-            (None, Some(u)) => PyValue::Int(u.to_string()),
-            _ => PyValue::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => PyValue::Str(s.into()),
-        Value::Array(a) => PyValue::List(a.into_iter().map(from_serde).collect()),
-        Value::Object(o) => PyValue::Dict(o.into_iter().map(|(k, v)| (k, from_serde(v))).collect()),
+/// serde's view of a request body, built straight into a `PyValue` in one pass; `TOP`: the
+/// body itself, whose object members are read, while deeper containers are skipped.
+struct Shallow<const TOP: bool>(PyValue);
+
+impl<'de, const TOP: bool> serde::Deserialize<'de> for Shallow<TOP> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ShallowVisitor::<TOP>).map(Shallow)
+    }
+}
+
+struct ShallowVisitor<const TOP: bool>;
+
+impl<'de, const TOP: bool> serde::de::Visitor<'de> for ShallowVisitor<TOP> {
+    type Value = PyValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_unit<E>(self) -> Result<PyValue, E> {
+        Ok(PyValue::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<PyValue, E> {
+        Ok(PyValue::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<PyValue, E> {
+        Ok(PyValue::Int(i.to_string()))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<PyValue, E> {
+        Ok(PyValue::Int(u.to_string()))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<PyValue, E> {
+        Ok(PyValue::Float(f))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<PyValue, E> {
+        Ok(PyValue::Str(s.to_string().into()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<PyValue, E> {
+        Ok(PyValue::Str(s.into()))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<PyValue, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(PyValue::List(Vec::new()))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PyValue, A::Error> {
+        let mut pairs = Vec::new();
+        if TOP {
+            while let Some((key, Shallow(value))) = map.next_entry::<String, Shallow<false>>()? {
+                pairs.push((key, value));
+            }
+        } else {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+        }
+        Ok(PyValue::Dict(pairs))
     }
 }
 
@@ -361,7 +405,6 @@ impl Reader<'_> {
             }
             i = self.skip_ws(i + 1);
             let (value, next) = self.value(i)?;
-            pairs.retain(|(k, _)| *k != key.text);
             pairs.push((key.text, value));
             i = self.skip_ws(next);
             match self.at(i) {
@@ -500,9 +543,21 @@ mod tests {
     }
 
     #[test]
-    fn last_duplicate_key_wins() {
+    fn repeated_keys_are_all_kept_in_order() {
         let v = parse(br#"{"a":1,"a":2}"#).unwrap();
-        assert_eq!(v, PyValue::Dict(vec![("a".into(), PyValue::Int("2".into()))]));
+        assert_eq!(
+            v,
+            PyValue::Dict(vec![
+                ("a".into(), PyValue::Int("1".into())),
+                ("a".into(), PyValue::Int("2".into()))
+            ])
+        );
+        // The slower Python-compatible reader (lone surrogates) keeps repeats too.
+        let PyValue::Dict(pairs) = parse(br#"{"a":"\ud800","a":[{"b":1}]}"#).unwrap() else {
+            panic!()
+        };
+        assert_eq!(pairs.len(), 2);
+        assert!(matches!(pairs[1], (ref k, PyValue::List(_)) if k == "a"));
     }
 
     #[test]

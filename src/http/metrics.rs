@@ -48,6 +48,7 @@ pub struct Metrics {
     failures: Family<FailureLabels, Counter>,
     blacklist_hits: Counter,
     pool: Family<PoolLabel, Gauge>,
+    db_queries: Counter,
     resident_memory: Gauge,
 }
 
@@ -94,6 +95,12 @@ impl Metrics {
             "Database pool connections by state",
             pool.clone(),
         );
+        let db_queries = Counter::default();
+        registry.register(
+            "db_queries",
+            "Database statements run (each one round trip)",
+            db_queries.clone(),
+        );
         let resident_memory = Gauge::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -108,6 +115,7 @@ impl Metrics {
             failures,
             blacklist_hits,
             pool,
+            db_queries,
             resident_memory,
         }
     }
@@ -162,6 +170,8 @@ impl Metrics {
         self.pool
             .get_or_create(&PoolLabel { state: "max" })
             .set(i64::from(pool.max));
+        let counted = self.db_queries.get();
+        self.db_queries.inc_by(store.queries().saturating_sub(counted));
         if let Some(rss) = resident_memory_bytes() {
             self.resident_memory.set(rss as i64);
         }

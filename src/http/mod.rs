@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{Condition, DefaultHeaders, from_fn};
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde_json::Value;
 
@@ -105,9 +105,12 @@ impl HttpState {
 }
 
 pub fn json_response(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
-    builder
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
-        .body(serde_json::to_vec(body).expect("JSON values serialize"))
+    builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    match body {
+        // verify's and blacklist's `{}`: no need to serialize.
+        Value::Object(map) if map.is_empty() => builder.body(&b"{}"[..]),
+        _ => builder.body(serde_json::to_vec(body).expect("JSON values serialize")),
+    }
 }
 
 /// The routes, for `App::configure`. Each resource is named by its path, which is the
@@ -136,15 +139,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     post_only(cfg, "/api/token/revoke/", oauth::revoke);
     post_only(cfg, "/api/token/introspect/", oauth::introspect);
-    cfg.service(
-        web::resource(["/api/me/", "/api/me"])
-            .name("/api/me/")
-            .wrap(allow("GET, HEAD, OPTIONS"))
-            .route(web::get().to(me::me))
-            .route(web::head().to(me::me))
-            // DRF authenticates before it looks at the method.
-            .default_service(web::to(me::other_methods)),
-    );
+    for path in with_and_without_slash("/api/me/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .route(web::get().to(me::me))
+                .route(web::head().to(me::me))
+                // DRF authenticates before it looks at the method.
+                .default_service(web::to(me::other_methods)),
+        );
+    }
     get_only(cfg, "/api/schema/", openapi::schema);
     get_only(cfg, "/.well-known/jwks.json", well_known::jwks);
     get_only(cfg, "/.well-known/openid-configuration", well_known::discovery);
@@ -162,40 +166,49 @@ fn metrics_route(cfg: &mut web::ServiceConfig) {
     get_only(cfg, "/metrics", health::metrics);
 }
 
+/// A path and its form without the trailing slash: two resources with plain string
+/// patterns (one resource with two patterns would be matched by regular expressions on
+/// every request).
+fn with_and_without_slash(path: &'static str) -> [&'static str; 2] {
+    [path, path.trim_end_matches('/')]
+}
+
 /// A Simple JWT token view: POST, OPTIONS with DRF's metadata, 405 for the rest.
 fn token_view<F, Args>(cfg: &mut web::ServiceConfig, path: &'static str, handler: F, metadata: &'static str)
 where
-    F: actix_web::Handler<Args>,
+    F: actix_web::Handler<Args> + Clone,
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    cfg.service(
-        web::resource([path, path.trim_end_matches('/')])
-            .name(path)
-            .wrap(allow("POST, OPTIONS"))
-            .route(web::post().to(handler))
-            .route(
-                web::method(actix_web::http::Method::OPTIONS)
-                    .to(move || std::future::ready(metadata::options(metadata))),
-            )
-            .default_service(web::to(views::method_not_allowed)),
-    );
+    for path in with_and_without_slash(path) {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .route(web::post().to(handler.clone()))
+                .route(
+                    web::method(actix_web::http::Method::OPTIONS)
+                        .to(move || std::future::ready(metadata::options(metadata))),
+                )
+                .default_service(web::to(views::method_not_allowed)),
+        );
+    }
 }
 
 /// An endpoint beyond Simple JWT: POST, and 405 for the rest.
 fn post_only<F, Args>(cfg: &mut web::ServiceConfig, path: &'static str, handler: F)
 where
-    F: actix_web::Handler<Args>,
+    F: actix_web::Handler<Args> + Clone,
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    cfg.service(
-        web::resource([path, path.trim_end_matches('/')])
-            .name(path)
-            .wrap(allow("POST"))
-            .route(web::post().to(handler))
-            .default_service(web::to(views::method_not_allowed)),
-    );
+    for path in with_and_without_slash(path) {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .route(web::post().to(handler.clone()))
+                .default_service(web::to(views::method_not_allowed)),
+        );
+    }
 }
 
 fn get_only<F, Args>(cfg: &mut web::ServiceConfig, path: &'static str, handler: F)
@@ -207,26 +220,10 @@ where
     cfg.service(
         web::resource(path)
             .name(path)
-            .wrap(allow("GET, HEAD"))
             .route(web::get().to(handler.clone()))
             .route(web::head().to(handler))
             .default_service(web::to(views::method_not_allowed)),
     );
-}
-
-fn allow(methods: &'static str) -> DefaultHeaders {
-    DefaultHeaders::new().add((header::ALLOW, methods))
-}
-
-/// Headers Django's SecurityMiddleware puts on every response.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::REFERRER_POLICY, "same-origin"))
-        .add((
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ))
 }
 
 /// CORS for browser frontends (`cors_allowed_origins`); answers preflights itself.
@@ -274,7 +271,6 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
         let with_cors = !data.app.settings.cors_allowed_origins.is_empty();
         App::new()
             .app_data(data.clone())
-            .wrap(security_headers())
             .wrap(Condition::new(with_cors, cors(&data)))
             .wrap(from_fn(observe::observe))
             .configure(routes)

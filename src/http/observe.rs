@@ -1,12 +1,15 @@
-//! Around every request: a request id (taken from `X-Request-Id` or made), one log line
-//! (method, route, status, latency, request id — never a header or body), and the metrics.
+//! Around every request, in one middleware: a request id (taken from `X-Request-Id` or
+//! made), the headers every answer carries (`Allow` for the route, and the ones Django's
+//! SecurityMiddleware adds), one log line (method, route, status, latency, request id —
+//! never a header or a body) and the metrics.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 use tracing::Instrument;
@@ -15,26 +18,50 @@ use super::HttpState;
 use super::metrics::{Failure, Issued};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
 
-/// The routes, by the resource names `routes()` gives them.
-pub const ROUTES: &[&str] = &[
-    "/api/token/",
-    "/api/token/refresh/",
-    "/api/token/verify/",
-    "/api/token/blacklist/",
-    "/api/token/sliding/",
-    "/api/token/sliding/refresh/",
-    "/api/token/revoke/",
-    "/api/token/introspect/",
-    "/api/me/",
-    "/api/schema/",
-    "/.well-known/jwks.json",
-    "/.well-known/openid-configuration",
-    "/.well-known/oauth-authorization-server",
-    "/healthz",
-    "/readyz",
-    "/metrics",
+const TOKEN_VIEW: &str = "POST, OPTIONS";
+const POST: &str = "POST";
+const GET: &str = "GET, HEAD";
+
+/// Every route, by the resource name `routes()` gives it, with its `Allow` header.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("/api/token/", TOKEN_VIEW),
+    ("/api/token/refresh/", TOKEN_VIEW),
+    ("/api/token/verify/", TOKEN_VIEW),
+    ("/api/token/blacklist/", TOKEN_VIEW),
+    ("/api/token/sliding/", TOKEN_VIEW),
+    ("/api/token/sliding/refresh/", TOKEN_VIEW),
+    ("/api/token/revoke/", POST),
+    ("/api/token/introspect/", POST),
+    ("/api/me/", "GET, HEAD, OPTIONS"),
+    ("/api/schema/", GET),
+    ("/.well-known/jwks.json", GET),
+    ("/.well-known/openid-configuration", GET),
+    ("/.well-known/oauth-authorization-server", GET),
+    ("/healthz", GET),
+    ("/readyz", GET),
+    ("/metrics", GET),
 ];
+
+/// Request ids made here: a random prefix per process and a counter — unique without a
+/// call to the system's random source per request.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+fn new_request_id() -> HeaderValue {
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut bytes)
+            .expect("the system RNG works");
+        u64::from_ne_bytes(bytes)
+    });
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let mut id = [0u8; 32];
+    hex::encode_to_slice([prefix.to_be_bytes(), n.to_be_bytes()].concat(), &mut id)
+        .expect("32 hex digits fit");
+    HeaderValue::from_bytes(&id).expect("hex is a header value")
+}
 
 pub async fn observe(
     req: ServiceRequest,
@@ -46,36 +73,46 @@ pub async fn observe(
         .get(&REQUEST_ID)
         .filter(|v| v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
         .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()).expect("hex is a header value")
-        });
+        .unwrap_or_else(new_request_id);
     let method = method_name(req.method());
     let http = req.app_data::<web::Data<HttpState>>().cloned();
     let span = tracing::info_span!("request", id = %request_id.to_str().unwrap_or_default());
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
-    let route = res
-        .request()
-        .match_name()
-        .and_then(|name| ROUTES.iter().find(|r| **r == name).copied())
-        .unwrap_or("unmatched");
+    let route = res.request().match_name().and_then(|name| {
+        ROUTES
+            .iter()
+            .find(|(r, _)| *r == name || r.trim_end_matches('/') == name)
+            .copied()
+    });
     let seconds = started.elapsed().as_secs_f64();
     if let Some(http) = http {
         let extensions = res.response().extensions();
-        http.metrics.request(route, method, status, seconds);
+        let label = route.map_or("unmatched", |(r, _)| r);
+        http.metrics.request(label, method, status, seconds);
         if let Some(issued) = extensions.get::<Issued>() {
             http.metrics.issued(*issued);
         }
         if let Some(failure) = extensions.get::<Failure>() {
-            http.metrics.failure(route, *failure);
+            http.metrics.failure(label, *failure);
         }
     }
-    res.headers_mut().insert(REQUEST_ID, request_id);
+    let headers = res.headers_mut();
+    if let Some((_, allow)) = route {
+        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(COOP, HeaderValue::from_static("same-origin"));
+    headers.insert(REQUEST_ID, request_id);
     span.in_scope(|| {
         tracing::info!(
             target: "jwtd::access",
             method,
-            route,
+            route = route.map_or("unmatched", |(r, _)| r),
             status,
             latency_ms = (seconds * 1000.0 * 1000.0).round() / 1000.0,
             "request"

@@ -75,7 +75,9 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Data, ParseFailu
             })?;
         Ok(Data::Fields(multipart(body, boundary.as_bytes())))
     } else {
-        Err(ParseFailure::UnsupportedMediaType(media.full))
+        Err(ParseFailure::UnsupportedMediaType(
+            media.full.to_ascii_lowercase(),
+        ))
     }
 }
 
@@ -90,31 +92,22 @@ fn input(v: PyValue) -> Input {
     }
 }
 
-/// DRF's `_MediaType`: `type/subtype` (lower-cased, as Django reads it) and parameters.
-struct MediaType {
-    full: String,
-    main: String,
-    sub: String,
-    params: Vec<(String, String)>,
+/// DRF's `_MediaType`: `type/subtype` and parameters, compared without regard to case (as
+/// Django lower-cases them), read in place.
+struct MediaType<'a> {
+    full: &'a str,
+    main: &'a str,
+    sub: &'a str,
+    params: &'a str,
 }
 
-impl MediaType {
-    fn parse(header: &str) -> MediaType {
-        let mut parts = header.split(';');
-        let full = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let (main, sub) = match full.split_once('/') {
-            Some((m, s)) => (m.trim().to_string(), s.trim().to_string()),
-            None => (full.clone(), String::new()),
-        };
-        let params = parts
-            .filter_map(|p| {
-                let (k, v) = p.split_once('=')?;
-                Some((
-                    k.trim().to_ascii_lowercase(),
-                    v.trim().trim_matches('"').to_string(),
-                ))
-            })
-            .collect();
+impl<'a> MediaType<'a> {
+    fn parse(header: &'a str) -> MediaType<'a> {
+        let (full, params) = header.split_once(';').unwrap_or((header, ""));
+        let full = full.trim();
+        let (main, sub) = full
+            .split_once('/')
+            .map_or((full, ""), |(m, s)| (m.trim(), s.trim()));
         MediaType {
             full,
             main,
@@ -125,14 +118,17 @@ impl MediaType {
 
     /// Whether a parser for `main/sub` accepts this type (wildcards match, as in DRF).
     fn matches(&self, main: &str, sub: &str) -> bool {
-        (self.sub == "*" || self.sub == sub) && (self.main == "*" || self.main == main)
+        (self.sub == "*" || self.sub.eq_ignore_ascii_case(sub))
+            && (self.main == "*" || self.main.eq_ignore_ascii_case(main))
     }
 
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    fn param(&self, name: &str) -> Option<&'a str> {
+        self.params.split(';').find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().trim_matches('"'))
+        })
     }
 }
 

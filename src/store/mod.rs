@@ -218,6 +218,8 @@ pub trait Store: Send + Sync {
 pub struct Database {
     backend: Backend,
     timeout: Duration,
+    /// Calls made to the database (each one statement, so one round trip), for metrics.
+    queries: std::sync::atomic::AtomicU64,
 }
 
 enum Backend {
@@ -265,6 +267,7 @@ impl Database {
         Ok(Database {
             backend,
             timeout: options.acquire_timeout,
+            queries: Default::default(),
         })
     }
 
@@ -280,6 +283,11 @@ impl Database {
             Backend::Sqlite(s) => s.close().await,
             Backend::Postgres(s) => s.close().await,
         }
+    }
+
+    /// Database calls so far; each is one statement (Postgres: one round trip).
+    pub fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn pool_state(&self) -> PoolState {
@@ -308,7 +316,8 @@ impl Database {
 /// Calls the backend, giving up after `database_timeout`: a database that stopped answering
 /// costs a request a 503 within a bounded time, never a hang.
 macro_rules! dispatch {
-    ($self:ident, $s:ident => $call:expr) => {
+    ($self:ident, $s:ident => $call:expr) => {{
+        $self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match tokio::time::timeout($self.timeout, async {
             match &$self.backend {
                 Backend::Sqlite($s) => $call.await,
@@ -322,7 +331,7 @@ macro_rules! dispatch {
                 "the database did not answer in time".into(),
             )),
         }
-    };
+    }};
 }
 
 impl Store for Database {

@@ -4,6 +4,7 @@
 
 pub mod authentication;
 pub mod backend;
+mod claims;
 pub mod error;
 pub mod oauth;
 pub mod serializers;

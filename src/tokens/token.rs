@@ -1,13 +1,13 @@
 //! Token classes (Simple JWT's `tokens.py`): how new tokens are built and which claims an
 //! existing one must carry for each use.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::TokenError;
 use crate::config::{Settings, TokenClass};
 use crate::store::User;
 
-pub type Claims = Map<String, Value>;
+pub use super::claims::Claims;
 
 /// Simple JWT's token classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +114,7 @@ impl Token {
             s.token_type_claim.as_str(),
             s.jti_claim.as_str(),
         ];
-        for (claim, value) in &self.payload {
+        for (claim, value) in self.payload.iter() {
             if !no_copy.contains(&claim.as_str()) {
                 access.payload.insert(claim.clone(), value.clone());
             }

@@ -1,0 +1,110 @@
+//! A token's claims, in the order they were written. A token holds a handful of claims, so
+//! a vector searched in order is quicker to build and read than a hash map, and it keeps
+//! Simple JWT's claim order in the tokens jwtd writes.
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claims(Vec<(String, Value)>);
+
+impl Claims {
+    pub fn new() -> Claims {
+        Claims(Vec::with_capacity(8))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets a claim, in place when it exists (a repeated JSON key: the last one wins).
+    pub fn insert(&mut self, name: String, value: Value) {
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let i = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.remove(i).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Index<&str> for Claims {
+    type Output = Value;
+
+    /// `Value::Null` for a missing claim, as `serde_json::Value` indexing does.
+    fn index(&self, name: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.get(name).unwrap_or(&NULL)
+    }
+}
+
+impl Serialize for Claims {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Claims, D::Error> {
+        struct ClaimsVisitor;
+        impl<'de> Visitor<'de> for ClaimsVisitor {
+            type Value = Claims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+                let mut claims = Claims(Vec::with_capacity(map.size_hint().unwrap_or(8)));
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    claims.insert(k, v);
+                }
+                Ok(claims)
+            }
+        }
+        d.deserialize_map(ClaimsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_order_and_the_last_repeat() {
+        let c: Claims = serde_json::from_str(r#"{"b":1,"a":2,"b":3}"#).unwrap();
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(c["b"], 3);
+        assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"b":3,"a":2}"#);
+        assert!(serde_json::from_str::<Claims>("[1]").is_err());
+    }
+}
