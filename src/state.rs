@@ -109,6 +109,8 @@ pub async fn connect(settings: &Settings) -> Result<Database, StoreError> {
         // or a command.
         max_connections: (settings.worker_count() * 2 + 2) as u32,
         acquire_timeout: settings.database_timeout.0,
+        cache_ttl: settings.database_cache_ttl.0,
+        ..ConnectOptions::default()
     };
     let url = settings.database_url();
     let url = match url.strip_prefix("file:") {

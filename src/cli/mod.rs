@@ -144,6 +144,16 @@ async fn serve(settings: Settings) -> CliResult {
         let http = http.clone();
         actix_web::rt::spawn(async move { http.app.flush_expired_periodically(every.0).await });
     }
+    {
+        let hasher = http.app.hasher.clone();
+        actix_web::rt::spawn(async move {
+            let mut ticks = tokio::time::interval(crate::passwords::BUFFER_IDLE);
+            loop {
+                ticks.tick().await;
+                hasher.release_idle(crate::passwords::BUFFER_IDLE);
+            }
+        });
+    }
     tracing::info!(%addr, workers, "jwtd listening on http://{addr}");
     // SIGTERM and SIGINT stop the server gracefully: no new connections, requests in flight
     // finish (within shutdown_timeout); then the pool is closed.

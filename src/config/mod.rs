@@ -113,6 +113,12 @@ pub struct Settings {
     pub client_timeout: Duration,
     /// The longest a request waits for the database before it gets 503.
     pub database_timeout: Duration,
+    /// How long a user row, and a token found not blacklisted, read from the database are
+    /// reused; zero: every check asks the database.
+    pub database_cache_ttl: Duration,
+    /// Tokens whose public-key signature was checked, remembered so that the next request
+    /// with the same token skips the check; zero: none.
+    pub token_cache_size: usize,
     /// How long SIGTERM waits for requests in flight.
     pub shutdown_timeout: Duration,
     /// Origins allowed to call from browsers (CORS); empty: no CORS headers; "*": any.
@@ -188,6 +194,8 @@ impl Default for Settings {
             max_token_length: 8 * 1024,
             client_timeout: Duration::secs(10),
             database_timeout: Duration::secs(5),
+            database_cache_ttl: Duration::secs(1),
+            token_cache_size: 4096,
             shutdown_timeout: Duration::secs(30),
             cors_allowed_origins: Vec::new(),
             cors_allow_credentials: false,
@@ -708,6 +716,8 @@ const KNOWN_KEYS: &[&str] = &[
     "max_token_length",
     "client_timeout",
     "database_timeout",
+    "database_cache_ttl",
+    "token_cache_size",
     "shutdown_timeout",
     "cors_allowed_origins",
     "cors_allow_credentials",

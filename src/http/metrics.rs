@@ -49,6 +49,7 @@ pub struct Metrics {
     blacklist_hits: Counter,
     pool: Family<PoolLabel, Gauge>,
     db_queries: Counter,
+    db_pings: Counter,
     resident_memory: Gauge,
 }
 
@@ -101,6 +102,12 @@ impl Metrics {
             "Database statements run (each one round trip)",
             db_queries.clone(),
         );
+        let db_pings = Counter::default();
+        registry.register(
+            "db_pings",
+            "Connection checks by the pool (each one round trip): one per release, one per use after 10 s idle",
+            db_pings.clone(),
+        );
         let resident_memory = Gauge::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -116,6 +123,7 @@ impl Metrics {
             blacklist_hits,
             pool,
             db_queries,
+            db_pings,
             resident_memory,
         }
     }
@@ -172,6 +180,8 @@ impl Metrics {
             .set(i64::from(pool.max));
         let counted = self.db_queries.get();
         self.db_queries.inc_by(store.queries().saturating_sub(counted));
+        let counted = self.db_pings.get();
+        self.db_pings.inc_by(store.pings().saturating_sub(counted));
         if let Some(rss) = resident_memory_bytes() {
             self.resident_memory.set(rss as i64);
         }

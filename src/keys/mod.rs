@@ -69,6 +69,11 @@ pub struct KeyRing {
     insist_on_kid: bool,
     remote: Option<remote::RemoteJwks>,
     rng: SystemRandom,
+    /// Tokens whose signature one of the ring's public keys accepted (`token_cache_size`):
+    /// a client sends the same access token with every request for minutes, and checking
+    /// an ES256 signature again costs ~40 µs where the lookup costs ~0.1 µs. Keyed by the
+    /// whole token, so only those exact bytes pass; the claims are checked on every use.
+    verified: Option<quick_cache::sync::Cache<Box<[u8]>, ()>>,
 }
 
 impl fmt::Debug for KeyRing {
@@ -163,6 +168,9 @@ impl KeyRing {
             None => None,
         };
         let header_b64 = header_for(keys[0].alg, keys[0].kid.as_deref());
+        let any_public = keys.iter().any(|k| !is_hmac(k.alg));
+        let verified =
+            (any_public && s.token_cache_size > 0).then(|| quick_cache::sync::Cache::new(s.token_cache_size));
         Ok(KeyRing {
             keys,
             signer,
@@ -170,6 +178,7 @@ impl KeyRing {
             insist_on_kid: s.insist_on_kid,
             remote,
             rng: SystemRandom::new(),
+            verified,
         })
     }
 
@@ -233,11 +242,18 @@ impl KeyRing {
         if sig_b64.contains(&b'.') {
             return Err(JwsError::Malformed);
         }
+        let decode_payload = || B64.decode(payload_b64).map_err(|_| JwsError::Malformed);
+        if let Some(cache) = &self.verified
+            && cache.get(token).is_some()
+        {
+            return decode_payload();
+        }
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
         let signature = B64.decode(sig_b64).map_err(|_| JwsError::Malformed)?;
-        if header_b64 == self.header_b64.as_bytes() {
+        let cacheable = if header_b64 == self.header_b64.as_bytes() {
             // The header this service writes: no need to read it again.
             self.keys[0].verifier.verify(signing_input, &signature)?;
+            !is_hmac(self.keys[0].alg)
         } else {
             let header_json = B64.decode(header_b64).map_err(|_| JwsError::Malformed)?;
             let header: Header = serde_json::from_slice(&header_json).map_err(|_| JwsError::Malformed)?;
@@ -258,18 +274,29 @@ impl KeyRing {
                 Some(_) => return Err(JwsError::Malformed),
             };
             self.verify_with_header(alg, kid, signing_input, &signature)
-                .await?;
+                .await?
+        };
+        let payload = decode_payload()?;
+        if cacheable && let Some(cache) = &self.verified {
+            cache.insert(token.into(), ());
         }
-        B64.decode(payload_b64).map_err(|_| JwsError::Malformed)
+        Ok(payload)
     }
 
+    /// Tokens remembered as verified.
+    pub fn cached_tokens(&self) -> usize {
+        self.verified.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// Verifies with the key the header names; `Ok(true)` when that was one of the ring's
+    /// public keys (worth remembering; `jwk_url`'s keys may be withdrawn at any time).
     async fn verify_with_header(
         &self,
         alg: Algorithm,
         kid: Option<&str>,
         input: &[u8],
         signature: &[u8],
-    ) -> Result<(), JwsError> {
+    ) -> Result<bool, JwsError> {
         if let Some(kid) = kid
             && let Some(key) = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
         {
@@ -277,7 +304,7 @@ impl KeyRing {
             if key.alg != alg {
                 return Err(JwsError::Algorithm);
             }
-            return key.verifier.verify(input, signature);
+            return key.verifier.verify(input, signature).map(|()| !is_hmac(alg));
         }
         if kid.is_none() && self.insist_on_kid {
             return Err(JwsError::UnknownKey);
@@ -294,13 +321,13 @@ impl KeyRing {
                 .iter()
                 .any(|k| k.verifier.verify(input, signature).is_ok())
             {
-                Ok(())
+                Ok(!is_hmac(alg))
             } else {
                 Err(JwsError::Signature)
             };
         }
         match (kid, &self.remote) {
-            (Some(kid), Some(remote)) => remote.verify(kid, alg, input, signature).await,
+            (Some(kid), Some(remote)) => remote.verify(kid, alg, input, signature).await.map(|()| false),
             _ if self.keys.iter().all(|k| k.alg != alg) => Err(JwsError::Algorithm),
             _ => Err(JwsError::UnknownKey),
         }
@@ -449,6 +476,44 @@ mod tests {
         assert_eq!(verify(&ring, &tampered), Err(JwsError::Signature));
         let other = self::ring("another-secret-another-secret-xx");
         assert_eq!(verify(&other, token.as_bytes()), Err(JwsError::Signature));
+    }
+
+    #[test]
+    fn public_key_tokens_are_remembered_by_their_exact_bytes() {
+        let settings = Settings {
+            algorithm: Algorithm::ES256,
+            signing_key: Some(crate::config::Secret::new(generate(Algorithm::ES256).unwrap())),
+            ..Settings::default()
+        };
+        let ring = KeyRing::from_settings(&settings).unwrap();
+        let token = ring.sign(br#"{"a":1}"#);
+        assert_eq!(ring.cached_tokens(), 0);
+        assert_eq!(verify(&ring, token.as_bytes()).unwrap(), br#"{"a":1}"#);
+        assert_eq!(ring.cached_tokens(), 1);
+        assert_eq!(verify(&ring, token.as_bytes()).unwrap(), br#"{"a":1}"#);
+        // One byte of the signature changed: not the remembered token, so checked, and refused.
+        let mut tampered = token.clone().into_bytes();
+        let n = tampered.len();
+        tampered[n - 2] = if tampered[n - 2] == b'A' { b'B' } else { b'A' };
+        assert_eq!(verify(&ring, &tampered), Err(JwsError::Signature));
+        // The same signature over another payload is refused too.
+        let (head, rest) = token.split_once('.').unwrap();
+        let signature = rest.split_once('.').unwrap().1;
+        let forged = format!("{head}.{}.{signature}", B64.encode(br#"{"a":2}"#));
+        assert_eq!(verify(&ring, forged.as_bytes()), Err(JwsError::Signature));
+        assert_eq!(ring.cached_tokens(), 1);
+
+        let off = KeyRing::from_settings(&Settings {
+            token_cache_size: 0,
+            ..settings
+        })
+        .unwrap();
+        verify(&off, off.sign(b"{}").as_bytes()).unwrap();
+        assert_eq!(off.cached_tokens(), 0);
+        // HMAC checks cost less than a lookup: never cached.
+        let hs = self::ring("0123456789abcdef0123456789abcdef");
+        verify(&hs, hs.sign(b"{}").as_bytes()).unwrap();
+        assert_eq!(hs.cached_tokens(), 0);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Password hashing: argon2id with OWASP's parameters (m=19456 KiB, t=2, p=1), stored as PHC
 //! strings. Hashing runs on blocking threads, at most one per CPU at a time, each with a
-//! memory buffer that is reused, so that a burst of logins neither stalls the async workers
-//! nor makes memory balloon.
+//! 19 MiB memory buffer that is reused while logins keep coming and handed back to the
+//! system once they stop, so that a burst of logins neither stalls the async workers nor
+//! leaves memory behind.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use aws_lc_rs::constant_time::verify_slices_are_equal;
@@ -18,6 +20,15 @@ pub const T_COST: u32 = 2;
 pub const P_COST: u32 = 1;
 const SALT_LEN: usize = 16;
 const OUTPUT_LEN: usize = 32;
+
+/// What an unknown username (or a user without a usable password) is checked against, so
+/// that the answer costs what a wrong password costs and its timing does not tell which
+/// usernames exist. The hash of 32 random bytes nobody kept; it never matches anyway.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$18g5wOG746Lmv7y6VFx05g$uEGZIyL2iKjvoT38QmnqMW2FIM64APhLSaVJKuSpKac";
+
+/// Buffers unused for this long are handed back (see `release_idle`).
+pub const BUFFER_IDLE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordError(pub String);
@@ -45,10 +56,8 @@ pub struct PasswordHasher {
 
 struct Inner {
     permits: Semaphore,
-    buffers: Mutex<Vec<Vec<Block>>>,
-    /// The hash an unknown username is checked against, so that it costs what a wrong
-    /// password costs and answer times do not tell which usernames exist.
-    dummy: String,
+    /// Idle buffers and when each was last used.
+    buffers: Mutex<Vec<(Vec<Block>, Instant)>>,
     /// Seconds per hash, for the metrics.
     timing: Histogram,
 }
@@ -56,18 +65,11 @@ struct Inner {
 impl PasswordHasher {
     /// `concurrency`: hashes computed at once (the CPU count is right for a server).
     pub fn new(concurrency: usize) -> PasswordHasher {
-        let concurrency = concurrency.max(1);
-        let mut dummy_password = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut dummy_password)
-            .expect("the system RNG works");
-        let mut blocks = new_buffer();
-        let dummy = hash_with(&dummy_password, &mut blocks).expect("hashing a fixed-size input works");
+        return_large_allocations_to_the_system();
         PasswordHasher {
             inner: Arc::new(Inner {
-                permits: Semaphore::new(concurrency),
-                buffers: Mutex::new(vec![blocks]),
-                dummy,
+                permits: Semaphore::new(concurrency.max(1)),
+                buffers: Mutex::new(Vec::new()),
                 timing: Histogram::new(exponential_buckets(0.001, 2.0, 12)),
             }),
         }
@@ -84,21 +86,36 @@ impl PasswordHasher {
         self.run(move |blocks| hash_with(&password, blocks)).await
     }
 
-    /// Checks `password` against `encoded`; with `None` (no such user) the dummy hash is
-    /// checked instead and the answer is always "no".
+    /// Checks `password` against `encoded`; with `None` (no such user) or a hash that is not
+    /// an argon2 one (Django's unusable `!…`), the dummy hash is checked instead and the
+    /// answer is always "no".
     pub async fn verify(&self, password: &str, encoded: Option<&str>) -> Result<Verified, PasswordError> {
         let password = password.as_bytes().to_vec();
-        let (encoded, real) = match encoded {
-            Some(e) => (e.to_string(), true),
-            None => (self.inner.dummy.clone(), false),
+        let (encoded, real) = match encoded.and_then(parse_phc) {
+            Some(phc) => (phc, true),
+            None => (parse_phc(DUMMY_HASH).expect("the dummy hash parses"), false),
         };
         let verified = self
             .run(move |blocks| Ok(verify_with(&password, &encoded, blocks)))
             .await?;
         Ok(Verified {
             matches: verified.matches && real,
-            ..verified
+            needs_rehash: verified.needs_rehash && real,
         })
+    }
+
+    /// Drops buffers unused for `idle` (the server calls this periodically): 19 MiB each,
+    /// worth keeping during a burst of logins, not for the quiet hours after it.
+    pub fn release_idle(&self, idle: Duration) -> usize {
+        let mut buffers = self.inner.buffers.lock().expect("buffer pool lock");
+        let before = buffers.len();
+        buffers.retain(|(_, used)| used.elapsed() < idle);
+        before - buffers.len()
+    }
+
+    /// Buffers kept for the next hashes.
+    pub fn pooled_buffers(&self) -> usize {
+        self.inner.buffers.lock().expect("buffer pool lock").len()
     }
 
     async fn run<T: Send + 'static>(
@@ -113,20 +130,34 @@ impl PasswordHasher {
             .map_err(|_| PasswordError("hasher closed".into()))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let mut blocks = inner
+            let started = Instant::now();
+            let pooled = inner.buffers.lock().expect("buffer pool lock").pop();
+            let mut blocks = pooled.map(|(b, _)| b).unwrap_or_else(new_buffer);
+            let result = job(&mut blocks);
+            inner
                 .buffers
                 .lock()
                 .expect("buffer pool lock")
-                .pop()
-                .unwrap_or_else(new_buffer);
-            let result = job(&mut blocks);
-            inner.buffers.lock().expect("buffer pool lock").push(blocks);
+                .push((blocks, Instant::now()));
             inner.timing.observe(started.elapsed().as_secs_f64());
             result
         })
         .await
         .map_err(|e| PasswordError(format!("hashing task failed: {e}")))?
+    }
+}
+
+/// glibc serves allocations above a threshold with their own mapping, unmapped on free — but
+/// raises that threshold to the size of the largest block freed, after which a released
+/// 19 MiB buffer stays in the heap for good. A fixed threshold keeps it returnable.
+fn return_large_allocations_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: mallopt only changes allocator parameters; called once, before any buffer.
+        ONCE.call_once(|| unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        });
     }
 }
 
@@ -215,14 +246,12 @@ fn parse_phc(encoded: &str) -> Option<Phc> {
     })
 }
 
-/// Checks an argon2 PHC string. A string that is not one never matches (Django's unusable
-/// passwords start with `!`, for instance).
-fn verify_with(password: &[u8], encoded: &str, blocks: &mut [Block]) -> Verified {
+/// Checks a password against a parsed argon2 PHC string.
+fn verify_with(password: &[u8], phc: &Phc, blocks: &mut [Block]) -> Verified {
     let no = Verified {
         matches: false,
         needs_rehash: false,
     };
-    let Some(phc) = parse_phc(encoded) else { return no };
     let Ok(params) = Params::new(phc.m, phc.t, phc.p, Some(phc.hash.len())) else {
         return no;
     };
@@ -263,6 +292,21 @@ mod tests {
         assert!(!hasher.verify("correct horse", None).await.unwrap().matches);
         assert!(!hasher.verify("x", Some("!unusable")).await.unwrap().matches);
         assert!(!hasher.verify("x", Some("")).await.unwrap().matches);
+    }
+
+    #[tokio::test]
+    async fn idle_buffers_are_released() {
+        let hasher = PasswordHasher::new(1);
+        assert_eq!(
+            hasher.pooled_buffers(),
+            0,
+            "no memory is taken before the first login"
+        );
+        hasher.verify("pw", None).await.unwrap();
+        assert_eq!(hasher.pooled_buffers(), 1);
+        assert_eq!(hasher.release_idle(BUFFER_IDLE), 0, "a buffer just used is kept");
+        assert_eq!(hasher.release_idle(Duration::ZERO), 1);
+        assert_eq!(hasher.pooled_buffers(), 0);
     }
 
     #[tokio::test]

@@ -3,7 +3,9 @@
 //! All SQL lives below this module; the queries are checked at run time, so building
 //! never needs a database.
 
+mod cache;
 mod migrations;
+mod pool;
 mod postgres;
 mod sqlite;
 
@@ -220,6 +222,8 @@ pub struct Database {
     timeout: Duration,
     /// Calls made to the database (each one statement, so one round trip), for metrics.
     queries: std::sync::atomic::AtomicU64,
+    pings: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cache: Option<cache::ReadCache>,
 }
 
 enum Backend {
@@ -240,6 +244,10 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long a query may wait for a connection before the request gets a 503.
     pub acquire_timeout: Duration,
+    /// `database_cache_ttl`; zero: no read is reused.
+    pub cache_ttl: Duration,
+    /// Counts the pool's pings (see `pool.rs`).
+    pub pings: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for ConnectOptions {
@@ -247,6 +255,8 @@ impl Default for ConnectOptions {
         ConnectOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            cache_ttl: Duration::ZERO,
+            pings: Default::default(),
         }
     }
 }
@@ -268,6 +278,8 @@ impl Database {
             backend,
             timeout: options.acquire_timeout,
             queries: Default::default(),
+            pings: options.pings.clone(),
+            cache: cache::ReadCache::new(options.cache_ttl),
         })
     }
 
@@ -285,9 +297,34 @@ impl Database {
         }
     }
 
+    // Writes drop the cached reads they change, whether or not they succeeded (a write that
+    // timed out may still have committed).
+    fn forget_user(&self, id: i64) {
+        if let Some(cache) = &self.cache {
+            cache.forget_user(id);
+        }
+    }
+
+    fn forget_token(&self, jti: &str) {
+        if let Some(cache) = &self.cache {
+            cache.forget_token(jti);
+        }
+    }
+
+    fn forget_tokens(&self) {
+        if let Some(cache) = &self.cache {
+            cache.forget_tokens();
+        }
+    }
+
     /// Database calls so far; each is one statement (Postgres: one round trip).
     pub fn queries(&self) -> u64 {
         self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Pings the connection pool sent (each one more round trip; see `pool.rs`).
+    pub fn pings(&self) -> u64 {
+        self.pings.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn pool_state(&self) -> PoolState {
@@ -352,7 +389,18 @@ impl Store for Database {
         dispatch!(self, s => s.create_user(user))
     }
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        dispatch!(self, s => s.user_by_id(id))
+        let Some(cache) = &self.cache else {
+            return dispatch!(self, s => s.user_by_id(id));
+        };
+        if let Some(user) = cache.user(id) {
+            return Ok(Some(user));
+        }
+        let generation = cache.users_generation();
+        let user = dispatch!(self, s => s.user_by_id(id))?;
+        if let Some(user) = &user {
+            cache.put_user(user, generation);
+        }
+        Ok(user)
     }
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         dispatch!(self, s => s.user_by_username(username))
@@ -361,40 +409,69 @@ impl Store for Database {
         dispatch!(self, s => s.list_users())
     }
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
-        dispatch!(self, s => s.set_password(id, hash))
+        let result = dispatch!(self, s => s.set_password(id, hash));
+        self.forget_user(id);
+        result
     }
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
-        dispatch!(self, s => s.set_active(id, active))
+        let result = dispatch!(self, s => s.set_active(id, active));
+        self.forget_user(id);
+        result
     }
     async fn set_last_login(&self, id: i64, at: OffsetDateTime) -> Result<()> {
-        dispatch!(self, s => s.set_last_login(id, at))
+        let result = dispatch!(self, s => s.set_last_login(id, at));
+        self.forget_user(id);
+        result
     }
     async fn delete_user(&self, id: i64) -> Result<bool> {
-        dispatch!(self, s => s.delete_user(id))
+        let result = dispatch!(self, s => s.delete_user(id));
+        self.forget_user(id);
+        result
     }
     async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
         dispatch!(self, s => s.add_outstanding(token))
     }
     async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
-        dispatch!(self, s => s.is_blacklisted(jti))
+        let Some(cache) = &self.cache else {
+            return dispatch!(self, s => s.is_blacklisted(jti));
+        };
+        if cache.not_blacklisted(jti) {
+            return Ok(false);
+        }
+        let generation = cache.tokens_generation();
+        let blacklisted = dispatch!(self, s => s.is_blacklisted(jti))?;
+        if !blacklisted {
+            cache.put_not_blacklisted(jti, generation);
+        }
+        Ok(blacklisted)
     }
     async fn blacklist(&self, token: &OutstandingToken, reason: Reason) -> Result<bool> {
-        dispatch!(self, s => s.blacklist(token, reason))
+        let result = dispatch!(self, s => s.blacklist(token, reason));
+        self.forget_token(&token.jti);
+        result
     }
     async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
-        dispatch!(self, s => s.rotate(old, new))
+        let result = dispatch!(self, s => s.rotate(old, new));
+        self.forget_token(&old.jti);
+        result
     }
     async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
         dispatch!(self, s => s.blacklisting(jti))
     }
     async fn blacklist_family(&self, family: &str, reason: Reason) -> Result<u64> {
-        dispatch!(self, s => s.blacklist_family(family, reason))
+        let result = dispatch!(self, s => s.blacklist_family(family, reason));
+        self.forget_tokens();
+        result
     }
     async fn blacklist_user(&self, user_id: i64, reason: Reason) -> Result<u64> {
-        dispatch!(self, s => s.blacklist_user(user_id, reason))
+        let result = dispatch!(self, s => s.blacklist_user(user_id, reason));
+        self.forget_tokens();
+        result
     }
     async fn blacklist_jti(&self, jti: &str, reason: Reason) -> Result<Option<bool>> {
-        dispatch!(self, s => s.blacklist_jti(jti, reason))
+        let result = dispatch!(self, s => s.blacklist_jti(jti, reason));
+        self.forget_token(jti);
+        result
     }
     async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
         dispatch!(self, s => s.flush_expired(now))

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod caches;
 mod cli;
 mod concurrency;
 mod keys;

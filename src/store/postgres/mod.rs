@@ -5,7 +5,7 @@ mod users;
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use time::OffsetDateTime;
 
 use super::{
@@ -24,12 +24,7 @@ impl PostgresStore {
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad Postgres URL: {e}")))?
             .application_name("jwtd");
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.acquire_timeout)
-            // A connection is checked before use only when it has sat idle; after a server
-            // restart the broken ones fail once and are replaced.
-            .test_before_acquire(false)
+        let pool = super::pool::options(options, options.pings.clone())
             .connect_with(connect)
             .await?;
         Ok(PostgresStore { pool })

@@ -7,30 +7,11 @@ use time::OffsetDateTime;
 
 use crate::store::{Blacklisting, OutstandingToken, Reason, Result, Rotation, now};
 
-/// The user is looked up in the insert, so a token naming a deleted user is recorded
-/// without one (the foreign key would refuse it otherwise).
-const INSERT_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
-     (user_id, jti, token_sha256, family, created_at, expires_at) \
-     VALUES ((SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING";
-
 const BLACKLIST_BY_JTI: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
      SELECT id, ?, ? FROM outstanding_tokens WHERE jti = ? ON CONFLICT (token_id) DO NOTHING";
 
 async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
-}
-
-async fn insert_outstanding(tx: &mut Transaction<'_, Sqlite>, t: &OutstandingToken) -> Result<()> {
-    sqlx::query(INSERT_OUTSTANDING)
-        .bind(t.user_id)
-        .bind(&t.jti)
-        .bind(&t.token_sha256)
-        .bind(&t.family)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Blacklists by jti; false when it already was (or is not recorded).
@@ -71,38 +52,73 @@ pub(super) async fn is_blacklisted(pool: &SqlitePool, jti: &str) -> Result<bool>
     .await?)
 }
 
-pub(super) async fn blacklist(pool: &SqlitePool, t: &OutstandingToken, reason: Reason) -> Result<bool> {
-    let mut tx = begin_write(pool).await?;
-    insert_outstanding(&mut tx, t).await?;
-    let newly = blacklist_jti_in(&mut tx, &t.jti, reason).await?;
-    tx.commit().await?;
-    Ok(newly)
+/// Records the token if it is not yet (`?1`…`?6`; the user is looked up in the insert, so a
+/// token naming a deleted user is recorded without one), then blacklists it (`?7` when, `?8` why),
+/// returning a row only when this call blacklisted it. sqlx runs the statements of one string
+/// one after the other with the numbered parameters shared: one trip to SQLite's thread.
+macro_rules! record_and_blacklist {
+    () => {
+        "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+         VALUES ((SELECT id FROM users WHERE id = ?1), ?2, ?3, ?4, ?5, ?6) ON CONFLICT (jti) DO NOTHING; \
+         INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+         SELECT id, ?7, ?8 FROM outstanding_tokens WHERE jti = ?2 ON CONFLICT (token_id) DO NOTHING"
+    };
 }
 
+fn bind_record<'q>(
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    t: &'q OutstandingToken,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
+    q.bind(t.user_id)
+        .bind(&t.jti)
+        .bind(&t.token_sha256)
+        .bind(&t.family)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+}
+
+pub(super) async fn blacklist(pool: &SqlitePool, t: &OutstandingToken, reason: Reason) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let rows = bind_record(sqlx::query(concat!(record_and_blacklist!(), " RETURNING 1")), t)
+        .bind(now())
+        .bind(reason.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows.len() == 1)
+}
+
+/// One transaction, three trips (begin, the statements, commit): the new token is recorded
+/// only if the blacklist insert before it changed a row (`changes()`), i.e. if this call,
+/// not a concurrent one, rotated the old token away.
 pub(super) async fn rotate(
     pool: &SqlitePool,
     old: &OutstandingToken,
     new: &OutstandingToken,
 ) -> Result<Rotation> {
     let mut tx = begin_write(pool).await?;
-    insert_outstanding(&mut tx, old).await?;
-    if !blacklist_jti_in(&mut tx, &old.jti, Reason::Rotation).await? {
-        tx.rollback().await?;
-        return Ok(Rotation::AlreadyBlacklisted);
-    }
-    sqlx::query(
-        "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
-         SELECT (SELECT id FROM users WHERE id = ?), ?, ?, COALESCE(family, jti), ?, ? \
-         FROM outstanding_tokens WHERE jti = ?",
+    let rows = bind_record(
+        sqlx::query(concat!(
+            record_and_blacklist!(),
+            "; INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+             SELECT (SELECT id FROM users WHERE id = ?9), ?10, ?11, COALESCE(family, jti), ?12, ?13 \
+             FROM outstanding_tokens WHERE jti = ?2 AND changes() = 1 RETURNING 1"
+        )),
+        old,
     )
+    .bind(now())
+    .bind(Reason::Rotation.as_str())
     .bind(new.user_id)
     .bind(&new.jti)
     .bind(&new.token_sha256)
     .bind(new.created_at)
     .bind(new.expires_at)
-    .bind(&old.jti)
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(Rotation::AlreadyBlacklisted);
+    }
     tx.commit().await?;
     Ok(Rotation::Rotated)
 }
