@@ -95,6 +95,14 @@ pub struct Settings {
     #[serde(deserialize_with = "optional_duration")]
     pub flush_expired_interval: Option<Duration>,
 
+    // --- impersonation (drf-jwt's ImpersonateJSONWebTokenView) --------------------------
+    /// Who may call `/api/token/impersonate/`.
+    pub impersonation: Impersonation,
+    /// Whether a superuser may be impersonated at all.
+    pub impersonate_superusers: bool,
+    /// Lifetime of an impersonation token (an access token nothing refreshes).
+    pub impersonation_token_lifetime: Duration,
+
     // --- the server ---------------------------------------------------------------------
     pub bind: String,
     #[serde(deserialize_with = "non_empty")]
@@ -185,6 +193,9 @@ impl Default for Settings {
             refresh_token_reuse_interval: Duration::secs(0),
             introspection_clients: Vec::new(),
             flush_expired_interval: None,
+            impersonation: Impersonation::Superuser,
+            impersonate_superusers: false,
+            impersonation_token_lifetime: Duration::secs(5 * 60),
             bind: "127.0.0.1:8000".into(),
             database_url: None,
             data_dir: PathBuf::from("./data"),
@@ -253,6 +264,17 @@ pub enum UserIdField {
 pub enum TokenClass {
     Access,
     Sliding,
+}
+
+/// Who may impersonate other users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Impersonation {
+    /// `/api/token/impersonate/` answers 404.
+    Off,
+    Superuser,
+    /// Staff members and superusers.
+    Staff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -450,6 +472,12 @@ impl Settings {
             return Err(ConfigError::key(
                 "flush_expired_interval",
                 "must be at least one second, or \"\" for never",
+            ));
+        }
+        if self.impersonation_token_lifetime.as_secs() == 0 {
+            return Err(ConfigError::key(
+                "impersonation_token_lifetime",
+                "must be at least one second",
             ));
         }
         if let Some(url) = &self.jwk_url
@@ -707,6 +735,9 @@ const KNOWN_KEYS: &[&str] = &[
     "refresh_token_reuse_interval",
     "introspection_clients",
     "flush_expired_interval",
+    "impersonation",
+    "impersonate_superusers",
+    "impersonation_token_lifetime",
     "bind",
     "database_url",
     "data_dir",

@@ -9,6 +9,7 @@ use super::HttpState;
 use super::fields::FieldErrors;
 use super::parsers::ParseFailure;
 use crate::store::StoreError;
+use crate::tokens::impersonation::{Refusal, Target};
 use crate::tokens::{AuthError, TokenError};
 
 #[derive(Debug)]
@@ -31,6 +32,33 @@ pub enum ApiError {
     Timeout,
     /// DRF's 429, with the seconds to wait.
     Throttled(f64),
+    /// DRF's 403 `PermissionDenied`.
+    Forbidden(&'static str),
+}
+
+/// DRF's default `PermissionDenied` message.
+pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+
+impl From<Refusal> for ApiError {
+    fn from(e: Refusal) -> Self {
+        match e {
+            Refusal::NotAllowed => ApiError::Forbidden(PERMISSION_DENIED),
+            Refusal::FromImpersonation => ApiError::Forbidden("An impersonation token cannot impersonate."),
+            Refusal::SuperuserTarget => ApiError::Forbidden("Superusers cannot be impersonated."),
+            Refusal::UnknownUser(Target::Id(id)) => {
+                let mut errors = FieldErrors::default();
+                errors.add("user", format!("Invalid pk \"{id}\" - object does not exist."));
+                ApiError::Fields(errors)
+            }
+            Refusal::UnknownUser(Target::Username(name)) => {
+                let mut errors = FieldErrors::default();
+                errors.add("username", format!("Object with username={name} does not exist."));
+                ApiError::Fields(errors)
+            }
+            Refusal::Inactive => ApiError::Fields(FieldErrors::non_field("User account is disabled.")),
+            Refusal::Auth(e) => ApiError::Auth(e),
+        }
+    }
 }
 
 impl From<AuthError> for ApiError {
@@ -86,6 +114,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -133,6 +162,7 @@ impl ApiError {
             ApiError::BadBody => json!({"detail": "The request body could not be read."}),
             ApiError::Timeout => json!({"detail": "The request body did not arrive in time."}),
             ApiError::Throttled(wait) => json!({"detail": super::throttle::throttled_detail(*wait).1}),
+            ApiError::Forbidden(detail) => json!({"detail": detail}),
         }
     }
 

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 use super::openapi::{Detail, Me, TokenNotValid};
 use super::{ApiError, HttpState, metadata};
 use crate::store::User;
-use crate::tokens::{AuthError, authentication};
+use crate::tokens::impersonation::IMPERSONATOR_CLAIM;
+use crate::tokens::{AuthError, Token, authentication};
 
 type Http = web::Data<HttpState>;
 
@@ -26,7 +27,9 @@ type Http = web::Data<HttpState>;
     )
 )]
 pub async fn me(http: Http, req: HttpRequest) -> HttpResponse {
-    let result = authenticated(&http, &req).await.map(|user| user_json(&user));
+    let result = authenticated(&http, &req)
+        .await
+        .map(|(user, token)| user_json(&user, &token));
     http.respond(result)
 }
 
@@ -40,16 +43,17 @@ pub async fn other_methods(http: Http, req: HttpRequest) -> HttpResponse {
     }
 }
 
-async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result<User, ApiError> {
+/// DRF's `JWTAuthentication` with `IsAuthenticated`: the user and the token.
+pub(super) async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result<(User, Token), ApiError> {
     let header = req.headers().get(&http.auth_header).map(|v| v.as_bytes());
     match authentication::authenticate(&http.app, header).await? {
-        Some((user, _token)) => Ok(user),
+        Some(found) => Ok(found),
         None => Err(AuthError::NotAuthenticated.into()),
     }
 }
 
-fn user_json(user: &User) -> Value {
-    json!({
+fn user_json(user: &User, token: &Token) -> Value {
+    let mut body = json!({
         "id": user.id,
         "username": user.username,
         "email": user.email,
@@ -60,7 +64,12 @@ fn user_json(user: &User) -> Value {
         "is_superuser": user.is_superuser,
         "last_login": user.last_login.map(drf_datetime),
         "date_joined": drf_datetime(user.date_joined),
-    })
+    });
+    // So that a frontend can show whose session this really is.
+    if let Some(impersonator) = token.get(IMPERSONATOR_CLAIM) {
+        body["impersonator"] = impersonator.clone();
+    }
+    body
 }
 
 /// DRF's DateTimeField output: ISO 8601, microseconds when present, `Z` for UTC.

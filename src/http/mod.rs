@@ -7,6 +7,7 @@
 mod errors;
 mod fields;
 mod health;
+mod impersonate;
 mod json;
 mod me;
 mod metadata;
@@ -137,6 +138,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         views::refresh_sliding,
         metadata::REFRESH_SLIDING,
     );
+    post_only(cfg, "/api/token/impersonate/", impersonate::impersonate);
     post_only(cfg, "/api/token/revoke/", oauth::revoke);
     post_only(cfg, "/api/token/introspect/", oauth::introspect);
     for path in with_and_without_slash("/api/me/") {

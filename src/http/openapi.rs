@@ -81,6 +81,21 @@ pub struct Me {
     /// ISO 8601, UTC.
     last_login: Option<String>,
     date_joined: String,
+    /// The id of the user who impersonates this one, with an impersonation token.
+    impersonator: Option<String>,
+}
+
+/// Whom to impersonate: `user` (an id) or `username`, not both.
+#[derive(ToSchema)]
+pub struct ImpersonateRequest {
+    user: Option<i64>,
+    #[schema(min_length = 1)]
+    username: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct ImpersonationToken {
+    access: String,
 }
 
 /// DRF's error body.
@@ -203,6 +218,7 @@ impl Modify for SecuritySchemes {
         super::views::blacklist,
         super::views::obtain_sliding,
         super::views::refresh_sliding,
+        super::impersonate::impersonate,
         super::oauth::revoke,
         super::oauth::introspect,
         super::me::me,

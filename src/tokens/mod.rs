@@ -6,6 +6,7 @@ pub mod authentication;
 pub mod backend;
 mod claims;
 pub mod error;
+pub mod impersonation;
 pub mod oauth;
 pub mod serializers;
 pub mod token;

@@ -1,0 +1,100 @@
+//! `POST /api/token/impersonate/`: drf-jwt's `ImpersonateJSONWebTokenView` answering in
+//! Simple JWT's shape (`{"access": …}`).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::fields::{FieldErrors, char_field};
+use super::metrics::Issued;
+use super::openapi::{BadRequest, Detail, ImpersonateRequest, ImpersonationToken, TokenNotValid};
+use super::parsers::{Data, Input};
+use super::{ApiError, HttpState, me};
+use crate::config::Impersonation;
+use crate::tokens::impersonation::{self, Target};
+
+type Http = web::Data<HttpState>;
+
+#[utoipa::path(
+    post,
+    path = "/api/token/impersonate/",
+    tag = "tokens",
+    summary = "Impersonate a user: a short-lived access token with an `impersonator` claim",
+    security(("jwt" = [])),
+    request_body(content(
+        (ImpersonateRequest = "application/json"),
+        (ImpersonateRequest = "application/x-www-form-urlencoded"),
+        (ImpersonateRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The access token", body = ImpersonationToken),
+        (status = 400, description = "No such user, an inactive user, or fields missing or of the wrong type", body = BadRequest),
+        (status = 401, description = "The caller is not authenticated", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "The caller may not impersonate, or the target is a superuser", body = Detail),
+        (status = 404, description = "Impersonation is off", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub async fn impersonate(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let result = async {
+        if http.app.settings.impersonation == Impersonation::Off {
+            return Err(ApiError::NotFound);
+        }
+        // DRF's order: authentication, permission, then the body.
+        let (caller, token) = me::authenticated(&http, &req).await?;
+        impersonation::check_permission(&http.app, &caller, &token)?;
+        let data = http.read_data(&req, body).await?;
+        let target = target(&data)?;
+        let access = impersonation::impersonate(&http.app, &caller, target).await?;
+        Ok(json!({ "access": access }))
+    };
+    let mut response = http.respond(result.await);
+    if response.status().is_success() {
+        response.extensions_mut().insert(Issued {
+            access: 1,
+            ..Issued::default()
+        });
+    }
+    response
+}
+
+/// `user` as DRF's `PrimaryKeyRelatedField` reads it, or `username`; exactly one of them.
+fn target(data: &Data) -> Result<Target, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    match (data.get("user"), data.get("username")) {
+        (None, None) => errors.add("user", "This field is required."),
+        (Some(_), Some(_)) => errors = FieldErrors::non_field("Give either user or username, not both."),
+        (Some(pk), None) => match primary_key(pk) {
+            Ok(id) => return Ok(Target::Id(id)),
+            Err(message) => errors.add("user", message),
+        },
+        (None, Some(_)) => {
+            if let Some(name) = char_field(data, "username", &mut errors) {
+                return Ok(Target::Username(name));
+            }
+        }
+    }
+    Err(errors)
+}
+
+fn primary_key(input: &Input) -> Result<i64, String> {
+    let incorrect = |kind: &str| format!("Incorrect type. Expected pk value, received {kind}.");
+    let text = match input {
+        Input::Null => return Err("This field may not be null.".into()),
+        Input::Int(text) => text.as_str(),
+        Input::Str(s) => s.text.trim(),
+        Input::Bool(_) => return Err(incorrect("bool")),
+        Input::Float(_) => return Err(incorrect("float")),
+        Input::Composite => return Err(incorrect("dict")),
+        Input::File => return Err(incorrect("InMemoryUploadedFile")),
+    };
+    match text.parse::<i64>() {
+        Ok(id) => Ok(id),
+        // Django's int() accepts any integer text; one out of range names no row either.
+        Err(_) if text.trim_start_matches('-').chars().all(|c| c.is_ascii_digit()) && !text.is_empty() => {
+            Err(format!("Invalid pk \"{text}\" - object does not exist."))
+        }
+        Err(_) => Err(incorrect("str")),
+    }
+}
