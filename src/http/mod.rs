@@ -48,6 +48,8 @@ pub struct HttpState {
     pub client_timeout: Duration,
     /// The JWK Set and the API description, rendered once.
     pub jwks: well_known::Rendered,
+    /// `Cache-Control` of the JWKS and discovery documents.
+    pub well_known_cache_control: HeaderValue,
     pub schema: well_known::Rendered,
     pub metrics: metrics::Metrics,
     pub throttle: throttle::Throttle,
@@ -65,6 +67,11 @@ impl HttpState {
             max_body: s.max_body_size,
             client_timeout: s.client_timeout.0,
             jwks: well_known::Rendered::new(&app.backend.keys().jwks()),
+            well_known_cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                s.well_known_max_age.as_secs()
+            ))
+            .expect("digits are a valid header value"),
             schema: well_known::Rendered::new(&openapi::document()),
             metrics: metrics::Metrics::new(app.hasher.timing()),
             throttle: throttle::Throttle::new(s),
@@ -82,13 +89,22 @@ impl HttpState {
         if declared.is_some_and(|n| n > self.max_body) {
             return Err(ApiError::TooLarge(self.max_body));
         }
-        let bytes =
-            match tokio::time::timeout(self.client_timeout, body.to_bytes_limited(self.max_body)).await {
+        // A small body has usually arrived with the head: only arm the timer (a timer-wheel
+        // entry per request) when it has not.
+        let mut reading = std::pin::pin!(body.to_bytes_limited(self.max_body));
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(reading.as_mut().poll(cx))).await;
+        let read = match first {
+            std::task::Poll::Ready(read) => read,
+            std::task::Poll::Pending => match tokio::time::timeout(self.client_timeout, reading).await {
+                Ok(read) => read,
                 Err(_) => return Err(ApiError::Timeout),
-                Ok(Ok(Ok(bytes))) => bytes,
-                Ok(Ok(Err(_))) => return Err(ApiError::BadBody),
-                Ok(Err(_)) => return Err(ApiError::TooLarge(self.max_body)),
-            };
+            },
+        };
+        let bytes = match read {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => return Err(ApiError::BadBody),
+            Err(_) => return Err(ApiError::TooLarge(self.max_body)),
+        };
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -117,9 +133,21 @@ pub fn json_response(mut builder: HttpResponseBuilder, body: &Value) -> HttpResp
 /// The routes, for `App::configure`. Each resource is named by its path, which is the
 /// route label of logs and metrics.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    token_view(cfg, "/api/token/", views::obtain_pair, metadata::OBTAIN_PAIR);
-    token_view(cfg, "/api/token/refresh/", views::refresh, metadata::REFRESH);
+    // actix tries resources in this order: the busiest paths first.
     token_view(cfg, "/api/token/verify/", views::verify, metadata::VERIFY);
+    token_view(cfg, "/api/token/refresh/", views::refresh, metadata::REFRESH);
+    for path in with_and_without_slash("/api/me/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .route(web::get().to(me::me))
+                .route(web::head().to(me::me))
+                // DRF authenticates before it looks at the method.
+                .default_service(web::to(me::other_methods)),
+        );
+    }
+    get_only(cfg, "/.well-known/jwks.json", well_known::jwks);
+    token_view(cfg, "/api/token/", views::obtain_pair, metadata::OBTAIN_PAIR);
     token_view(
         cfg,
         "/api/token/blacklist/",
@@ -141,18 +169,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     post_only(cfg, "/api/token/impersonate/", impersonate::impersonate);
     post_only(cfg, "/api/token/revoke/", oauth::revoke);
     post_only(cfg, "/api/token/introspect/", oauth::introspect);
-    for path in with_and_without_slash("/api/me/") {
-        cfg.service(
-            web::resource(path)
-                .name(path)
-                .route(web::get().to(me::me))
-                .route(web::head().to(me::me))
-                // DRF authenticates before it looks at the method.
-                .default_service(web::to(me::other_methods)),
-        );
-    }
     get_only(cfg, "/api/schema/", openapi::schema);
-    get_only(cfg, "/.well-known/jwks.json", well_known::jwks);
     get_only(cfg, "/.well-known/openid-configuration", well_known::discovery);
     get_only(
         cfg,

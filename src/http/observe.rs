@@ -32,6 +32,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/api/token/blacklist/", TOKEN_VIEW),
     ("/api/token/sliding/", TOKEN_VIEW),
     ("/api/token/sliding/refresh/", TOKEN_VIEW),
+    ("/api/token/impersonate/", POST),
     ("/api/token/revoke/", POST),
     ("/api/token/introspect/", POST),
     ("/api/me/", "GET, HEAD, OPTIONS"),

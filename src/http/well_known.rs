@@ -29,11 +29,7 @@ impl Rendered {
     }
 
     pub fn respond(&self, http: &HttpState, req: &HttpRequest) -> HttpResponse {
-        let cache = HeaderValue::from_str(&format!(
-            "public, max-age={}",
-            http.app.settings.well_known_max_age.as_secs()
-        ))
-        .expect("digits are a valid header value");
+        let cache = http.well_known_cache_control.clone();
         let matches = req
             .headers()
             .get(header::IF_NONE_MATCH)
