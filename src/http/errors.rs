@@ -31,6 +31,8 @@ pub enum ApiError {
     Timeout,
     /// DRF's 429, with the seconds to wait.
     Throttled(f64),
+    /// A cookie-authenticated request without the right CSRF token: Django's reason.
+    Csrf(String),
 }
 
 impl From<AuthError> for ApiError {
@@ -86,6 +88,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Csrf(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -133,6 +136,8 @@ impl ApiError {
             ApiError::BadBody => json!({"detail": "The request body could not be read."}),
             ApiError::Timeout => json!({"detail": "The request body did not arrive in time."}),
             ApiError::Throttled(wait) => json!({"detail": super::throttle::throttled_detail(*wait).1}),
+            // DRF's PermissionDenied, raised by its enforce_csrf.
+            ApiError::Csrf(reason) => json!({"detail": format!("CSRF Failed: {reason}")}),
         }
     }
 

@@ -18,6 +18,7 @@ type Http = web::Data<HttpState>;
     path = "/api/me/",
     tag = "users",
     summary = "The authenticated user (JWTAuthentication + IsAuthenticated)",
+    description = "The access token comes from the authorization header or, when there is none and `auth_cookie_access` is set, from the access cookie.",
     security(("jwt" = [])),
     responses(
         (status = 200, description = "The user", body = Me),
@@ -40,12 +41,22 @@ pub async fn other_methods(http: Http, req: HttpRequest) -> HttpResponse {
     }
 }
 
+/// The authorization header first; only a request without credentials there is tried
+/// with the access cookie (as a second authentication class after JWTAuthentication), so
+/// the header wins when both come.
 async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result<User, ApiError> {
     let header = req.headers().get(&http.auth_header).map(|v| v.as_bytes());
-    match authentication::authenticate(&http.app, header).await? {
-        Some((user, _token)) => Ok(user),
-        None => Err(AuthError::NotAuthenticated.into()),
+    if let Some((user, _token)) = authentication::authenticate(&http.app, header).await? {
+        return Ok(user);
     }
+    if let Some(cookies) = &http.cookies
+        && let Some(raw) = cookies.access_token(req)
+    {
+        cookies.check_csrf(req)?;
+        let (user, _token) = authentication::authenticate_token(&http.app, raw.as_bytes()).await?;
+        return Ok(user);
+    }
+    Err(AuthError::NotAuthenticated.into())
 }
 
 fn user_json(user: &User) -> Value {
