@@ -150,6 +150,26 @@ pub struct Settings {
     /// Serve them on another address instead of `bind` (HOST:PORT); empty: on `bind`.
     #[serde(deserialize_with = "non_empty")]
     pub metrics_bind: Option<String>,
+
+    // --- cookies for browser apps (drf-jwt's JWT_AUTH_COOKIE*) ---------------------------
+    /// The cookie carrying the refresh token; unset: no cookies at all.
+    #[serde(deserialize_with = "non_empty")]
+    pub auth_cookie: Option<String>,
+    /// The cookie carrying the access token; unset: the access token travels in the body only.
+    #[serde(deserialize_with = "non_empty")]
+    pub auth_cookie_access: Option<String>,
+    /// The double-submit CSRF cookie, readable by the page's scripts.
+    pub auth_cookie_csrf: String,
+    /// `Domain` of every cookie; unset: host-only cookies.
+    #[serde(deserialize_with = "non_empty")]
+    pub auth_cookie_domain: Option<String>,
+    pub auth_cookie_path: String,
+    pub auth_cookie_secure: bool,
+    #[serde(deserialize_with = "same_site")]
+    pub auth_cookie_samesite: SameSite,
+    pub auth_cookie_httponly: bool,
+    /// Tokens set as cookies also stay in the JSON body (Simple JWT's answers).
+    pub auth_cookie_tokens_in_body: bool,
 }
 
 impl Default for Settings {
@@ -218,6 +238,15 @@ impl Default for Settings {
             lockout_time: Duration::secs(300),
             metrics: true,
             metrics_bind: None,
+            auth_cookie: None,
+            auth_cookie_access: None,
+            auth_cookie_csrf: "csrftoken".into(),
+            auth_cookie_domain: None,
+            auth_cookie_path: "/".into(),
+            auth_cookie_secure: true,
+            auth_cookie_samesite: SameSite::Lax,
+            auth_cookie_httponly: true,
+            auth_cookie_tokens_in_body: true,
         }
     }
 }
@@ -275,6 +304,14 @@ pub enum Impersonation {
     Superuser,
     /// Staff members and superusers.
     Staff,
+}
+
+/// The `SameSite` attribute of the auth cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -567,6 +604,7 @@ impl Settings {
                 format!("{:?} is not HOST:PORT", self.bind),
             ));
         }
+        self.validate_cookies()?;
         if let Some(url) = &self.database_url {
             let url = url.expose();
             if !(url.starts_with("sqlite:")
@@ -579,6 +617,82 @@ impl Settings {
                     "must start with sqlite:, postgres://, postgresql:// or file: (a file holding the URL)",
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The cookie settings. Browsers drop a cookie they consider malformed without a word,
+    /// so whatever would make them do so stops start-up instead.
+    fn validate_cookies(&self) -> Result<(), ConfigError> {
+        let Some(refresh) = &self.auth_cookie else {
+            if self.auth_cookie_access.is_some() {
+                return Err(ConfigError::key(
+                    "auth_cookie_access",
+                    "needs auth_cookie (the refresh-token cookie) to be set as well",
+                ));
+            }
+            return Ok(());
+        };
+        let mut names = vec![
+            ("auth_cookie", refresh),
+            ("auth_cookie_csrf", &self.auth_cookie_csrf),
+        ];
+        if let Some(access) = &self.auth_cookie_access {
+            names.push(("auth_cookie_access", access));
+        }
+        for (i, (key, name)) in names.iter().enumerate() {
+            if !is_cookie_name(name) {
+                return Err(ConfigError::key(
+                    key,
+                    format!("{name:?} is not a cookie name (letters, digits and !#$%&'*+-.^_`|~)"),
+                ));
+            }
+            if let Some((other, _)) = names[..i].iter().find(|(_, n)| n == name) {
+                return Err(ConfigError::key(key, format!("must differ from {other}")));
+            }
+            // The prefixes are promises browsers hold the server to.
+            if (name.starts_with("__Secure-") || name.starts_with("__Host-")) && !self.auth_cookie_secure {
+                return Err(ConfigError::key(
+                    key,
+                    format!("{name:?} needs auth_cookie_secure = true"),
+                ));
+            }
+            if name.starts_with("__Host-")
+                && (self.auth_cookie_domain.is_some() || self.auth_cookie_path != "/")
+            {
+                return Err(ConfigError::key(
+                    key,
+                    format!("{name:?} needs auth_cookie_path = \"/\" and no auth_cookie_domain"),
+                ));
+            }
+        }
+        if let Some(domain) = &self.auth_cookie_domain
+            && !domain
+                .trim_start_matches('.')
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return Err(ConfigError::key(
+                "auth_cookie_domain",
+                format!("{domain:?} is not a domain such as example.com"),
+            ));
+        }
+        if !self.auth_cookie_path.starts_with('/')
+            || !self
+                .auth_cookie_path
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b';')
+        {
+            return Err(ConfigError::key(
+                "auth_cookie_path",
+                format!("{:?} is not a path such as \"/\"", self.auth_cookie_path),
+            ));
+        }
+        if self.auth_cookie_samesite == SameSite::None && !self.auth_cookie_secure {
+            return Err(ConfigError::key(
+                "auth_cookie_samesite",
+                "browsers refuse SameSite=None cookies that are not Secure: set auth_cookie_secure = true",
+            ));
         }
         Ok(())
     }
@@ -677,6 +791,14 @@ pub fn parse_rate(rate: &str) -> Result<(u32, std::time::Duration), String> {
     Ok((n, std::time::Duration::from_secs(secs)))
 }
 
+/// RFC 6265's cookie-name: an HTTP token.
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// An address or CIDR range: the network and the prefix length.
 pub fn parse_cidr(text: &str) -> Option<(std::net::IpAddr, u8)> {
     let (addr, prefix) = match text.split_once('/') {
@@ -760,6 +882,15 @@ const KNOWN_KEYS: &[&str] = &[
     "lockout_time",
     "metrics",
     "metrics_bind",
+    "auth_cookie",
+    "auth_cookie_access",
+    "auth_cookie_csrf",
+    "auth_cookie_domain",
+    "auth_cookie_path",
+    "auth_cookie_secure",
+    "auth_cookie_samesite",
+    "auth_cookie_httponly",
+    "auth_cookie_tokens_in_body",
 ];
 
 fn check_known_keys(merged: &config::Config) -> Result<(), ConfigError> {
@@ -854,6 +985,19 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
         OneOrMany::One(s) => vec![s],
         OneOrMany::Many(v) => v.into_iter().filter(|s| !s.is_empty()).collect(),
     })
+}
+
+/// Django writes "Lax", "Strict", "None"; any case is accepted.
+fn same_site<'de, D: Deserializer<'de>>(d: D) -> Result<SameSite, D::Error> {
+    let name = String::deserialize(d)?;
+    match name.to_ascii_lowercase().as_str() {
+        "strict" => Ok(SameSite::Strict),
+        "lax" => Ok(SameSite::Lax),
+        "none" => Ok(SameSite::None),
+        _ => Err(serde::de::Error::custom(format!(
+            "{name:?} is not \"Strict\", \"Lax\" or \"None\""
+        ))),
+    }
 }
 
 fn token_classes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TokenClass>, D::Error> {
@@ -990,6 +1134,48 @@ mod tests {
         })
         .unwrap();
         assert_eq!(format!("{loaded:?}"), format!("{:?}", Settings::default()));
+    }
+
+    #[test]
+    fn cookie_settings_browsers_would_drop_are_refused() {
+        let s = load_with(
+            "auth_cookie = \"refresh\"\nauth_cookie_samesite = \"strict\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.auth_cookie_samesite, SameSite::Strict);
+        for (toml, key) in [
+            ("auth_cookie_access = \"access\"", "auth_cookie_access"),
+            ("auth_cookie = \"a b\"", "auth_cookie"),
+            ("auth_cookie = \"csrftoken\"", "auth_cookie_csrf"),
+            (
+                "auth_cookie = \"r\"\nauth_cookie_samesite = \"None\"\nauth_cookie_secure = false",
+                "auth_cookie_samesite",
+            ),
+            (
+                "auth_cookie = \"r\"\nauth_cookie_samesite = \"sometimes\"",
+                "auth_cookie_samesite",
+            ),
+            (
+                "auth_cookie = \"__Host-r\"\nauth_cookie_domain = \"example.com\"",
+                "auth_cookie",
+            ),
+            (
+                "auth_cookie = \"__Secure-r\"\nauth_cookie_secure = false",
+                "auth_cookie",
+            ),
+            (
+                "auth_cookie = \"r\"\nauth_cookie_path = \"api\"",
+                "auth_cookie_path",
+            ),
+            (
+                "auth_cookie = \"r\"\nauth_cookie_domain = \"a;b\"",
+                "auth_cookie_domain",
+            ),
+        ] {
+            let e = load_with(&format!("{toml}\n"), &[]).unwrap_err();
+            assert!(e.to_string().contains(key), "{toml}: {e}");
+        }
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub enum ApiError {
     Throttled(f64),
     /// DRF's 403 `PermissionDenied`.
     Forbidden(&'static str),
+    /// A cookie-authenticated request without the right CSRF token: Django's reason.
+    Csrf(String),
 }
 
 /// DRF's default `PermissionDenied` message.
@@ -115,6 +117,7 @@ impl ApiError {
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Csrf(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -163,6 +166,8 @@ impl ApiError {
             ApiError::Timeout => json!({"detail": "The request body did not arrive in time."}),
             ApiError::Throttled(wait) => json!({"detail": super::throttle::throttled_detail(*wait).1}),
             ApiError::Forbidden(detail) => json!({"detail": detail}),
+            // DRF's PermissionDenied, raised by its enforce_csrf.
+            ApiError::Csrf(reason) => json!({"detail": format!("CSRF Failed: {reason}")}),
         }
     }
 

@@ -19,6 +19,7 @@ type Http = web::Data<HttpState>;
     path = "/api/me/",
     tag = "users",
     summary = "The authenticated user (JWTAuthentication + IsAuthenticated)",
+    description = "The access token comes from the authorization header or, when there is none and `auth_cookie_access` is set, from the access cookie.",
     security(("jwt" = [])),
     responses(
         (status = 200, description = "The user", body = Me),
@@ -43,13 +44,22 @@ pub async fn other_methods(http: Http, req: HttpRequest) -> HttpResponse {
     }
 }
 
-/// DRF's `JWTAuthentication` with `IsAuthenticated`: the user and the token.
+/// DRF's `JWTAuthentication` with `IsAuthenticated`: the user and the token. The
+/// authorization header first; only a request without credentials there is tried with the
+/// access cookie (as a second authentication class after JWTAuthentication), so the header
+/// wins when both come. A cookie-authenticated unsafe request must pass the CSRF check.
 pub(super) async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result<(User, Token), ApiError> {
     let header = req.headers().get(&http.auth_header).map(|v| v.as_bytes());
-    match authentication::authenticate(&http.app, header).await? {
-        Some(found) => Ok(found),
-        None => Err(AuthError::NotAuthenticated.into()),
+    if let Some(found) = authentication::authenticate(&http.app, header).await? {
+        return Ok(found);
     }
+    if let Some(cookies) = &http.cookies
+        && let Some(raw) = cookies.access_token(req)
+    {
+        cookies.check_csrf(req)?;
+        return Ok(authentication::authenticate_token(&http.app, raw.as_bytes()).await?);
+    }
+    Err(AuthError::NotAuthenticated.into())
 }
 
 fn user_json(user: &User, token: &Token) -> Value {

@@ -52,6 +52,11 @@ pub const BLACKLIST: &str = view!(
     r"Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
     field!("refresh", "Refresh")
 );
+pub const LOGOUT: &str = view!(
+    "Token Logout",
+    r"Takes a refresh token from the body or the refresh cookie, blacklists it and\nclears the auth cookies.",
+    field!("refresh", "Refresh")
+);
 pub const OBTAIN_SLIDING: &str = view!(
     "Token Obtain Sliding",
     r"Takes a set of user credentials and returns a sliding JSON web token to\nprove the authentication of those credentials.",

@@ -4,6 +4,8 @@
 //! Paths are served with and without the trailing slash, answered identically (rather than
 //! Django's `APPEND_SLASH` redirect, which loses a POST body).
 
+pub mod cookies;
+mod csrf;
 mod errors;
 mod fields;
 mod health;
@@ -30,6 +32,7 @@ use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde_json::Value;
 
+pub use cookies::token_from_cookie;
 pub use errors::ApiError;
 pub use fields::FieldErrors;
 pub use me::drf_datetime;
@@ -53,6 +56,8 @@ pub struct HttpState {
     pub schema: well_known::Rendered,
     pub metrics: metrics::Metrics,
     pub throttle: throttle::Throttle,
+    /// `None` unless `auth_cookie` is set.
+    pub cookies: Option<cookies::Cookies>,
 }
 
 impl HttpState {
@@ -75,6 +80,7 @@ impl HttpState {
             schema: well_known::Rendered::new(&openapi::document()),
             metrics: metrics::Metrics::new(app.hasher.timing()),
             throttle: throttle::Throttle::new(s),
+            cookies: cookies::Cookies::new(s),
             app,
         }
     }
@@ -154,6 +160,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         views::blacklist,
         metadata::BLACKLIST,
     );
+    token_view(cfg, "/api/token/logout/", views::logout, metadata::LOGOUT);
     token_view(
         cfg,
         "/api/token/sliding/",

@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/api/token/refresh/", TOKEN_VIEW),
     ("/api/token/verify/", TOKEN_VIEW),
     ("/api/token/blacklist/", TOKEN_VIEW),
+    ("/api/token/logout/", TOKEN_VIEW),
     ("/api/token/sliding/", TOKEN_VIEW),
     ("/api/token/sliding/refresh/", TOKEN_VIEW),
     ("/api/token/impersonate/", POST),

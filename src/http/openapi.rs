@@ -45,16 +45,18 @@ pub struct OAuthTokenRequest {
     token_type_hint: Option<String>,
 }
 
+/// Both tokens, unless `auth_cookie_tokens_in_body = false` leaves out those set as cookies.
 #[derive(ToSchema)]
 pub struct TokenPair {
-    refresh: String,
-    access: String,
+    refresh: Option<String>,
+    access: Option<String>,
 }
 
-/// `refresh` only with `rotate_refresh_tokens`.
+/// `refresh` only with `rotate_refresh_tokens`; either left out when set as a cookie and
+/// `auth_cookie_tokens_in_body = false`.
 #[derive(ToSchema)]
 pub struct Refreshed {
-    access: String,
+    access: Option<String>,
     refresh: Option<String>,
 }
 
@@ -216,6 +218,7 @@ impl Modify for SecuritySchemes {
         super::views::refresh,
         super::views::verify,
         super::views::blacklist,
+        super::views::logout,
         super::views::obtain_sliding,
         super::views::refresh_sliding,
         super::impersonate::impersonate,

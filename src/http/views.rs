@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use super::cookies;
 use super::fields::char_fields;
 use super::metrics::Issued;
 use super::openapi::{
@@ -25,7 +26,7 @@ type Http = web::Data<HttpState>;
         (ObtainRequest = "multipart/form-data")
     )),
     responses(
-        (status = 200, description = "The pair", body = TokenPair),
+        (status = 200, description = "The pair; with auth_cookie set, also as cookies beside a CSRF cookie", body = TokenPair, headers(("Set-Cookie" = String))),
         (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
@@ -42,7 +43,7 @@ pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> Ht
         Ok(json!({"refresh": pair.refresh, "access": pair.access}))
     });
     issued(
-        http.respond(result.await),
+        cookies::respond_with_tokens(&http, &req, result.await, true),
         Issued {
             access: 1,
             refresh: 1,
@@ -93,15 +94,18 @@ fn issued(mut response: HttpResponse, tokens: Issued) -> HttpResponse {
     path = "/api/token/refresh/",
     tag = "tokens",
     summary = "Refresh: a new access token (and refresh token with rotation)",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). With cookies on, the new tokens are set as cookies too.",
+    params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
     request_body(content(
         (RefreshRequest = "application/json"),
         (RefreshRequest = "application/x-www-form-urlencoded"),
         (RefreshRequest = "multipart/form-data")
     )),
     responses(
-        (status = 200, description = "The new token(s)", body = Refreshed),
+        (status = 200, description = "The new token(s)", body = Refreshed, headers(("Set-Cookie" = String))),
         (status = 401, description = "The token is invalid, expired, of the wrong type or blacklisted; or its user cannot log in", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
         (status = 503, description = "The database is unavailable", body = Detail),
@@ -111,7 +115,7 @@ fn issued(mut response: HttpResponse, tokens: Issued) -> HttpResponse {
 pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
         let data = http.read_data(&req, body).await?;
-        let [refresh] = char_fields(&data, ["refresh"])?;
+        let (refresh, _) = cookies::refresh_token(&http, &req, &data)?;
         let refreshed = serializers::refresh(&http.app, &refresh).await?;
         Ok(match refreshed.refresh {
             Some(refresh) => json!({"access": refreshed.access, "refresh": refresh}),
@@ -120,7 +124,7 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
     };
     let rotated = u64::from(http.app.settings.rotate_refresh_tokens);
     issued(
-        http.respond(result.await),
+        cookies::respond_with_tokens(&http, &req, result.await, false),
         Issued {
             access: 1,
             refresh: rotated,
@@ -164,6 +168,8 @@ pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
     path = "/api/token/blacklist/",
     tag = "tokens",
     summary = "Blacklist a refresh token (log out)",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). Cookies are left as they are: /api/token/logout/ also clears them.",
+    params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
     request_body(content(
         (RefreshRequest = "application/json"),
         (RefreshRequest = "application/x-www-form-urlencoded"),
@@ -173,6 +179,7 @@ pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
         (status = 200, description = "Blacklisted", body = Empty),
         (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
         (status = 503, description = "The database is unavailable", body = Detail),
@@ -182,11 +189,58 @@ pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
 pub async fn blacklist(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
         let data = http.read_data(&req, body).await?;
-        let [refresh] = char_fields(&data, ["refresh"])?;
+        let (refresh, _) = cookies::refresh_token(&http, &req, &data)?;
         serializers::blacklist(&http.app, &refresh).await?;
         Ok(Value::Object(Default::default()))
     };
     http.respond(result.await)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/logout/",
+    tag = "tokens",
+    summary = "Log out: blacklist the refresh token and clear the auth cookies",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). The cookies are cleared (expired `Set-Cookie`) when the token was the refresh cookie's, on 200 and on 401 alike.",
+    params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+        (RefreshRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Blacklisted; the auth cookies cleared", body = Empty, headers(("Set-Cookie" = String))),
+        (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String), ("Set-Cookie" = String))),
+        (status = 400, description = "No refresh token in the body nor in a cookie, invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+/// `POST /api/token/logout/` → `{}`, and the auth cookies cleared
+pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let presented = async {
+        let data = http.read_data(&req, body).await?;
+        cookies::refresh_token(&http, &req, &data)
+    }
+    .await;
+    let (result, presented) = match presented {
+        Err(e) => (Err(e), None),
+        Ok((refresh, source)) => {
+            let result = serializers::blacklist(&http.app, &refresh)
+                .await
+                .map(|()| Value::Object(Default::default()))
+                .map_err(ApiError::from);
+            (result, Some((refresh, source)))
+        }
+    };
+    let mut response = http.respond(result);
+    let presented = presented
+        .as_ref()
+        .map(|(token, source)| (token.as_str(), *source));
+    cookies::end_session(&http, &req, presented, &mut response);
+    response
 }
 
 #[utoipa::path(

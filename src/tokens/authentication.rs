@@ -91,7 +91,12 @@ pub async fn authenticate(state: &State, header: Option<&[u8]>) -> Result<Option
     let Some(raw) = raw_token(state, header)? else {
         return Ok(None);
     };
+    authenticate_token(state, raw).await.map(Some)
+}
+
+/// A raw token, from wherever the request carried it: validated, then its user.
+pub async fn authenticate_token(state: &State, raw: &[u8]) -> Result<(User, Token), AuthError> {
     let token = validated_token(state, raw).await?;
     let user = user_for_token(state, &token).await?;
-    Ok(Some((user, token)))
+    Ok((user, token))
 }

@@ -6,6 +6,7 @@ mod common;
 mod caches;
 mod cli;
 mod concurrency;
+mod cookies;
 mod impersonation;
 mod keys;
 mod lifecycle;

@@ -1,0 +1,231 @@
+//! Cookie transport for browser apps (drf-jwt's `JWT_AUTH_COOKIE*`): obtain and refresh
+//! also set the tokens as cookies; refresh, blacklist and logout fall back on the refresh
+//! cookie when the body has no token; `/api/me/` falls back on the access cookie when no
+//! authorization header comes. A token read from a cookie is one the browser sends by
+//! itself, so such unsafe requests must also pass Django's CSRF check (see `csrf`).
+//!
+//! The rules stay in `tokens`: this module only moves tokens between cookies and the
+//! views.
+
+use actix_web::cookie::{self, Cookie};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use super::fields::char_fields;
+use super::parsers::Data;
+use super::{ApiError, HttpState, csrf, json_response};
+use crate::config::{SameSite, Settings};
+
+/// The value of the cookie `name` in a request, if it has one that is not empty. Tolerant
+/// of what other applications on the same domain put in the `Cookie` header: pairs that
+/// do not parse are skipped, not fatal. When a name comes twice the first wins: browsers
+/// send the cookie with the longest path, then the oldest, first.
+pub fn token_from_cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .flat_map(|line| line.as_bytes().split(|&b| b == b';'))
+        .find_map(|pair| {
+            let pair = pair.trim_ascii();
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            (pair[..eq].trim_ascii() == name.as_bytes()).then(|| pair[eq + 1..].trim_ascii())
+        })
+        .map(|v| {
+            v.strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(v)
+        })
+        .filter(|v| !v.is_empty())
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// Where a refresh token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Body,
+    Cookie,
+}
+
+/// The cookie settings, read once.
+pub struct Cookies {
+    refresh: String,
+    access: Option<String>,
+    csrf: String,
+    domain: Option<String>,
+    path: String,
+    secure: bool,
+    same_site: cookie::SameSite,
+    http_only: bool,
+    tokens_in_body: bool,
+    refresh_max_age: cookie::time::Duration,
+    access_max_age: cookie::time::Duration,
+}
+
+impl Cookies {
+    /// `None` when `auth_cookie` is not set: no cookies are read or written.
+    pub fn new(s: &Settings) -> Option<Cookies> {
+        let seconds = |d: crate::config::Duration| cookie::time::Duration::seconds(d.as_secs() as i64);
+        Some(Cookies {
+            refresh: s.auth_cookie.clone()?,
+            access: s.auth_cookie_access.clone(),
+            csrf: s.auth_cookie_csrf.clone(),
+            domain: s.auth_cookie_domain.clone(),
+            path: s.auth_cookie_path.clone(),
+            secure: s.auth_cookie_secure,
+            same_site: match s.auth_cookie_samesite {
+                SameSite::Strict => cookie::SameSite::Strict,
+                SameSite::Lax => cookie::SameSite::Lax,
+                SameSite::None => cookie::SameSite::None,
+            },
+            http_only: s.auth_cookie_httponly,
+            tokens_in_body: s.auth_cookie_tokens_in_body,
+            refresh_max_age: seconds(s.refresh_token_lifetime),
+            access_max_age: seconds(s.access_token_lifetime),
+        })
+    }
+
+    /// The access token of a request's access cookie, when that cookie is configured.
+    pub fn access_token<'a>(&self, req: &'a HttpRequest) -> Option<&'a str> {
+        token_from_cookie(req, self.access.as_deref()?)
+    }
+
+    /// The CSRF check for a request authenticated by a cookie, as DRF's `enforce_csrf`
+    /// applies it: unsafe methods only.
+    pub fn check_csrf(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        if matches!(
+            *req.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        ) {
+            return Ok(());
+        }
+        csrf::check(req, &self.csrf).map_err(|e| ApiError::Csrf(e.0))
+    }
+
+    fn cookie(
+        &self,
+        name: &str,
+        value: String,
+        max_age: cookie::time::Duration,
+        http_only: bool,
+    ) -> Cookie<'static> {
+        let mut c = Cookie::build(name.to_owned(), value)
+            .path(self.path.clone())
+            .secure(self.secure)
+            .http_only(http_only)
+            .same_site(self.same_site)
+            .max_age(max_age)
+            .finish();
+        if let Some(domain) = &self.domain {
+            c.set_domain(domain.clone());
+        }
+        c
+    }
+
+    /// Expired cookies with the names, domain and path of the live ones: what makes
+    /// browsers forget them.
+    fn clear(&self, response: &mut HttpResponse) {
+        let names = [
+            (Some(&self.refresh), self.http_only),
+            (self.access.as_ref(), self.http_only),
+            (Some(&self.csrf), false),
+        ];
+        for (name, http_only) in names {
+            let Some(name) = name else { continue };
+            let mut c = self.cookie(name, String::new(), cookie::time::Duration::ZERO, http_only);
+            c.make_removal();
+            add(response, &c);
+        }
+    }
+}
+
+fn add(response: &mut HttpResponse, c: &Cookie<'_>) {
+    response
+        .add_cookie(c)
+        .expect("cookie names, domain and path are checked at start-up; tokens are base64url");
+}
+
+/// The refresh token of a request: the body's `refresh` field, or — when the body has
+/// none and cookies are on — the refresh cookie, which must pass the CSRF check. Without
+/// either, the field's error, as Simple JWT gives it.
+pub fn refresh_token(http: &HttpState, req: &HttpRequest, data: &Data) -> Result<(String, Source), ApiError> {
+    if let Some(c) = &http.cookies
+        && data.get("refresh").is_none()
+        && !matches!(data, Data::NotADict(_))
+        && let Some(token) = token_from_cookie(req, &c.refresh)
+    {
+        c.check_csrf(req)?;
+        return Ok((token.to_owned(), Source::Cookie));
+    }
+    let [refresh] = char_fields(data, ["refresh"])?;
+    Ok((refresh, Source::Body))
+}
+
+/// The answer of obtain and refresh: the body and, when cookies are on, the tokens in it
+/// as cookies beside a CSRF cookie. A login gets a new CSRF secret, as Django rotates it
+/// on login; a refresh keeps the one the page already has, so that other tabs' requests
+/// in flight still carry the right one.
+pub fn respond_with_tokens(
+    http: &HttpState,
+    req: &HttpRequest,
+    result: Result<Value, ApiError>,
+    login: bool,
+) -> HttpResponse {
+    let Some(c) = &http.cookies else {
+        return http.respond(result);
+    };
+    let mut body = match result {
+        Ok(body) => body,
+        Err(e) => return e.response(http),
+    };
+    let mut cookies = Vec::with_capacity(3);
+    if let Some(refresh) = take(&mut body, "refresh", c.tokens_in_body) {
+        cookies.push(c.cookie(&c.refresh, refresh, c.refresh_max_age, c.http_only));
+    }
+    // Without an access cookie the access token stays in the body whatever the setting
+    // says: the page has no other way to get it.
+    if let Some(name) = &c.access
+        && let Some(access) = take(&mut body, "access", c.tokens_in_body)
+    {
+        cookies.push(c.cookie(name, access, c.access_max_age, c.http_only));
+    }
+    let secret = (!login)
+        .then(|| csrf::secret_of(req, &c.csrf))
+        .flatten()
+        .unwrap_or_else(csrf::new_secret);
+    // Scripts read this one: that is how the page learns what to send in X-CSRFToken.
+    cookies.push(c.cookie(&c.csrf, secret, c.refresh_max_age, false));
+    let mut response = json_response(HttpResponse::Ok(), &body);
+    for cookie in &cookies {
+        add(&mut response, cookie);
+    }
+    response
+}
+
+/// A token of the body, left there only when `keep`.
+fn take(body: &mut Value, key: &str, keep: bool) -> Option<String> {
+    let token = body.get(key)?.as_str()?.to_owned();
+    if !keep && let Some(map) = body.as_object_mut() {
+        map.remove(key);
+    }
+    Some(token)
+}
+
+/// Logout's cookies: cleared when the token it blacklisted — or found unusable (401) — is
+/// the browser's own, i.e. came from the refresh cookie (past the CSRF check) or equals
+/// it. A token of some other session in the body leaves the cookies alone, so that a
+/// cross-site form cannot log a browser out with a token of the attacker's.
+pub fn end_session(
+    http: &HttpState,
+    req: &HttpRequest,
+    presented: Option<(&str, Source)>,
+    response: &mut HttpResponse,
+) {
+    let Some(c) = &http.cookies else { return };
+    let Some((token, source)) = presented else { return };
+    if !matches!(response.status(), StatusCode::OK | StatusCode::UNAUTHORIZED) {
+        return;
+    }
+    if source == Source::Cookie || token_from_cookie(req, &c.refresh) == Some(token) {
+        c.clear(response);
+    }
+}

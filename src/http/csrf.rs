@@ -1,0 +1,150 @@
+//! Django's CSRF check, as DRF applies it to cookie-authenticated requests: the
+//! `X-CSRFToken` header must carry the value of the CSRF cookie (double submit). Tokens
+//! have Django's format — a 32-character secret, or the 64-character masked form that
+//! Django's templates hand out — so a page served by Django can send either.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::HeaderName;
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+
+use super::cookies::token_from_cookie;
+
+pub const HEADER: HeaderName = HeaderName::from_static("x-csrftoken");
+
+const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const SECRET_LENGTH: usize = 32;
+const MASKED_LENGTH: usize = 2 * SECRET_LENGTH;
+
+/// Why a request was refused: the reason as Django words it, without DRF's prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrfFailure(pub String);
+
+/// A new secret (Django's `_get_new_csrf_string`).
+pub fn new_secret() -> String {
+    // 62 does not divide 256: bytes above the largest multiple of 62 are drawn again, so
+    // that every character is equally likely.
+    const LIMIT: u8 = (256 / CHARS.len() * CHARS.len()) as u8;
+    let rng = SystemRandom::new();
+    let mut secret = String::with_capacity(SECRET_LENGTH);
+    let mut bytes = [0u8; 2 * SECRET_LENGTH];
+    while secret.len() < SECRET_LENGTH {
+        rng.fill(&mut bytes).expect("the system RNG works");
+        for b in bytes.iter().filter(|&&b| b < LIMIT) {
+            if secret.len() < SECRET_LENGTH {
+                secret.push(CHARS[usize::from(*b) % CHARS.len()] as char);
+            }
+        }
+    }
+    secret
+}
+
+/// The secret of a request's CSRF cookie when it has Django's format, for keeping it.
+pub fn secret_of(req: &HttpRequest, cookie: &str) -> Option<String> {
+    token_from_cookie(req, cookie).and_then(|v| secret(v.as_bytes()).ok())
+}
+
+/// `CsrfViewMiddleware._check_token`, with the header as the only place for the token.
+pub fn check(req: &HttpRequest, cookie: &str) -> Result<(), CsrfFailure> {
+    let expected = match token_from_cookie(req, cookie) {
+        None => return Err(CsrfFailure("CSRF cookie not set.".into())),
+        Some(value) => secret(value.as_bytes()).map_err(|why| CsrfFailure(format!("CSRF cookie {why}.")))?,
+    };
+    let Some(header) = req.headers().get(HEADER) else {
+        return Err(CsrfFailure("CSRF token missing.".into()));
+    };
+    let from_header =
+        |why: &str| CsrfFailure(format!("CSRF token from the 'X-Csrftoken' HTTP header {why}."));
+    let sent = secret(header.as_bytes()).map_err(from_header)?;
+    verify_slices_are_equal(sent.as_bytes(), expected.as_bytes()).map_err(|_| from_header("incorrect"))
+}
+
+/// `_check_token_format`, then the secret (unmasked when masked).
+fn secret(token: &[u8]) -> Result<String, &'static str> {
+    if token.len() != SECRET_LENGTH && token.len() != MASKED_LENGTH {
+        return Err("has incorrect length");
+    }
+    let Some(indices) = token
+        .iter()
+        .map(|c| CHARS.iter().position(|a| a == c))
+        .collect::<Option<Vec<usize>>>()
+    else {
+        return Err("has invalid characters");
+    };
+    if indices.len() == SECRET_LENGTH {
+        return Ok(indices.iter().map(|&i| CHARS[i] as char).collect());
+    }
+    // `_unmask_cipher_token`: the first half is the mask, added character by character.
+    let (mask, cipher) = indices.split_at(SECRET_LENGTH);
+    Ok(cipher
+        .iter()
+        .zip(mask)
+        .map(|(&c, &m)| CHARS[(c + CHARS.len() - m) % CHARS.len()] as char)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn request(cookie: Option<&str>, header: Option<&str>) -> HttpRequest {
+        let mut req = TestRequest::post();
+        if let Some(c) = cookie {
+            req = req.insert_header(("cookie", format!("other=1; csrftoken={c}")));
+        }
+        if let Some(h) = header {
+            req = req.insert_header((HEADER, h));
+        }
+        req.to_http_request()
+    }
+
+    fn refused(cookie: Option<&str>, header: Option<&str>) -> String {
+        check(&request(cookie, header), "csrftoken").unwrap_err().0
+    }
+
+    #[test]
+    fn new_secrets_have_django_format() {
+        let a = new_secret();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, new_secret());
+    }
+
+    #[test]
+    fn header_must_match_cookie() {
+        let s = new_secret();
+        assert!(check(&request(Some(&s), Some(&s)), "csrftoken").is_ok());
+        assert_eq!(refused(None, Some(&s)), "CSRF cookie not set.");
+        assert_eq!(refused(Some(&s), None), "CSRF token missing.");
+        assert_eq!(
+            refused(Some(&s), Some(&new_secret())),
+            "CSRF token from the 'X-Csrftoken' HTTP header incorrect."
+        );
+        assert_eq!(
+            refused(Some(&s), Some("short")),
+            "CSRF token from the 'X-Csrftoken' HTTP header has incorrect length."
+        );
+        assert_eq!(
+            refused(Some(&s), Some(&"-".repeat(32))),
+            "CSRF token from the 'X-Csrftoken' HTTP header has invalid characters."
+        );
+        assert_eq!(refused(Some("x"), Some(&s)), "CSRF cookie has incorrect length.");
+    }
+
+    /// A token masked as Django's `_mask_cipher_secret` does is accepted for its secret.
+    #[test]
+    fn masked_tokens_are_unmasked() {
+        let secret = new_secret();
+        let mask = new_secret();
+        let pos = |c: u8| CHARS.iter().position(|&a| a == c).unwrap();
+        let cipher: String = secret
+            .bytes()
+            .zip(mask.bytes())
+            .map(|(s, m)| CHARS[(pos(s) + pos(m)) % CHARS.len()] as char)
+            .collect();
+        let masked = format!("{mask}{cipher}");
+        assert!(check(&request(Some(&secret), Some(&masked)), "csrftoken").is_ok());
+        assert!(check(&request(Some(&masked), Some(&secret)), "csrftoken").is_ok());
+    }
+}
