@@ -1,6 +1,7 @@
 //! The `jwtd` command: the server and the operator's commands.
 
 mod health;
+mod import_django;
 mod key;
 mod logging;
 mod token;

@@ -45,6 +45,12 @@ pub enum UserCommand {
     Delete { name: String },
     /// List users.
     List,
+    /// Create or update users from `manage.py dumpdata auth.user` (a file, or - for standard
+    /// input), keeping their ids and Django password hashes; in one transaction.
+    ImportDjango {
+        /// The dumpdata JSON file, or - to read standard input.
+        file: String,
+    },
 }
 
 #[derive(Args)]
@@ -158,6 +164,7 @@ async fn execute(command: UserCommand, store: &Database) -> CliResult {
             store.delete_user(user.id).await.map_err(|e| e.to_string())?;
             println!("deleted {name}");
         }
+        UserCommand::ImportDjango { file } => super::import_django::run(&file, store).await?,
         UserCommand::List => {
             let users = store.list_users().await.map_err(|e| e.to_string())?;
             println!(

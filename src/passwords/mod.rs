@@ -3,6 +3,12 @@
 //! 19 MiB memory buffer that is reused while logins keep coming and handed back to the
 //! system once they stop, so that a burst of logins neither stalls the async workers nor
 //! leaves memory behind.
+//!
+//! Hashes imported from Django (`django.rs`, and Django's `argon2$…` spelling of argon2) are
+//! verified on the same threads under the same permits; a match asks for a rehash, so that
+//! each user moves to jwtd's own format at their next login.
+
+mod django;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -86,17 +92,39 @@ impl PasswordHasher {
         self.run(move |blocks| hash_with(&password, blocks)).await
     }
 
-    /// Checks `password` against `encoded`; with `None` (no such user) or a hash that is not
-    /// an argon2 one (Django's unusable `!…`), the dummy hash is checked instead and the
-    /// answer is always "no".
+    /// Checks `password` against `encoded`: jwtd's argon2 or one of Django's formats. With
+    /// `None` (no such user) or a hash jwtd cannot verify (Django's unusable `!…`, MD5,
+    /// unknown formats), the dummy hash is checked instead, so that the refusal takes as
+    /// long as a wrong password, and the answer is always "no".
     pub async fn verify(&self, password: &str, encoded: Option<&str>) -> Result<Verified, PasswordError> {
         let password = password.as_bytes().to_vec();
-        let (encoded, real) = match encoded.and_then(parse_phc) {
-            Some(phc) => (phc, true),
-            None => (parse_phc(DUMMY_HASH).expect("the dummy hash parses"), false),
+        let (stored, real) = match encoded.and_then(parse) {
+            Some(stored) => (stored, true),
+            None => (
+                Stored::Jwtd(parse_phc(DUMMY_HASH).expect("the dummy hash parses")),
+                false,
+            ),
         };
         let verified = self
-            .run(move |blocks| Ok(verify_with(&password, &encoded, blocks)))
+            .run(move |blocks| {
+                Ok(match &stored {
+                    Stored::Jwtd(phc) => verify_with(&password, phc, blocks),
+                    Stored::DjangoArgon2(phc) => {
+                        let matches = verify_with(&password, phc, blocks).matches;
+                        Verified {
+                            matches,
+                            needs_rehash: matches,
+                        }
+                    }
+                    Stored::Django(hash) => {
+                        let matches = hash.verify(&password);
+                        Verified {
+                            matches,
+                            needs_rehash: matches,
+                        }
+                    }
+                })
+            })
             .await?;
         Ok(Verified {
             matches: verified.matches && real,
@@ -185,6 +213,32 @@ fn hash_with(password: &[u8], blocks: &mut [Block]) -> Result<String, PasswordEr
     ))
 }
 
+/// Whether `verify` can ever say yes to this stored hash: false for unusable passwords,
+/// formats jwtd does not know and work factors over its limits.
+pub fn is_verifiable(encoded: &str) -> bool {
+    parse(encoded).is_some()
+}
+
+/// A stored password hash, by who wrote it.
+enum Stored {
+    /// `$argon2id$…` (PHC), as jwtd writes it; other argon2 parameters are accepted too.
+    Jwtd(Phc),
+    /// Django's `argon2$argon2id$…` (or `argon2i`, which Django wrote before 3.2).
+    DjangoArgon2(Phc),
+    Django(django::DjangoHash),
+}
+
+fn parse(encoded: &str) -> Option<Stored> {
+    if encoded.starts_with('$') {
+        return parse_phc(encoded).map(Stored::Jwtd);
+    }
+    // Django puts its algorithm name before argon2-cffi's PHC string.
+    if let Some(phc) = encoded.strip_prefix("argon2") {
+        return parse_phc(phc).map(Stored::DjangoArgon2);
+    }
+    django::parse(encoded).map(Stored::Django)
+}
+
 /// An argon2 PHC string taken apart.
 struct Phc {
     algorithm: Algorithm,
@@ -235,12 +289,17 @@ fn parse_phc(encoded: &str) -> Option<Phc> {
     if parts.next().is_some() {
         return None;
     }
+    let (m, t, p) = (m?, t?, p?);
+    // Imported hashes choose their own cost: bounded (see django.rs).
+    if u64::from(m) * 1024 > django::MAX_MEMORY || t > django::MAX_PASSES {
+        return None;
+    }
     Some(Phc {
         algorithm,
         version,
-        m: m?,
-        t: t?,
-        p: p?,
+        m,
+        t,
+        p,
         salt,
         hash,
     })
@@ -307,6 +366,71 @@ mod tests {
         assert_eq!(hasher.release_idle(BUFFER_IDLE), 0, "a buffer just used is kept");
         assert_eq!(hasher.release_idle(Duration::ZERO), 1);
         assert_eq!(hasher.pooled_buffers(), 0);
+    }
+
+    /// Made by Django 5.2 with argon2-cffi (see tests/fixtures/django/make_fixture.py).
+    const DJANGO_ARGON2ID: &str = "argon2$argon2id$v=19$m=102400,t=2,p=8$c0lOU1Fwd3ZpUXE3c3RmZzdERThHQw$O/4zPVb9Jr5N7vWj7J1/w1beqay6YQBS9fIz577+Yy4";
+    /// Argon2PasswordHasher's output before Django 3.2 (argon2i, 16-byte hash).
+    const DJANGO_ARGON2I: &str =
+        "argon2$argon2i$v=19$m=512,t=2,p=2$NnV0V2RqbEtiaUpYVzhIZ0RCQ3dRTA$4+igVdB5cM4ELgB2mCaZ+A";
+
+    #[tokio::test]
+    async fn django_hashes_verify_and_ask_for_a_rehash() {
+        let hasher = PasswordHasher::new(2);
+        for (password, encoded) in [
+            ("argon2id-password", DJANGO_ARGON2ID),
+            ("argon2i-password", DJANGO_ARGON2I),
+            (
+                "pbkdf2-sha1-password",
+                "pbkdf2_sha1$1000000$BXjzku8FBKfa27jHXs3Ig2$WMKLGjngP507KYilhwRobnsF/yQ=",
+            ),
+            (
+                "bcrypt-sha256-password",
+                "bcrypt_sha256$$2b$12$9WWK9gOxc2q.Dg2kMcg5uuOoTgqsZwXZhh3xkuDMPVN6rmgLF1ZYa",
+            ),
+        ] {
+            assert!(is_verifiable(encoded), "{encoded}");
+            let yes = hasher.verify(password, Some(encoded)).await.unwrap();
+            assert_eq!(
+                yes,
+                Verified {
+                    matches: true,
+                    needs_rehash: true
+                },
+                "{encoded}"
+            );
+            let no = hasher.verify("wrong", Some(encoded)).await.unwrap();
+            assert!(!no.matches && !no.needs_rehash, "{encoded}");
+        }
+    }
+
+    #[tokio::test]
+    async fn hashes_jwtd_cannot_verify_never_match() {
+        let hasher = PasswordHasher::new(1);
+        for encoded in [
+            "!lGHPWqyqPxjHRSARdHnoZh4a1aXpWNnxNWaI8k1b",
+            "md5$aBY0BtVQuPxbTSS5UUWqUl$f30b21e035965841b4fddb3bc4709625",
+            "unsalted_md5$$5f4dcc3b5aa765d61d8327deb882cf99",
+            "5f4dcc3b5aa765d61d8327deb882cf99",
+            "argon2",
+            "argon2$",
+            "argon2$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$aGFzaA",
+            "$argon2id$v=19$m=19456,t=1000,p=1$c29tZXNhbHQ$aGFzaA",
+        ] {
+            assert!(!is_verifiable(encoded), "{encoded}");
+            let v = hasher.verify("password", Some(encoded)).await.unwrap();
+            assert!(!v.matches && !v.needs_rehash, "{encoded}");
+        }
+    }
+
+    #[tokio::test]
+    async fn jwtd_parameters_under_django_spelling_are_rewritten() {
+        // Django configured with jwtd's parameters still writes `argon2$…`: jwtd stores its
+        // own spelling at the next login, so every hash it keeps looks the same.
+        let hasher = PasswordHasher::new(1);
+        let ours = hasher.hash("pw").await.unwrap();
+        let v = hasher.verify("pw", Some(&format!("argon2{ours}"))).await.unwrap();
+        assert!(v.matches && v.needs_rehash);
     }
 
     #[tokio::test]

@@ -81,6 +81,12 @@ impl ReadCache {
         self.users.remove(&id);
     }
 
+    /// After a write to many users (an import).
+    pub(super) fn forget_users(&self) {
+        self.users_generation.fetch_add(1, Ordering::AcqRel);
+        self.users.clear();
+    }
+
     pub(super) fn forget_token(&self, jti: &str) {
         self.tokens_generation.fetch_add(1, Ordering::AcqRel);
         self.clean.remove(jti);

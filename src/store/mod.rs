@@ -3,7 +3,24 @@
 //! All SQL lives below this module; the queries are checked at run time, so building
 //! never needs a database.
 
+/// Binds a `NewUser`'s columns, in the order `username, password, email, first_name,
+/// last_name, is_active, is_staff, is_superuser`, to a query of either database.
+macro_rules! bind_user_fields {
+    ($query:expr, $u:expr) => {
+        $query
+            .bind(&$u.username)
+            .bind(&$u.password)
+            .bind(&$u.email)
+            .bind(&$u.first_name)
+            .bind(&$u.last_name)
+            .bind($u.is_active)
+            .bind($u.is_staff)
+            .bind($u.is_superuser)
+    };
+}
+
 mod cache;
+mod import;
 mod migrations;
 mod pool;
 mod postgres;
@@ -15,6 +32,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+pub use import::{ImportCounts, ImportedUser};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -35,7 +53,7 @@ pub struct User {
     pub date_joined: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewUser {
     pub username: String,
     pub password: String,
@@ -177,6 +195,12 @@ pub trait Store: Send + Sync {
     fn user_by_username(&self, username: &str) -> impl Future<Output = Result<Option<User>>> + Send;
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
     fn set_password(&self, id: i64, hash: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Sets the password hash only if it is still `old`: a rehash at login, which must not
+    /// overwrite what a concurrent login or password change stored.
+    fn replace_password(&self, id: i64, old: &str, new: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Creates or updates users by id, all in one transaction or not at all; ids handed out
+    /// afterwards come after the largest imported one.
+    fn import_users(&self, users: &[ImportedUser]) -> impl Future<Output = Result<ImportCounts>> + Send;
     fn set_active(&self, id: i64, active: bool) -> impl Future<Output = Result<bool>> + Send;
     fn set_last_login(&self, id: i64, at: OffsetDateTime) -> impl Future<Output = Result<()>> + Send;
     fn delete_user(&self, id: i64) -> impl Future<Output = Result<bool>> + Send;
@@ -305,6 +329,12 @@ impl Database {
         }
     }
 
+    fn forget_users(&self) {
+        if let Some(cache) = &self.cache {
+            cache.forget_users();
+        }
+    }
+
     fn forget_token(&self, jti: &str) {
         if let Some(cache) = &self.cache {
             cache.forget_token(jti);
@@ -411,6 +441,22 @@ impl Store for Database {
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
         let result = dispatch!(self, s => s.set_password(id, hash));
         self.forget_user(id);
+        result
+    }
+    async fn replace_password(&self, id: i64, old: &str, new: &str) -> Result<bool> {
+        let result = dispatch!(self, s => s.replace_password(id, old, new));
+        self.forget_user(id);
+        result
+    }
+    async fn import_users(&self, users: &[ImportedUser]) -> Result<ImportCounts> {
+        // One transaction over the whole file may take longer than database_timeout, which
+        // is meant for requests; as with migrations, no limit.
+        self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let result = match &self.backend {
+            Backend::Sqlite(s) => s.import_users(users).await,
+            Backend::Postgres(s) => s.import_users(users).await,
+        };
+        self.forget_users();
         result
     }
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {

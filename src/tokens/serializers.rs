@@ -36,16 +36,42 @@ pub async fn authenticate(state: &State, username: &str, password: &str) -> Resu
     match user {
         Some(user) if verified.matches && user.is_active => {
             if verified.needs_rehash {
-                // As Django's check_password does when the hasher's parameters changed.
-                let hash = state.hasher.hash(password).await?;
-                state.store.set_password(user.id, &hash).await?;
-                return Ok(User {
-                    password: hash,
-                    ..user
-                });
+                return rehash(state, user, password).await;
             }
             Ok(user)
         }
+        _ => Err(AuthError::NoActiveAccount),
+    }
+}
+
+/// Replaces a hash of another format or other parameters (an imported Django hash, say) by
+/// jwtd's own, as Django's `check_password` does when its hasher settings changed: not a
+/// password change, so no token is blacklisted. The new hash has a new fingerprint, so under
+/// `check_revoke_token` tokens issued before this login stop working — as in Django.
+///
+/// The hash is replaced only if it is still the one just checked. Otherwise two first logins
+/// at once would each store a hash of their own, and the tokens of the first would carry
+/// a fingerprint that is already gone; the loser instead issues under the stored hash, after
+/// checking the password against it (it may be a new password set meanwhile).
+async fn rehash(state: &State, user: User, password: &str) -> Result<User, AuthError> {
+    let hash = state.hasher.hash(password).await?;
+    if state
+        .store
+        .replace_password(user.id, &user.password, &hash)
+        .await?
+    {
+        return Ok(User {
+            password: hash,
+            ..user
+        });
+    }
+    let current = state.store.user_by_id(user.id).await?;
+    let verified = state
+        .hasher
+        .verify(password, current.as_ref().map(|u| u.password.as_str()))
+        .await?;
+    match current {
+        Some(current) if verified.matches && current.is_active => Ok(current),
         _ => Err(AuthError::NoActiveAccount),
     }
 }

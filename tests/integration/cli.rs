@@ -11,7 +11,7 @@ use crate::both_databases;
 use crate::common::*;
 
 /// Runs `jwtd args…` in `dir` with only the given environment (plus PATH).
-async fn jwtd(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) async fn jwtd(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.current_dir(dir)
         .env_clear()
@@ -30,12 +30,12 @@ async fn jwtd(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&st
     child.wait_with_output().await.unwrap()
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// The environment pointing the binary at a storage's database.
-fn db_env(storage: &Storage) -> Vec<(&'static str, String)> {
+pub(crate) fn db_env(storage: &Storage) -> Vec<(&'static str, String)> {
     let url = match &storage.pg {
         Some(pg) => pg.url.clone(),
         None => format!("sqlite://{}", storage.dir.path().join("jwtd.db").display()),

@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod cookies;
 mod impersonation;
+mod django;
 mod keys;
 mod lifecycle;
 mod me;

@@ -3,7 +3,8 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::store::{NewUser, Result, User, now};
+use crate::store::import::{Change, plan};
+use crate::store::{ImportCounts, ImportedUser, NewUser, Result, User, now};
 
 macro_rules! columns {
     () => {
@@ -13,22 +14,12 @@ macro_rules! columns {
 }
 
 pub(super) async fn create(pool: &PgPool, u: &NewUser) -> Result<User> {
-    Ok(sqlx::query_as::<_, User>(concat!(
+    let query = sqlx::query_as::<_, User>(concat!(
         "INSERT INTO users (username, password, email, first_name, last_name, is_active, is_staff, \
          is_superuser, date_joined) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
         columns!()
-    ))
-    .bind(&u.username)
-    .bind(&u.password)
-    .bind(&u.email)
-    .bind(&u.first_name)
-    .bind(&u.last_name)
-    .bind(u.is_active)
-    .bind(u.is_staff)
-    .bind(u.is_superuser)
-    .bind(now())
-    .fetch_one(pool)
-    .await?)
+    ));
+    Ok(bind_user_fields!(query, u).bind(now()).fetch_one(pool).await?)
 }
 
 pub(super) async fn by_id(pool: &PgPool, id: i64) -> Result<Option<User>> {
@@ -64,6 +55,67 @@ pub(super) async fn set_password(pool: &PgPool, id: i64, hash: &str) -> Result<b
         .execute(pool)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn replace_password(pool: &PgPool, id: i64, old: &str, new: &str) -> Result<bool> {
+    let done = sqlx::query("UPDATE users SET password = $1 WHERE id = $2 AND password = $3")
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn import(pool: &PgPool, users: &[ImportedUser]) -> Result<ImportCounts> {
+    let mut tx = pool.begin().await?;
+    // Logins rehash passwords and commands change users meanwhile: they wait until the
+    // import is done, so that what was read is what gets written over.
+    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let existing = sqlx::query_as::<_, User>(concat!("SELECT ", columns!(), " FROM users"))
+        .fetch_all(&mut *tx)
+        .await?;
+    let (changes, counts) = plan(&existing, users)?;
+    for change in changes {
+        let (sql, u) = match change {
+            Change::Create(u) => (
+                "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
+                 is_staff, is_superuser, last_login, date_joined, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                u,
+            ),
+            Change::Update(u) => (
+                "UPDATE users SET username = $1, password = $2, email = $3, first_name = $4, \
+                 last_name = $5, is_active = $6, is_staff = $7, is_superuser = $8, last_login = $9, \
+                 date_joined = COALESCE($10, date_joined) WHERE id = $11",
+                u,
+            ),
+        };
+        // A new user without date_joined joins now; a stored one keeps its date.
+        let date_joined = match change {
+            Change::Create(_) => Some(u.date_joined.unwrap_or_else(now)),
+            Change::Update(_) => u.date_joined,
+        };
+        bind_user_fields!(sqlx::query(sql), u.fields)
+            .bind(u.last_login)
+            .bind(date_joined)
+            .bind(u.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if counts.created > 0 {
+        // Explicit ids do not move the identity sequence: move it past them (never back, so
+        // that the ids of deleted users are not handed out again).
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+             GREATEST(nextval(pg_get_serial_sequence('users', 'id')) - 1, (SELECT MAX(id) FROM users)))",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(counts)
 }
 
 pub(super) async fn set_active(pool: &PgPool, id: i64, active: bool) -> Result<bool> {

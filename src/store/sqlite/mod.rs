@@ -9,8 +9,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use time::OffsetDateTime;
 
 use super::{
-    Blacklisting, ConnectOptions, NewUser, OutstandingToken, Reason, Result, Rotation, Store, StoreError,
-    User, migrations,
+    Blacklisting, ConnectOptions, ImportCounts, ImportedUser, NewUser, OutstandingToken, Reason, Result,
+    Rotation, Store, StoreError, User, migrations,
 };
 
 const MIGRATIONS_TABLE_EXISTS: &str =
@@ -111,6 +111,12 @@ impl Store for SqliteStore {
     }
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
         users::set_password(&self.writer, id, hash).await
+    }
+    async fn replace_password(&self, id: i64, old: &str, new: &str) -> Result<bool> {
+        users::replace_password(&self.writer, id, old, new).await
+    }
+    async fn import_users(&self, users: &[ImportedUser]) -> Result<ImportCounts> {
+        users::import(&self.writer, users).await
     }
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
         users::set_active(&self.writer, id, active).await

@@ -3,7 +3,8 @@
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
-use crate::store::{NewUser, Result, User, now};
+use crate::store::import::{Change, plan};
+use crate::store::{ImportCounts, ImportedUser, NewUser, Result, User, now};
 
 macro_rules! columns {
     () => {
@@ -13,22 +14,12 @@ macro_rules! columns {
 }
 
 pub(super) async fn create(pool: &SqlitePool, u: &NewUser) -> Result<User> {
-    Ok(sqlx::query_as::<_, User>(concat!(
+    let query = sqlx::query_as::<_, User>(concat!(
         "INSERT INTO users (username, password, email, first_name, last_name, is_active, is_staff, \
          is_superuser, date_joined) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
         columns!()
-    ))
-    .bind(&u.username)
-    .bind(&u.password)
-    .bind(&u.email)
-    .bind(&u.first_name)
-    .bind(&u.last_name)
-    .bind(u.is_active)
-    .bind(u.is_staff)
-    .bind(u.is_superuser)
-    .bind(now())
-    .fetch_one(pool)
-    .await?)
+    ));
+    Ok(bind_user_fields!(query, u).bind(now()).fetch_one(pool).await?)
 }
 
 pub(super) async fn by_id(pool: &SqlitePool, id: i64) -> Result<Option<User>> {
@@ -64,6 +55,54 @@ pub(super) async fn set_password(pool: &SqlitePool, id: i64, hash: &str) -> Resu
         .execute(pool)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn replace_password(pool: &SqlitePool, id: i64, old: &str, new: &str) -> Result<bool> {
+    let done = sqlx::query("UPDATE users SET password = ? WHERE id = ? AND password = ?")
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn import(pool: &SqlitePool, users: &[ImportedUser]) -> Result<ImportCounts> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let existing = sqlx::query_as::<_, User>(concat!("SELECT ", columns!(), " FROM users"))
+        .fetch_all(&mut *tx)
+        .await?;
+    let (changes, counts) = plan(&existing, users)?;
+    for change in changes {
+        let (sql, u) = match change {
+            Change::Create(u) => (
+                "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
+                 is_staff, is_superuser, last_login, date_joined, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                u,
+            ),
+            Change::Update(u) => (
+                "UPDATE users SET username = ?, password = ?, email = ?, first_name = ?, \
+                 last_name = ?, is_active = ?, is_staff = ?, is_superuser = ?, last_login = ?, \
+                 date_joined = COALESCE(?, date_joined) WHERE id = ?",
+                u,
+            ),
+        };
+        // A new user without date_joined joins now; a stored one keeps its date.
+        let date_joined = match change {
+            Change::Create(_) => Some(u.date_joined.unwrap_or_else(now)),
+            Change::Update(_) => u.date_joined,
+        };
+        bind_user_fields!(sqlx::query(sql), u.fields)
+            .bind(u.last_login)
+            .bind(date_joined)
+            .bind(u.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    // AUTOINCREMENT keeps sqlite_sequence at the largest id ever inserted, explicit ones
+    // included: the next `user create` gets a fresh id with nothing more to do.
+    tx.commit().await?;
+    Ok(counts)
 }
 
 pub(super) async fn set_active(pool: &SqlitePool, id: i64, active: bool) -> Result<bool> {
