@@ -6,6 +6,7 @@ mod common;
 mod caches;
 mod cli;
 mod concurrency;
+mod drf_jwt;
 mod keys;
 mod lifecycle;
 mod me;
