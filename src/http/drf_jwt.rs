@@ -251,7 +251,7 @@ pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
 /// `POST /auth/logout/` → 201 `{"token"}`
 pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
-        let Some(own) = request_token(&http.app.settings.jwt_auth_header_prefix, &req) else {
+        let Some(own) = request_token(&http, &req) else {
             return Err(ApiError::DrfJwt(DrfAnswer::NotAuthenticated));
         };
         drf_jwt::authenticate(&http.app, &own)
@@ -283,12 +283,12 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
 }
 
 /// drf-jwt's `get_token_from_request`: the token of the request, if it has one.
-fn request_token(prefix: &str, req: &HttpRequest) -> Option<String> {
+fn request_token(http: &HttpState, req: &HttpRequest) -> Option<String> {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .map_or(&b""[..], HeaderValue::as_bytes);
-    match header_token(prefix, authorization) {
+    match header_token(&http.app.settings.jwt_auth_header_prefix, authorization) {
         HeaderToken::Token(token) => Some(token.to_string()),
         HeaderToken::OtherScheme => None,
         HeaderToken::Unusable => {
