@@ -102,6 +102,16 @@ pub struct Settings {
     pub impersonate_superusers: bool,
     /// Lifetime of an impersonation token (an access token nothing refreshes).
     pub impersonation_token_lifetime: Duration,
+    // --- drf-jwt's protocol (rest_framework_jwt), same names lower-cased --------------------
+    /// Serve drf-jwt's endpoints: /api-token-auth/, /api-token-refresh/, /api-token-verify/
+    /// and /auth/logout/.
+    pub drf_jwt_endpoints: bool,
+    pub jwt_expiration_delta: Duration,
+    pub jwt_refresh_expiration_delta: Duration,
+    pub jwt_allow_refresh: bool,
+    pub jwt_token_id: JwtTokenId,
+    pub jwt_auth_header_prefix: String,
+    pub jwt_payload_include_user_id: bool,
 
     // --- the server ---------------------------------------------------------------------
     pub bind: String,
@@ -216,6 +226,13 @@ impl Default for Settings {
             impersonation: Impersonation::Superuser,
             impersonate_superusers: false,
             impersonation_token_lifetime: Duration::secs(5 * 60),
+            drf_jwt_endpoints: false,
+            jwt_expiration_delta: Duration::secs(300),
+            jwt_refresh_expiration_delta: Duration::secs(7 * 86_400),
+            jwt_allow_refresh: true,
+            jwt_token_id: JwtTokenId::Include,
+            jwt_auth_header_prefix: "Bearer".into(),
+            jwt_payload_include_user_id: true,
             bind: "127.0.0.1:8000".into(),
             database_url: None,
             data_dir: PathBuf::from("./data"),
@@ -312,6 +329,18 @@ pub enum SameSite {
     Strict,
     Lax,
     None,
+}
+
+/// drf-jwt's `JWT_TOKEN_ID`: whether its tokens carry a `jti`, and whether one is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JwtTokenId {
+    /// No `jti`; tokens are blacklisted by their value.
+    Off,
+    /// A `jti` in new tokens; tokens without one are still accepted.
+    Include,
+    /// Tokens without a `jti` are refused.
+    Require,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -487,6 +516,25 @@ impl Settings {
             return Err(ConfigError::key(
                 "jti_claim",
                 "must not be empty: jwtd records and blacklists tokens by their id",
+            ));
+        }
+        if self.jwt_expiration_delta.as_secs() == 0 {
+            return Err(ConfigError::key(
+                "jwt_expiration_delta",
+                "must be at least one second",
+            ));
+        }
+        // drf-jwt splits the header on one space and compares the first part, so a prefix
+        // with white space in it could never match.
+        if self.jwt_auth_header_prefix.is_empty()
+            || !self.jwt_auth_header_prefix.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ConfigError::key(
+                "jwt_auth_header_prefix",
+                format!(
+                    "{:?} is not a valid authorization scheme (printable ASCII, no spaces)",
+                    self.jwt_auth_header_prefix
+                ),
             ));
         }
         if self.refresh_token_reuse_detection
@@ -860,6 +908,13 @@ const KNOWN_KEYS: &[&str] = &[
     "impersonation",
     "impersonate_superusers",
     "impersonation_token_lifetime",
+    "drf_jwt_endpoints",
+    "jwt_expiration_delta",
+    "jwt_refresh_expiration_delta",
+    "jwt_allow_refresh",
+    "jwt_token_id",
+    "jwt_auth_header_prefix",
+    "jwt_payload_include_user_id",
     "bind",
     "database_url",
     "data_dir",

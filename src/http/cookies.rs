@@ -59,6 +59,7 @@ pub struct Cookies {
     tokens_in_body: bool,
     refresh_max_age: cookie::time::Duration,
     access_max_age: cookie::time::Duration,
+    drf_jwt_max_age: cookie::time::Duration,
 }
 
 impl Cookies {
@@ -81,12 +82,52 @@ impl Cookies {
             tokens_in_body: s.auth_cookie_tokens_in_body,
             refresh_max_age: seconds(s.refresh_token_lifetime),
             access_max_age: seconds(s.access_token_lifetime),
+            drf_jwt_max_age: seconds(s.jwt_expiration_delta),
         })
     }
 
     /// The access token of a request's access cookie, when that cookie is configured.
     pub fn access_token<'a>(&self, req: &'a HttpRequest) -> Option<&'a str> {
         token_from_cookie(req, self.access.as_deref()?)
+    }
+
+    /// drf-jwt's `JWT_AUTH_COOKIE`: its endpoints keep their one token in the `auth_cookie`
+    /// cookie, where a drf-jwt frontend had it.
+    pub fn drf_jwt_token<'a>(&self, req: &'a HttpRequest) -> Option<&'a str> {
+        token_from_cookie(req, &self.refresh)
+    }
+
+    /// drf-jwt's `set_cookie_with_token` on a 201 of `/api-token-auth/` or
+    /// `/api-token-refresh/`, with a CSRF cookie beside it as for Simple JWT's endpoints.
+    pub fn set_drf_jwt_token(
+        &self,
+        req: &HttpRequest,
+        response: &mut HttpResponse,
+        token: &str,
+        login: bool,
+    ) {
+        add(
+            response,
+            &self.cookie(
+                &self.refresh,
+                token.to_owned(),
+                self.drf_jwt_max_age,
+                self.http_only,
+            ),
+        );
+        let secret = (!login)
+            .then(|| csrf::secret_of(req, &self.csrf))
+            .flatten()
+            .unwrap_or_else(csrf::new_secret);
+        add(
+            response,
+            &self.cookie(&self.csrf, secret, self.drf_jwt_max_age, false),
+        );
+    }
+
+    /// drf-jwt's logout deletes its cookie.
+    pub fn clear_all(&self, response: &mut HttpResponse) {
+        self.clear(response);
     }
 
     /// The CSRF check for a request authenticated by a cookie, as DRF's `enforce_csrf`

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use serde_json::{Value, json};
 
 use super::HttpState;
+use super::drf_jwt::DrfAnswer;
 use super::fields::FieldErrors;
 use super::parsers::ParseFailure;
 use crate::store::StoreError;
@@ -36,6 +37,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// A cookie-authenticated request without the right CSRF token: Django's reason.
     Csrf(String),
+    /// drf-jwt's answers (`drf_jwt_endpoints`).
+    DrfJwt(DrfAnswer),
 }
 
 /// DRF's default `PermissionDenied` message.
@@ -99,8 +102,15 @@ fn detail_code(detail: impl ToString, code: &str) -> Value {
 }
 
 impl ApiError {
+    /// A login refused for its credentials: counted towards the username's lock.
+    pub fn is_refused_login(&self) -> bool {
+        matches!(self, ApiError::Auth(AuthError::NoActiveAccount))
+            || matches!(self, ApiError::DrfJwt(a) if a.is_refused_login())
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
+            ApiError::DrfJwt(answer) => answer.status(),
             ApiError::OAuth { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
@@ -168,6 +178,7 @@ impl ApiError {
             ApiError::Forbidden(detail) => json!({"detail": detail}),
             // DRF's PermissionDenied, raised by its enforce_csrf.
             ApiError::Csrf(reason) => json!({"detail": format!("CSRF Failed: {reason}")}),
+            ApiError::DrfJwt(answer) => answer.body(),
         }
     }
 
@@ -192,7 +203,12 @@ impl ApiError {
         }
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, http.www_authenticate.clone()));
+            // drf-jwt names its own scheme (JWT_AUTH_HEADER_PREFIX) in the challenge.
+            let challenge = match self {
+                ApiError::DrfJwt(_) => &http.drf_www_authenticate,
+                _ => &http.www_authenticate,
+            };
+            response.insert_header((header::WWW_AUTHENTICATE, challenge.clone()));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
@@ -201,9 +217,12 @@ impl ApiError {
             response.insert_header((header::RETRY_AFTER, super::throttle::throttled_detail(*wait).0));
         }
         let mut response = super::json_response(response, &self.body());
-        if let ApiError::Auth(e) = self
-            && let Some(failure) = super::metrics::Failure::of(e)
-        {
+        let failure = match self {
+            ApiError::Auth(e) => super::metrics::Failure::of(e),
+            ApiError::DrfJwt(answer) => answer.failure(),
+            _ => None,
+        };
+        if let Some(failure) = failure {
             response.extensions_mut().insert(failure);
         }
         response

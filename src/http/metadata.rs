@@ -72,6 +72,48 @@ pub const REFRESH_SLIDING: &str = view!(
     field!("token", "Token")
 );
 
+// drf-jwt 1.19's views, as DRF 3 describes them.
+
+macro_rules! read_only {
+    ($name:expr, $label:expr) => {
+        concat!(
+            r#"""#,
+            $name,
+            r#"":{"type":"string","required":false,"read_only":true,"label":""#,
+            $label,
+            r#""}"#
+        )
+    };
+}
+
+pub const DRF_JWT_OBTAIN: &str = view!(
+    "Obtain Json Web Token",
+    r"API View that receives a POST with a user's username and password.\n\nReturns a JSON Web Token that can be used for authenticated requests.",
+    concat!(
+        field!("password", "Password"),
+        ",",
+        read_only!("token", "Token"),
+        ",",
+        field!("username", "Username")
+    )
+);
+pub const DRF_JWT_REFRESH: &str = view!(
+    "Refresh Json Web Token",
+    r"API View that returns a refreshed token (with new expiration) based on\nexisting token\n\nIf 'orig_iat' field (original issued-at-time) is found it will first check\nif it's within expiration window, then copy it to the new token.",
+    field!("token", "Token")
+);
+pub const DRF_JWT_VERIFY: &str = view!(
+    "Verify Json Web Token",
+    r"API View that checks the validity of a token, returning the token if it\nis valid.",
+    field!("token", "Token")
+);
+/// The blacklist view's `token` is an optional model field.
+pub const DRF_JWT_LOGOUT: &str = view!(
+    "Blacklist",
+    "",
+    r#""token":{"type":"string","required":false,"read_only":false,"label":"Token"}"#
+);
+
 pub const ME: &str = concat!(
     r#"{"name":"Me","description":"The authenticated user, as a downstream service sees it after JWT authentication.","#,
     r#""renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]}"#

@@ -203,6 +203,15 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A drf-jwt refusal: drf-jwt has no codes, so `code` says where it happened.
+    pub fn drf_jwt(code: &'static str, reason: &'static str, blacklisted: bool) -> Failure {
+        Failure {
+            code,
+            reason,
+            blacklisted,
+        }
+    }
+
     pub fn of(error: &AuthError) -> Option<Failure> {
         let (code, reason) = match error {
             AuthError::InvalidToken(e) => ("token_not_valid", e.label()),

@@ -6,6 +6,7 @@
 
 pub mod cookies;
 mod csrf;
+mod drf_jwt;
 mod errors;
 mod fields;
 mod health;
@@ -46,6 +47,8 @@ pub struct HttpState {
     pub app: State,
     /// `Bearer realm="api"`: the first configured header type, as DRF's authenticate_header.
     pub www_authenticate: HeaderValue,
+    /// `Bearer realm="api"` for drf-jwt's logout: `jwt_auth_header_prefix`.
+    pub drf_www_authenticate: HeaderValue,
     pub auth_header: HeaderName,
     pub max_body: usize,
     pub client_timeout: Duration,
@@ -65,9 +68,13 @@ impl HttpState {
         let s = &app.settings;
         let www_authenticate = HeaderValue::from_str(&format!("{} realm=\"api\"", s.auth_header_types[0]))
             .expect("header types are checked at start-up");
+        let drf_www_authenticate =
+            HeaderValue::from_str(&format!("{} realm=\"api\"", s.jwt_auth_header_prefix))
+                .expect("the prefix is checked at start-up");
         let auth_header = HeaderName::from_bytes(s.auth_header().as_bytes()).expect("checked at start-up");
         HttpState {
             www_authenticate,
+            drf_www_authenticate,
             auth_header,
             max_body: s.max_body_size,
             client_timeout: s.client_timeout.0,
@@ -77,7 +84,7 @@ impl HttpState {
                 s.well_known_max_age.as_secs()
             ))
             .expect("digits are a valid header value"),
-            schema: well_known::Rendered::new(&openapi::document()),
+            schema: well_known::Rendered::new(&openapi::document(s.drf_jwt_endpoints)),
             metrics: metrics::Metrics::new(app.hasher.timing()),
             throttle: throttle::Throttle::new(s),
             cookies: cookies::Cookies::new(s),
@@ -287,8 +294,9 @@ async fn not_found(http: web::Data<HttpState>) -> HttpResponse {
 /// Builds the server on an already bound listener (tests bind port 0).
 pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     let s = &state.app.settings;
-    let (metrics_here, client_timeout, shutdown) = (
+    let (metrics_here, drf_jwt, client_timeout, shutdown) = (
         s.metrics && s.metrics_bind.is_none(),
+        s.drf_jwt_endpoints,
         s.client_timeout.0,
         s.shutdown_timeout.as_secs(),
     );
@@ -303,6 +311,9 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
             .configure(|cfg| {
                 if metrics_here {
                     metrics_route(cfg);
+                }
+                if drf_jwt {
+                    drf_jwt::routes(cfg);
                 }
             })
             .default_service(web::to(not_found))

@@ -44,6 +44,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/healthz", GET),
     ("/readyz", GET),
     ("/metrics", GET),
+    ("/api-token-auth/", TOKEN_VIEW),
+    ("/api-token-refresh/", TOKEN_VIEW),
+    ("/api-token-verify/", TOKEN_VIEW),
+    ("/auth/logout/", TOKEN_VIEW),
 ];
 
 /// Request ids made here: a random prefix per process and a counter — unique without a

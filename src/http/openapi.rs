@@ -151,6 +151,45 @@ pub struct Unauthorized {
     code: Option<String>,
 }
 
+/// drf-jwt's credentials (`JSONWebTokenSerializer`).
+#[derive(ToSchema)]
+pub struct DrfJwtObtainRequest {
+    #[schema(min_length = 1)]
+    password: String,
+    #[schema(min_length = 1)]
+    username: String,
+}
+
+/// drf-jwt's token answer: `pk` is the new token's `iat`.
+#[derive(ToSchema)]
+pub struct DrfJwtIssued {
+    pk: i64,
+    token: String,
+}
+
+/// `pk` is the token's `iat`, null when it has none.
+#[derive(ToSchema)]
+pub struct DrfJwtVerified {
+    pk: Option<f64>,
+    token: String,
+}
+
+/// The blacklisted token; null under `jwt_token_id = "require"`.
+#[derive(ToSchema)]
+pub struct DrfJwtLoggedOut {
+    token: Option<String>,
+}
+
+/// A 400 from `/auth/logout/`: field errors, a body that could not be parsed, or the
+/// blacklist serializer's `["message"]`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DrfJwtLogoutBadRequest {
+    Fields(FieldErrors),
+    Parse(Detail),
+    Messages(Vec<String>),
+}
+
 /// OAuth's error body (RFC 6749 §5.2).
 #[derive(ToSchema)]
 pub struct OAuthError {
@@ -242,8 +281,44 @@ impl Modify for SecuritySchemes {
 )]
 struct ApiDoc;
 
-pub fn document() -> Value {
-    serde_json::to_value(ApiDoc::openapi()).expect("the API description serializes")
+/// drf-jwt's endpoints, described only when they are served.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        super::drf_jwt::obtain,
+        super::drf_jwt::refresh,
+        super::drf_jwt::verify,
+        super::drf_jwt::logout,
+    ),
+    modifiers(&DrfJwtScheme),
+    tags((name = "drf-jwt", description = "drf-jwt's endpoints (drf_jwt_endpoints)"))
+)]
+struct DrfJwtDoc;
+
+struct DrfJwtScheme;
+
+impl Modify for DrfJwtScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "drf_jwt",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "Authorization",
+                    "`<jwt_auth_header_prefix> <token>` (Bearer by default)",
+                ))),
+            );
+    }
+}
+
+pub fn document(drf_jwt: bool) -> Value {
+    let mut doc = ApiDoc::openapi();
+    if drf_jwt {
+        doc.merge(DrfJwtDoc::openapi());
+    }
+    serde_json::to_value(doc).expect("the API description serializes")
 }
 
 /// `GET /api/schema/`

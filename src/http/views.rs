@@ -10,8 +10,8 @@ use super::openapi::{
     BadRequest, Detail, Empty, ObtainRequest, RefreshRequest, Refreshed, SlidingToken, TokenPair,
     TokenRequest, Unauthorized,
 };
-use super::{ApiError, HttpState};
-use crate::tokens::{AuthError, serializers};
+use super::{ApiError, Data, FieldErrors, HttpState};
+use crate::tokens::serializers;
 
 type Http = web::Data<HttpState>;
 
@@ -38,10 +38,16 @@ type Http = web::Data<HttpState>;
 /// `POST /api/token/` → `{"refresh", "access"}`
 pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    let result = login(&http, &req, body, |username, password| async move {
-        let pair = serializers::obtain_pair(app, &username, &password).await?;
-        Ok(json!({"refresh": pair.refresh, "access": pair.access}))
-    });
+    let result = login(
+        &http,
+        &req,
+        body,
+        username_password,
+        |username, password| async move {
+            let pair = serializers::obtain_pair(app, &username, &password).await?;
+            Ok(json!({"refresh": pair.refresh, "access": pair.access}))
+        },
+    );
     issued(
         cookies::respond_with_tokens(&http, &req, result.await, true),
         Issued {
@@ -52,12 +58,19 @@ pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> Ht
     )
 }
 
+/// Simple JWT's credentials: `(username, password)`, errors in that field order.
+fn username_password(data: &Data) -> Result<(String, String), FieldErrors> {
+    char_fields(data, ["username", "password"]).map(|[username, password]| (username, password))
+}
+
 /// The login endpoints: the client address's rate first (as DRF's throttles, before the
-/// body is read), then the fields, then the username's lock, then the credentials.
-async fn login<'a, F, Fut>(
+/// body is read), then the fields (`credentials` reads `(username, password)`), then the
+/// username's lock, then the credentials.
+pub(super) async fn login<'a, F, Fut>(
     http: &'a HttpState,
     req: &'a HttpRequest,
     body: web::Payload,
+    credentials: fn(&Data) -> Result<(String, String), FieldErrors>,
     rule: F,
 ) -> Result<Value, ApiError>
 where
@@ -68,14 +81,14 @@ where
         http.throttle.check_address(ip).map_err(ApiError::Throttled)?;
     }
     let data = http.read_data(req, body).await?;
-    let [username, password] = char_fields(&data, ["username", "password"])?;
+    let (username, password) = credentials(&data)?;
     http.throttle
         .check_username(&username)
         .map_err(ApiError::Throttled)?;
     let result = rule(username.clone(), password).await;
     match &result {
         Ok(_) => http.throttle.record_success(&username),
-        Err(ApiError::Auth(AuthError::NoActiveAccount)) => http.throttle.record_failure(&username),
+        Err(e) if e.is_refused_login() => http.throttle.record_failure(&username),
         Err(_) => {}
     }
     result
@@ -266,10 +279,16 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
 /// `POST /api/token/sliding/` → `{"token"}`
 pub async fn obtain_sliding(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    let result = login(&http, &req, body, |username, password| async move {
-        let token = serializers::obtain_sliding(app, &username, &password).await?;
-        Ok(json!({"token": token}))
-    });
+    let result = login(
+        &http,
+        &req,
+        body,
+        username_password,
+        |username, password| async move {
+            let token = serializers::obtain_sliding(app, &username, &password).await?;
+            Ok(json!({"token": token}))
+        },
+    );
     issued(
         http.respond(result.await),
         Issued {

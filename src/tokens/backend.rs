@@ -4,9 +4,21 @@
 use serde_json::Value;
 
 use super::error::TokenError;
-use super::token::{Claims, number_as_secs};
+use super::token::{Claims, is_truthy, number_as_secs};
 use crate::config::{ConfigError, Settings};
-use crate::keys::KeyRing;
+use crate::keys::{JwsError, KeyRing};
+
+/// Why PyJWT refuses a token, as its exception classes tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PyJwtError {
+    /// `DecodeError` (and its `InvalidSignatureError`): unreadable, or a wrong signature.
+    Decode,
+    /// `ExpiredSignatureError`
+    Expired,
+    /// Any other `InvalidTokenError`: algorithm, key id, audience, issuer, not yet valid,
+    /// claims of the wrong type.
+    Invalid,
+}
 
 pub struct TokenBackend {
     keys: KeyRing,
@@ -67,42 +79,70 @@ impl TokenBackend {
     /// Verifies the signature and the registered claims; `now` is the current time in
     /// (fractional) seconds.
     pub async fn decode(&self, token: &[u8], now: f64) -> Result<Claims, TokenError> {
+        // Simple JWT passes `verify_aud` only when an audience is configured.
+        self.decode_as_pyjwt(token, now, false)
+            .await
+            .map_err(|e| match e {
+                PyJwtError::Expired => TokenError::Expired,
+                PyJwtError::Decode | PyJwtError::Invalid => TokenError::Invalid,
+            })
+    }
+
+    /// As `decode`, telling the failures apart as PyJWT's exception classes do, for
+    /// protocols whose answers depend on them (drf-jwt). With `strict_audience`, a token
+    /// carrying an `aud` is refused when no audience is configured (PyJWT's default, which
+    /// drf-jwt keeps).
+    pub async fn decode_as_pyjwt(
+        &self,
+        token: &[u8],
+        now: f64,
+        strict_audience: bool,
+    ) -> Result<Claims, PyJwtError> {
         // Oversized tokens are refused before any base64 or crypto work.
         if token.len() > self.max_length {
-            return Err(TokenError::Invalid);
+            return Err(PyJwtError::Invalid);
         }
-        let payload = self.keys.verify(token).await.map_err(|_| TokenError::Invalid)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
-        self.validate_claims(&claims, now)?;
+        let payload = self.keys.verify(token).await.map_err(|e| match e {
+            JwsError::Malformed | JwsError::Signature => PyJwtError::Decode,
+            JwsError::Algorithm | JwsError::UnknownKey => PyJwtError::Invalid,
+        })?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| PyJwtError::Decode)?;
+        self.validate_claims(&claims, now, strict_audience)?;
         Ok(claims)
     }
 
-    /// PyJWT's `_validate_claims` in its order, with Simple JWT's options: `iat` and `nbf`
-    /// not in the future, `exp` not passed, then `iss`, `aud` (only when configured),
-    /// `sub` and `jti` of the right type.
-    fn validate_claims(&self, claims: &Claims, now: f64) -> Result<(), TokenError> {
+    /// PyJWT's `_validate_claims` in its order, with its exception classes: `iat` and `nbf`
+    /// not in the future, `exp` not passed, then `iss`, `aud`, `sub` and `jti` of the right
+    /// type.
+    fn validate_claims(&self, claims: &Claims, now: f64, strict_audience: bool) -> Result<(), PyJwtError> {
         let leeway = self.leeway;
-        for claim in ["iat", "nbf"] {
+        // A non-numeric iat is PyJWT's InvalidIssuedAtError, a non-numeric nbf or exp its
+        // DecodeError.
+        for (claim, unreadable) in [("iat", PyJwtError::Invalid), ("nbf", PyJwtError::Decode)] {
             if let Some(v) = claims.get(claim) {
-                let t = number_as_secs(v).ok_or(TokenError::Invalid)?;
+                let t = number_as_secs(v).ok_or(unreadable)?;
                 if t as f64 > now + leeway {
-                    return Err(TokenError::Invalid);
+                    return Err(PyJwtError::Invalid);
                 }
             }
         }
         if let Some(v) = claims.get("exp") {
-            let t = number_as_secs(v).ok_or(TokenError::Invalid)?;
+            let t = number_as_secs(v).ok_or(PyJwtError::Decode)?;
             if t as f64 <= now - leeway {
-                return Err(TokenError::Expired);
+                return Err(PyJwtError::Expired);
             }
         }
         if let Some(issuer) = &self.issuer {
             match claims.get("iss") {
                 Some(Value::String(iss)) if iss == issuer => {}
-                _ => return Err(TokenError::Invalid),
+                _ => return Err(PyJwtError::Invalid),
             }
         }
-        if !self.audience.is_empty() {
+        if self.audience.is_empty() {
+            if strict_audience && claims.get("aud").is_some_and(is_truthy) {
+                return Err(PyJwtError::Invalid);
+            }
+        } else {
             let accepted = match claims.get("aud") {
                 Some(Value::String(a)) => self.audience.contains(a),
                 Some(Value::Array(list)) if list.iter().all(Value::is_string) => list
@@ -111,14 +151,14 @@ impl TokenBackend {
                 _ => false,
             };
             if !accepted {
-                return Err(TokenError::Invalid);
+                return Err(PyJwtError::Invalid);
             }
         }
         for claim in ["sub", "jti"] {
             if let Some(v) = claims.get(claim)
                 && !v.is_string()
             {
-                return Err(TokenError::Invalid);
+                return Err(PyJwtError::Invalid);
             }
         }
         Ok(())

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::error::{AuthError, TokenError};
-use super::token::{Token, TokenType};
+use super::token::{Token, TokenType, is_truthy};
 use super::{now_f64, now_secs};
 use crate::state::State;
 use crate::store::{OutstandingToken, Reason, Rotation, Store, User};
@@ -115,7 +115,7 @@ async fn issue(state: &State, kind: TokenType, user: &User) -> Result<(Token, St
     Ok((token, raw))
 }
 
-async fn update_last_login(state: &State, user: &User) -> Result<(), AuthError> {
+pub(super) async fn update_last_login(state: &State, user: &User) -> Result<(), AuthError> {
     if state.settings.update_last_login {
         state.store.set_last_login(user.id, crate::store::now()).await?;
     }
@@ -312,18 +312,6 @@ pub(super) fn claimed_id(state: &State, token: &Token) -> Option<i64> {
     match state.settings.user_id_field {
         crate::config::UserIdField::Id => token.get(&state.settings.user_id_claim).and_then(claim_as_id),
         crate::config::UserIdField::Username => None,
-    }
-}
-
-/// Python truthiness of a claim value (`if user_id and …`).
-fn is_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 

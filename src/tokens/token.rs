@@ -206,6 +206,18 @@ pub fn new_jti() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Python truthiness of a claim value (`if user_id and …`).
+pub fn is_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
 /// Numeric claim values as PyJWT reads them: integers, or floats truncated.
 pub fn number_as_secs(v: &Value) -> Option<i64> {
     match v {

@@ -18,6 +18,7 @@ both_databases!(
     me_accepts_the_access_cookie_and_the_header_wins,
     logout_blacklists_and_clears_the_cookies,
     bad_cookies_never_cause_a_server_error,
+    drf_jwt_endpoints_keep_their_token_in_the_auth_cookie,
 );
 
 /// Every cookie of the setting below, and short lifetimes that show in Max-Age.
@@ -569,4 +570,52 @@ async fn bad_cookies_never_cause_a_server_error(db: Db) {
     // The server is still fine.
     let r = s.me(&s.login("alice", "pw-alice-1").await.1).await;
     assert_eq!(r.status, 200);
+}
+
+/// drf-jwt's `JWT_AUTH_COOKIE`: `/api-token-auth/` and `/api-token-refresh/` set the token
+/// as the `auth_cookie` cookie; `/auth/logout/` authenticates with it (CSRF-checked), and
+/// clears it.
+async fn drf_jwt_endpoints_keep_their_token_in_the_auth_cookie(db: Db) {
+    let s = server(
+        db,
+        "drf_jwt_endpoints = true\nauth_cookie = \"jwt\"\njwt_expiration_delta = \"7m\"",
+    )
+    .await;
+    let r = s
+        .post(
+            "/api-token-auth/",
+            json!({"username": "alice", "password": "pw-alice-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let set = set_cookies(&r);
+    let jwt = &set["jwt"];
+    assert_eq!(jwt.value, r.str("token"));
+    assert_eq!(jwt.attr("max-age"), Some("420"));
+    assert!(jwt.has("httponly") && jwt.has("secure"), "{jwt:?}");
+    let mut browser = Browser(HashMap::new());
+    browser.store(&r);
+
+    let r = s
+        .post("/api-token-refresh/", json!({"token": browser.get("jwt")}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    browser.store(&r);
+    assert_eq!(browser.get("jwt"), r.str("token"), "refresh sets the new token");
+
+    // Logout from the cookie alone: CSRF first.
+    let cookie = browser.header();
+    let r = post(&s, "/auth/logout/", &cookie, None, None).await;
+    r.expect(403, csrf_failed("CSRF token missing."));
+    let r = post(&s, "/auth/logout/", &cookie, Some(&browser.csrf()), None).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        set_cookies(&r)["jwt"].attr("max-age"),
+        Some("0"),
+        "the cookie is cleared"
+    );
+    let r = s
+        .post("/api-token-verify/", json!({"token": browser.get("jwt")}))
+        .await;
+    assert_eq!(r.status, 400, "the logged-out token is refused: {}", r.text);
 }

@@ -1,0 +1,385 @@
+//! drf-jwt's endpoints (`drf_jwt_endpoints = true`), with the URLs its documentation gives:
+//! the three token views answer 201 `{"pk", "token"}` and refuse with 400
+//! `{"non_field_errors": [...]}`; `/auth/logout/` is its blacklist app's `BlacklistView`,
+//! which authenticates the caller first.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::fields::char_fields;
+use super::metrics::Failure;
+use super::openapi::{
+    BadRequest, Detail, DrfJwtIssued, DrfJwtLoggedOut, DrfJwtLogoutBadRequest, DrfJwtObtainRequest,
+    DrfJwtVerified, TokenRequest,
+};
+use super::{ApiError, Data, FieldErrors, HttpState, metadata, views};
+use crate::tokens::AuthError;
+use crate::tokens::drf_jwt::{self, DrfJwtError, Issued};
+
+type Http = web::Data<HttpState>;
+
+/// Where a drf-jwt refusal shows, which decides its status and body.
+#[derive(Debug)]
+pub enum DrfAnswer {
+    /// Raised in a serializer's `validate()`: 400 `{"non_field_errors": [message]}`.
+    Validation(DrfJwtError),
+    /// Raised in the blacklist serializer's `save()`, outside DRF's validation: 400
+    /// `[message]`.
+    Save(DrfJwtError),
+    /// `JSONWebTokenAuthentication` refused the caller's token: 401 `{"detail"}`, or 403
+    /// for a blacklisted one (DRF's `PermissionDenied`).
+    Authentication(DrfJwtError),
+    /// No token came: 401, DRF's `NotAuthenticated`.
+    NotAuthenticated,
+}
+
+impl DrfAnswer {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            DrfAnswer::Validation(_) | DrfAnswer::Save(_) => StatusCode::BAD_REQUEST,
+            DrfAnswer::Authentication(DrfJwtError::Blacklisted) => StatusCode::FORBIDDEN,
+            DrfAnswer::Authentication(_) | DrfAnswer::NotAuthenticated => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        match self {
+            DrfAnswer::Validation(e) => FieldErrors::non_field(e.to_string()).to_json(),
+            DrfAnswer::Save(e) => json!([e.to_string()]),
+            DrfAnswer::Authentication(e) => json!({"detail": e.to_string()}),
+            DrfAnswer::NotAuthenticated => json!({"detail": AuthError::NotAuthenticated.to_string()}),
+        }
+    }
+
+    pub fn is_refused_login(&self) -> bool {
+        matches!(self, DrfAnswer::Validation(DrfJwtError::BadCredentials))
+    }
+
+    pub fn failure(&self) -> Option<Failure> {
+        let (code, error) = match self {
+            DrfAnswer::Validation(e) | DrfAnswer::Save(e) => ("drf_jwt_invalid", e),
+            DrfAnswer::Authentication(e) => ("drf_jwt_authentication", e),
+            DrfAnswer::NotAuthenticated => {
+                return Some(Failure::drf_jwt("not_authenticated", "header", false));
+            }
+        };
+        Some(Failure::drf_jwt(
+            code,
+            error.label(),
+            matches!(error, DrfJwtError::Blacklisted),
+        ))
+    }
+}
+
+/// The error of a rule, shown as `shown`; the database's and the hasher's failures keep
+/// their own answers (503, 500).
+fn refused(shown: fn(DrfJwtError) -> DrfAnswer) -> impl Fn(DrfJwtError) -> ApiError {
+    move |e| match e {
+        DrfJwtError::Other(e) => ApiError::Auth(e),
+        e => ApiError::DrfJwt(shown(e)),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    super::token_view(cfg, "/api-token-auth/", obtain, metadata::DRF_JWT_OBTAIN);
+    super::token_view(cfg, "/api-token-refresh/", refresh, metadata::DRF_JWT_REFRESH);
+    super::token_view(cfg, "/api-token-verify/", verify, metadata::DRF_JWT_VERIFY);
+    for path in super::with_and_without_slash("/auth/logout/") {
+        // Every method: DRF authenticates before it looks at the method.
+        cfg.service(web::resource(path).name(path).default_service(web::to(logout)));
+    }
+}
+
+/// 201 with the body, or the error's response.
+fn created(http: &HttpState, result: Result<Value, ApiError>) -> HttpResponse {
+    match result {
+        Ok(body) => {
+            let token = body.get("token").and_then(Value::as_str).map(str::to_owned);
+            let mut response = super::json_response(HttpResponse::Created(), &body);
+            if let Some(token) = token {
+                response.extensions_mut().insert(IssuedToken(token));
+            }
+            response
+        }
+        Err(e) => e.response(http),
+    }
+}
+
+fn issued(issued: Issued) -> Value {
+    json!({"pk": issued.pk, "token": issued.token})
+}
+
+/// drf-jwt's credentials: it declares `password` and adds the username field after it, so
+/// its field errors come in that order.
+fn password_username(data: &Data) -> Result<(String, String), FieldErrors> {
+    char_fields(data, ["password", "username"]).map(|[password, username]| (username, password))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api-token-auth/",
+    operation_id = "drf_jwt_obtain",
+    tag = "drf-jwt",
+    summary = "drf-jwt: obtain a token",
+    request_body(content(
+        (DrfJwtObtainRequest = "application/json"),
+        (DrfJwtObtainRequest = "application/x-www-form-urlencoded"),
+        (DrfJwtObtainRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "The token and its iat", body = DrfJwtIssued),
+        (status = 400, description = "Unable to log in with provided credentials, missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+    )
+)]
+/// `POST /api-token-auth/` → 201 `{"pk", "token"}`
+pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let app = &http.app;
+    let result = views::login(
+        &http,
+        &req,
+        body,
+        password_username,
+        |username, password| async move {
+            drf_jwt::obtain(app, &username, &password)
+                .await
+                .map(issued)
+                .map_err(refused(DrfAnswer::Validation))
+        },
+    );
+    with_cookie(&http, &req, created(&http, result.await), true)
+}
+
+/// With cookies on, a 201 carrying a token also sets it as drf-jwt's cookie.
+fn with_cookie(http: &HttpState, req: &HttpRequest, mut response: HttpResponse, login: bool) -> HttpResponse {
+    if let Some(c) = &http.cookies
+        && response.status() == StatusCode::CREATED
+        && let Some(token) = token_of(&response)
+    {
+        c.set_drf_jwt_token(req, &mut response, &token, login);
+    }
+    response
+}
+
+/// The `token` of a JSON answer this module built.
+fn token_of(response: &HttpResponse) -> Option<String> {
+    response.extensions().get::<IssuedToken>().map(|t| t.0.clone())
+}
+
+/// The token a 201 carries, kept beside the body so that the cookie needs no re-parse.
+#[derive(Clone)]
+struct IssuedToken(String);
+
+/// The views of a `token` field: the field, the rule, 201 `{"pk", "token"}`.
+async fn token_field_view<F, Fut>(
+    http: &HttpState,
+    req: &HttpRequest,
+    body: web::Payload,
+    rule: F,
+) -> HttpResponse
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Issued, DrfJwtError>>,
+{
+    let result = async {
+        let data = http.read_data(req, body).await?;
+        let [token] = char_fields(&data, ["token"])?;
+        rule(token)
+            .await
+            .map(issued)
+            .map_err(refused(DrfAnswer::Validation))
+    };
+    created(http, result.await)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api-token-refresh/",
+    operation_id = "drf_jwt_refresh",
+    tag = "drf-jwt",
+    summary = "drf-jwt: a new token for the same login, until orig_iat + jwt_refresh_expiration_delta",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "The new token and its iat", body = DrfJwtIssued),
+        (status = 400, description = "The token is expired, invalid, blacklisted or past its refresh limit, its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+/// `POST /api-token-refresh/` → 201 `{"pk", "token"}`
+pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let app = &http.app;
+    let response = token_field_view(&http, &req, body, |token| async move {
+        drf_jwt::refresh(app, &token).await
+    })
+    .await;
+    with_cookie(&http, &req, response, false)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api-token-verify/",
+    operation_id = "drf_jwt_verify",
+    tag = "drf-jwt",
+    summary = "drf-jwt: verify a token",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "Valid: the token and its iat", body = DrfJwtVerified),
+        (status = 400, description = "The token is expired, invalid or blacklisted, or its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+/// `POST /api-token-verify/` → 201 `{"pk", "token"}`
+pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let app = &http.app;
+    token_field_view(&http, &req, body, |token| async move {
+        drf_jwt::verify(app, &token).await
+    })
+    .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/auth/logout/",
+    operation_id = "drf_jwt_logout",
+    tag = "drf-jwt",
+    summary = "drf-jwt: blacklist the token in the body, else the caller's own",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "Blacklisted (also when it already was); token is null under jwt_token_id = \"require\"", body = DrfJwtLoggedOut),
+        (status = 400, description = "The token to blacklist is not valid or its user cannot log in; invalid fields; or a body that could not be parsed", body = DrfJwtLogoutBadRequest),
+        (status = 401, description = "No token, or the caller's token is not valid", body = Detail, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "The caller's token is blacklisted", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    ),
+    security(("drf_jwt" = []))
+)]
+/// `POST /auth/logout/` → 201 `{"token"}`
+pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let result = async {
+        let Some((own, from_cookie)) = request_token(&http, &req) else {
+            return Err(ApiError::DrfJwt(DrfAnswer::NotAuthenticated));
+        };
+        if from_cookie && let Some(c) = &http.cookies {
+            // The browser sends the cookie by itself: an unsafe request needs the CSRF token.
+            c.check_csrf(&req)?;
+        }
+        drf_jwt::authenticate(&http.app, &own)
+            .await
+            .map_err(refused(DrfAnswer::Authentication))?;
+        match *req.method() {
+            Method::POST => {}
+            Method::OPTIONS => return Ok(metadata::options(metadata::DRF_JWT_LOGOUT)),
+            _ => return Err(ApiError::MethodNotAllowed(req.method().to_string())),
+        }
+        let data = http.read_data(&req, body).await?;
+        let token = match &data {
+            // `if 'token' not in request.data`: the caller's own token.
+            Data::Fields(_) if data.get("token").is_none() => own,
+            _ => {
+                let [token] = char_fields(&data, ["token"])?;
+                token
+            }
+        };
+        let kept = drf_jwt::logout(&http.app, &token)
+            .await
+            .map_err(refused(DrfAnswer::Save))?;
+        let mut response = super::json_response(HttpResponse::Created(), &json!({"token": kept}));
+        if let Some(c) = &http.cookies
+            && c.drf_jwt_token(&req) == Some(token.as_str())
+        {
+            // Only the browser's own session: a token of another one leaves the cookie alone.
+            c.clear_all(&mut response);
+        }
+        Ok(response)
+    };
+    result.await.unwrap_or_else(|e| e.response(&http))
+}
+
+/// drf-jwt's `get_token_from_request`: the token of the request, if it has one.
+fn request_token(http: &HttpState, req: &HttpRequest) -> Option<(String, bool)> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map_or(&b""[..], HeaderValue::as_bytes);
+    match header_token(&http.app.settings.jwt_auth_header_prefix, authorization) {
+        HeaderToken::Token(token) => Some((token.to_string(), false)),
+        HeaderToken::OtherScheme => None,
+        // drf-jwt reads its JWT_AUTH_COOKIE only when the header is missing or malformed,
+        // never when it names another scheme.
+        HeaderToken::Unusable => http
+            .cookies
+            .as_ref()
+            .and_then(|c| c.drf_jwt_token(req))
+            .map(|t| (t.to_string(), true)),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum HeaderToken<'a> {
+    Token(&'a str),
+    /// `<scheme> <token>` with a scheme other than `jwt_auth_header_prefix`.
+    OtherScheme,
+    /// No header, not UTF-8, not exactly two parts split on one space, or no token.
+    Unusable,
+}
+
+/// `get_token_from_authorization_header`: exactly `<prefix> <token>`, split on a single
+/// space, the prefix compared without regard to case.
+fn header_token<'a>(prefix: &str, header: &'a [u8]) -> HeaderToken<'a> {
+    let Ok(text) = std::str::from_utf8(header) else {
+        return HeaderToken::Unusable;
+    };
+    let mut parts = text.split(' ');
+    let (Some(scheme), Some(token), None) = (parts.next(), parts.next(), parts.next()) else {
+        return HeaderToken::Unusable;
+    };
+    if scheme.to_lowercase() != prefix.to_lowercase() {
+        return HeaderToken::OtherScheme;
+    }
+    if token.is_empty() {
+        return HeaderToken::Unusable;
+    }
+    HeaderToken::Token(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_header_as_drf_jwt_splits_it() {
+        let t = |h: &'static str| header_token("Bearer", h.as_bytes());
+        assert_eq!(t("Bearer abc"), HeaderToken::Token("abc"));
+        assert_eq!(t("bEARER abc"), HeaderToken::Token("abc"));
+        assert_eq!(t("JWT abc"), HeaderToken::OtherScheme);
+        assert_eq!(t(""), HeaderToken::Unusable);
+        assert_eq!(t("Bearer"), HeaderToken::Unusable);
+        assert_eq!(t("Bearer "), HeaderToken::Unusable);
+        assert_eq!(t("Bearer  abc"), HeaderToken::Unusable);
+        assert_eq!(t("Bearer abc def"), HeaderToken::Unusable);
+        assert_eq!(header_token("JWT", b"jwt abc"), HeaderToken::Token("abc"));
+    }
+}

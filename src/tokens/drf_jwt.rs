@@ -1,0 +1,409 @@
+//! drf-jwt's protocol (`rest_framework_jwt` 1.17–1.19): what its serializers, its
+//! `JSONWebTokenAuthentication` and its blacklist app do, on jwtd's keys and blacklist.
+//!
+//! drf-jwt's tokens are one kind (no type claim): `username`, `iat`, `exp`, `jti`, `user_id`,
+//! `orig_iat`, and `orig_jti` once refreshed. A refresh makes a new token for the same login,
+//! so drf-jwt blacklists a whole login at once by its first token's id (`orig_jti` or `jti`);
+//! jwtd records that login as one outstanding-token row under that id, so that `jwtd token
+//! revoke`, `jwtd user passwd` and `jwtd token blacklist` reach drf-jwt's tokens too.
+
+use std::fmt;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::backend::PyJwtError;
+use super::error::AuthError;
+use super::serializers::{self, sha256_hex};
+use super::token::{Claims, is_truthy, number_as_secs};
+use super::{now_f64, now_secs};
+use crate::config::JwtTokenId;
+use crate::state::State;
+use crate::store::{OutstandingToken, Reason, Store, User};
+
+/// drf-jwt's refusals, with its messages. Where they show (a serializer's
+/// `non_field_errors`, an authentication failure) is the HTTP layer's business.
+#[derive(Debug)]
+pub enum DrfJwtError {
+    /// PyJWT's `ExpiredSignatureError`.
+    Expired,
+    /// PyJWT's `DecodeError`: unreadable, or a wrong signature.
+    Undecodable,
+    /// Any other refusal of the token itself.
+    Invalid,
+    Blacklisted,
+    /// `check_user`: nobody has the token's username.
+    UserDoesNotExist,
+    UserDisabled,
+    NoOrigIat,
+    RefreshExpired,
+    /// `orig_jti or jti field not found in token.` (under `jwt_token_id = "require"`).
+    NoTokenId,
+    BadCredentials,
+    /// Django's `UUIDField` refusing the token id the blacklist is searched by.
+    NotAUuid(String),
+    /// Authentication: the token names no user.
+    InvalidPayload,
+    /// The database or the password hasher failed.
+    Other(AuthError),
+}
+
+impl fmt::Display for DrfJwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DrfJwtError::Expired => f.write_str("Token has expired."),
+            DrfJwtError::Undecodable => f.write_str("Error decoding token."),
+            DrfJwtError::Invalid => f.write_str("Invalid token."),
+            DrfJwtError::Blacklisted => f.write_str("Token is blacklisted."),
+            DrfJwtError::UserDoesNotExist => f.write_str("User doesn't exist."),
+            DrfJwtError::UserDisabled => f.write_str("User account is disabled."),
+            DrfJwtError::NoOrigIat => f.write_str("orig_iat field not found in token."),
+            DrfJwtError::RefreshExpired => f.write_str("Refresh has expired."),
+            DrfJwtError::NoTokenId => f.write_str("orig_jti or jti field not found in token."),
+            DrfJwtError::BadCredentials => f.write_str("Unable to log in with provided credentials."),
+            DrfJwtError::NotAUuid(value) => write!(f, "\u{201c}{value}\u{201d} is not a valid UUID."),
+            DrfJwtError::InvalidPayload => f.write_str("Invalid payload."),
+            DrfJwtError::Other(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl DrfJwtError {
+    /// A short label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DrfJwtError::Expired => "expired",
+            DrfJwtError::Undecodable => "undecodable",
+            DrfJwtError::Invalid | DrfJwtError::InvalidPayload | DrfJwtError::NotAUuid(_) => "invalid",
+            DrfJwtError::Blacklisted => "blacklisted",
+            DrfJwtError::UserDoesNotExist | DrfJwtError::UserDisabled => "user",
+            DrfJwtError::NoOrigIat | DrfJwtError::RefreshExpired | DrfJwtError::NoTokenId => "refresh",
+            DrfJwtError::BadCredentials => "credentials",
+            DrfJwtError::Other(_) => "other",
+        }
+    }
+}
+
+impl From<AuthError> for DrfJwtError {
+    fn from(e: AuthError) -> Self {
+        DrfJwtError::Other(e)
+    }
+}
+
+impl From<crate::store::StoreError> for DrfJwtError {
+    fn from(e: crate::store::StoreError) -> Self {
+        DrfJwtError::Other(e.into())
+    }
+}
+
+impl From<PyJwtError> for DrfJwtError {
+    fn from(e: PyJwtError) -> Self {
+        match e {
+            PyJwtError::Expired => DrfJwtError::Expired,
+            PyJwtError::Decode => DrfJwtError::Undecodable,
+            PyJwtError::Invalid => DrfJwtError::Invalid,
+        }
+    }
+}
+
+/// What the three token views answer: `{"pk": issued_at, "token": token}`. drf-jwt names
+/// the `iat` claim `pk` ("for forward compatibility with drf add-ons").
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub pk: Value,
+    pub token: String,
+}
+
+/// `JSONWebTokenSerializer`: Django's `authenticate()`, then a new token.
+pub async fn obtain(state: &State, username: &str, password: &str) -> Result<Issued, DrfJwtError> {
+    let user = match serializers::authenticate(state, username, password).await {
+        Ok(user) => user,
+        Err(AuthError::NoActiveAccount) => return Err(DrfJwtError::BadCredentials),
+        Err(e) => return Err(e.into()),
+    };
+    let now = now_secs();
+    let payload = create_payload(state, &user, now);
+    let token = encode_recorded(state, &payload, &user).await?;
+    serializers::update_last_login(state, &user).await?;
+    Ok(Issued {
+        pk: now.into(),
+        token,
+    })
+}
+
+/// `RefreshAuthTokenSerializer`: a new token for the same login, while its first token's
+/// `orig_iat` is within `jwt_refresh_expiration_delta`.
+pub async fn refresh(state: &State, raw: &str) -> Result<Issued, DrfJwtError> {
+    let s = &state.settings;
+    let payload = check_payload(state, raw).await?;
+    let user = check_user(state, &payload).await?;
+    let orig_iat = match payload.get("orig_iat") {
+        None | Some(Value::Null) => return Err(DrfJwtError::NoOrigIat),
+        Some(v) => v.clone(),
+    };
+    // drf-jwt fails with a 500 on a non-numeric orig_iat; the token is simply not valid.
+    let origin = orig_iat.as_f64().ok_or(DrfJwtError::Invalid)?;
+    let now = now_secs();
+    if now as f64 > origin + s.jwt_refresh_expiration_delta.as_secs_f64() {
+        return Err(DrfJwtError::RefreshExpired);
+    }
+    let mut new = create_payload(state, &user, now);
+    new.insert("orig_iat".into(), orig_iat);
+    match token_id(&payload) {
+        Some(id) => new.insert("orig_jti".into(), id.clone()),
+        None if s.jwt_token_id == JwtTokenId::Require => return Err(DrfJwtError::NoTokenId),
+        None => {}
+    }
+    let token = encode_recorded(state, &new, &user).await?;
+    Ok(Issued {
+        pk: now.into(),
+        token,
+    })
+}
+
+/// `VerifyAuthTokenSerializer`: the token as it came, and its `iat` (null without one).
+pub async fn verify(state: &State, raw: &str) -> Result<Issued, DrfJwtError> {
+    let payload = check_payload(state, raw).await?;
+    check_user(state, &payload).await?;
+    Ok(Issued {
+        pk: payload.get("iat").cloned().unwrap_or(Value::Null),
+        token: raw.to_string(),
+    })
+}
+
+/// `JSONWebTokenAuthentication.authenticate` for a token found in the request: the user,
+/// or why not. Its messages differ from the serializers' (`Invalid payload.` for a token
+/// without username, `Invalid token.` for an unknown user), and it never asks for a `jti`.
+pub async fn authenticate(state: &State, raw: &str) -> Result<User, DrfJwtError> {
+    // drf-jwt fails with a 500 when the token id is not a UUID; here it is not valid.
+    let payload = check_payload(state, raw).await.map_err(|e| match e {
+        DrfJwtError::NotAUuid(_) => DrfJwtError::Invalid,
+        e => e,
+    })?;
+    let Some(username) = username(&payload) else {
+        return Err(DrfJwtError::InvalidPayload);
+    };
+    match state.store.user_by_username(&username).await? {
+        None => Err(DrfJwtError::Invalid),
+        Some(user) if !user.is_active => Err(DrfJwtError::UserDisabled),
+        Some(user) => Ok(user),
+    }
+}
+
+/// `BlacklistTokenSerializer.save`: blacklists the token's login — or, without a token id,
+/// the token itself. Logging out twice is no error (drf-jwt's `get_or_create`). Returns
+/// the token for the answer, which drf-jwt leaves out when `jwt_token_id = "require"`.
+pub async fn logout(state: &State, raw: &str) -> Result<Option<String>, DrfJwtError> {
+    let payload = decode(state, raw).await?;
+    let user = check_user(state, &payload).await?;
+    let record = outstanding(state, raw, &payload, &user)?;
+    state.store.blacklist(&record, Reason::Blacklist).await?;
+    Ok((state.settings.jwt_token_id != JwtTokenId::Require).then(|| raw.to_string()))
+}
+
+/// `jwt_create_payload`: drf-jwt's claims in its order (`aud` and `iss` are added by the
+/// backend when configured).
+fn create_payload(state: &State, user: &User, now: i64) -> Claims {
+    let s = &state.settings;
+    let mut payload = Claims::new();
+    payload.insert("username".into(), user.username.clone().into());
+    payload.insert("iat".into(), now.into());
+    payload.insert(
+        "exp".into(),
+        (now + s.jwt_expiration_delta.as_secs() as i64).into(),
+    );
+    if s.jwt_token_id != JwtTokenId::Off {
+        // `str(uuid4())`: drf-jwt's ids have hyphens, unlike Simple JWT's.
+        payload.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
+    }
+    if s.jwt_payload_include_user_id {
+        // `user.pk`: a number, where Simple JWT 5.5 writes a string.
+        payload.insert("user_id".into(), user.id.into());
+    }
+    if s.jwt_allow_refresh {
+        payload.insert("orig_iat".into(), now.into());
+    }
+    payload
+}
+
+/// Signs the claims and records the token's login as outstanding, so that it can be
+/// revoked with the user's other tokens. A refreshed token updates its login's row.
+async fn encode_recorded(state: &State, payload: &Claims, user: &User) -> Result<String, DrfJwtError> {
+    let raw = state.backend.encode(payload);
+    let record = outstanding(state, &raw, payload, user)?;
+    state.store.add_outstanding(&record).await?;
+    Ok(raw)
+}
+
+/// `check_payload`: decoded as PyJWT does for drf-jwt, and not blacklisted.
+async fn check_payload(state: &State, raw: &str) -> Result<Claims, DrfJwtError> {
+    let payload = decode(state, raw).await?;
+    if state
+        .store
+        .is_blacklisted(&blacklist_key(state, raw, &payload)?)
+        .await?
+    {
+        return Err(DrfJwtError::Blacklisted);
+    }
+    Ok(payload)
+}
+
+async fn decode(state: &State, raw: &str) -> Result<Claims, DrfJwtError> {
+    Ok(state
+        .backend
+        .decode_as_pyjwt(raw.as_bytes(), now_f64(), true)
+        .await?)
+}
+
+/// `check_user`: the active user the token names.
+async fn check_user(state: &State, payload: &Claims) -> Result<User, DrfJwtError> {
+    let Some(username) = username(payload) else {
+        return Err(DrfJwtError::Invalid);
+    };
+    if state.settings.jwt_token_id == JwtTokenId::Require && !payload.get("jti").is_some_and(is_truthy) {
+        return Err(DrfJwtError::Invalid);
+    }
+    match state.store.user_by_username(&username).await? {
+        None => Err(DrfJwtError::UserDoesNotExist),
+        Some(user) if !user.is_active => Err(DrfJwtError::UserDisabled),
+        Some(user) => Ok(user),
+    }
+}
+
+/// The `username` claim as Django looks it up (`str()` of a number); `None` when falsy.
+fn username(payload: &Claims) -> Option<String> {
+    match payload.get("username")? {
+        v if !is_truthy(v) => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(_) => Some("True".into()),
+        // A list or an object matches no username.
+        _ => Some(String::new()),
+    }
+}
+
+/// The id of the token's login: `orig_jti or jti`.
+fn token_id(payload: &Claims) -> Option<&Value> {
+    ["orig_jti", "jti"]
+        .into_iter()
+        .find_map(|claim| payload.get(claim).filter(|v| is_truthy(v)))
+}
+
+/// What the token is blacklisted under — the outstanding-token row's `jti`. drf-jwt's
+/// blacklist holds the token id (a UUID) and the token itself; jwtd never stores tokens,
+/// so a token without id (or any token under `jwt_token_id = "off"`, where drf-jwt
+/// compares tokens only) is blacklisted under its SHA-256.
+fn blacklist_key(state: &State, raw: &str, payload: &Claims) -> Result<String, DrfJwtError> {
+    let id = match state.settings.jwt_token_id {
+        JwtTokenId::Off => None,
+        JwtTokenId::Include | JwtTokenId::Require => token_id(payload),
+    };
+    match id {
+        Some(id) => uuid_field(id),
+        None => Ok(format!("sha256:{}", sha256_hex(raw))),
+    }
+}
+
+/// Django's `UUIDField.to_python`: the canonical form of a token id, so that `ABC…`,
+/// `abc…` and the form without hyphens are one login, as in drf-jwt's blacklist table.
+fn uuid_field(value: &Value) -> Result<String, DrfJwtError> {
+    let refused = |shown: String| DrfJwtError::NotAUuid(shown);
+    match value {
+        Value::String(text) => {
+            // `uuid.UUID(hex=…)`: prefixes, braces and hyphens anywhere are dropped.
+            let hex = text.replace("urn:", "").replace("uuid:", "");
+            let hex = hex.trim_matches(|c| c == '{' || c == '}').replace('-', "");
+            if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(refused(text.clone()));
+            }
+            let id = uuid::Uuid::try_parse(&hex).map_err(|_| refused(text.clone()))?;
+            Ok(id.hyphenated().to_string())
+        }
+        // `uuid.UUID(int=…)`
+        Value::Number(n) => match n.as_u64() {
+            Some(i) => Ok(uuid::Uuid::from_u128(u128::from(i)).hyphenated().to_string()),
+            None => Err(refused(n.to_string())),
+        },
+        other => Err(refused(other.to_string())),
+    }
+}
+
+/// The outstanding-token row of a token's login. It must outlive every token the login
+/// can still be refreshed into, or flushing expired rows would lift a logout: a refresh is
+/// allowed until `orig_iat` + `jwt_refresh_expiration_delta`, and makes a token valid for
+/// `jwt_expiration_delta` more.
+fn outstanding(
+    state: &State,
+    raw: &str,
+    payload: &Claims,
+    user: &User,
+) -> Result<OutstandingToken, DrfJwtError> {
+    let s = &state.settings;
+    let key = blacklist_key(state, raw, payload)?;
+    let at = |secs: i64| OffsetDateTime::from_unix_timestamp(secs).ok();
+    let issued = payload
+        .get("iat")
+        .and_then(number_as_secs)
+        .unwrap_or_else(now_secs);
+    // A token without exp never expires: neither may its row.
+    let mut expires = payload.get("exp").and_then(number_as_secs).unwrap_or(i64::MAX);
+    if let Some(origin) = payload.get("orig_iat").and_then(number_as_secs) {
+        let last_refresh = origin
+            .saturating_add(s.jwt_refresh_expiration_delta.as_secs() as i64)
+            .saturating_add(s.jwt_expiration_delta.as_secs() as i64);
+        expires = expires.max(last_refresh);
+    }
+    Ok(OutstandingToken {
+        user_id: Some(user.id),
+        jti: key.clone(),
+        token_sha256: sha256_hex(raw),
+        family: Some(key),
+        created_at: at(issued).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        expires_at: at(expires).unwrap_or(FAR_FUTURE),
+    })
+}
+
+/// The latest time both databases store alike.
+const FAR_FUTURE: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn token_ids_are_read_as_django_reads_uuids() {
+        let canonical = "8ff32c10-35b5-4575-a698-0b7dcb540bae";
+        for form in [
+            canonical,
+            "8FF32C10-35B5-4575-A698-0B7DCB540BAE",
+            "8ff32c1035b54575a6980b7dcb540bae",
+            "{8ff32c10-35b5-4575-a698-0b7dcb540bae}",
+            "urn:uuid:8ff32c10-35b5-4575-a698-0b7dcb540bae",
+        ] {
+            assert_eq!(uuid_field(&json!(form)).unwrap(), canonical, "{form}");
+        }
+        assert_eq!(
+            uuid_field(&json!("abc")).unwrap_err().to_string(),
+            "\u{201c}abc\u{201d} is not a valid UUID."
+        );
+        assert_eq!(
+            uuid_field(&json!(5)).unwrap(),
+            "00000000-0000-0000-0000-000000000005"
+        );
+    }
+
+    #[test]
+    fn usernames_as_django_looks_them_up() {
+        let claims = |v: Value| {
+            let mut c = Claims::new();
+            c.insert("username".into(), v);
+            c
+        };
+        assert_eq!(username(&claims(json!("alice"))).as_deref(), Some("alice"));
+        assert_eq!(username(&claims(json!(5))).as_deref(), Some("5"));
+        assert_eq!(username(&claims(json!(""))), None);
+        assert_eq!(username(&claims(json!(0))), None);
+        assert_eq!(username(&Claims::new()), None);
+    }
+}
