@@ -248,10 +248,12 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
 /// `POST /api-token-verify/` → 201 `{"pk", "token"}`
 pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    token_field_view(&http, &req, body, |token| async move {
+    let response = token_field_view(&http, &req, body, |token| async move {
         drf_jwt::verify(app, &token).await
     })
-    .await
+    .await;
+    // drf-jwt's views all set the cookie with the token they answer with, verify's too.
+    with_cookie(&http, &req, response, false)
 }
 
 #[utoipa::path(
@@ -269,7 +271,7 @@ pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
         (status = 201, description = "Blacklisted (also when it already was); token is null under jwt_token_id = \"require\"", body = DrfJwtLoggedOut),
         (status = 400, description = "The token to blacklist is not valid or its user cannot log in; invalid fields; or a body that could not be parsed", body = DrfJwtLogoutBadRequest),
         (status = 401, description = "No token, or the caller's token is not valid", body = Detail, headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "The caller's token is blacklisted", body = Detail),
+        (status = 403, description = "The caller's token is blacklisted; or, authenticated by the auth cookie, no valid X-CSRFToken was sent", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
         (status = 503, description = "The database is unavailable", body = Detail),

@@ -29,7 +29,7 @@ type Http = web::Data<HttpState>;
         (status = 200, description = "The access token", body = ImpersonationToken),
         (status = 400, description = "No such user, an inactive user, or fields missing or of the wrong type", body = BadRequest),
         (status = 401, description = "The caller is not authenticated", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "The caller may not impersonate, or the target is a superuser", body = Detail),
+        (status = 403, description = "The caller may not impersonate, holds an impersonation token, or the target is a superuser; or, authenticated by the access cookie, sent no valid X-CSRFToken", body = Detail),
         (status = 404, description = "Impersonation is off", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),

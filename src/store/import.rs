@@ -31,8 +31,18 @@ pub struct ImportCounts {
 }
 
 pub(super) enum Change<'a> {
+    /// A stored user the file renames gives up its name first, so that names can move
+    /// between users in any order (a swap included) without tripping the unique index.
+    Vacate(i64),
     Create(&'a ImportedUser),
     Update(&'a ImportedUser),
+}
+
+/// The name a renamed user holds for the moment of the import: Django's username
+/// validator allows no control character, so it clashes with no real name (and, unlike
+/// NUL, Postgres stores it).
+pub(super) fn vacated_name(id: i64) -> String {
+    format!("\u{1}import-{id}")
 }
 
 /// The writes that bring `existing` to what `users` say, or the first record that cannot be
@@ -59,7 +69,7 @@ pub(super) fn plan<'a>(
         .filter(|u| !seen.contains_key(&u.id))
         .map(|u| (u.username.as_str(), (u.id, None)))
         .collect();
-    let (mut updates, mut creates) = (Vec::new(), Vec::new());
+    let (mut vacate, mut updates, mut creates) = (Vec::new(), Vec::new(), Vec::new());
     let mut counts = ImportCounts::default();
     for u in users {
         if let Some(&(id, position)) = holder.get(u.fields.username.as_str()) {
@@ -79,14 +89,18 @@ pub(super) fn plan<'a>(
                 counts.created += 1;
             }
             Some(stored) if same(stored, u) => counts.unchanged += 1,
-            Some(_) => {
+            Some(stored) => {
+                if stored.username != u.fields.username {
+                    vacate.push(Change::Vacate(u.id));
+                }
                 updates.push(Change::Update(u));
                 counts.updated += 1;
             }
         }
     }
-    updates.append(&mut creates);
-    Ok((updates, counts))
+    vacate.append(&mut updates);
+    vacate.append(&mut creates);
+    Ok((vacate, counts))
 }
 
 fn same(stored: &User, u: &ImportedUser) -> bool {

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use super::backend::PyJwtError;
 use super::error::AuthError;
+use super::impersonation::IMPERSONATOR_CLAIM;
 use super::serializers::{self, sha256_hex};
 use super::token::{Claims, is_truthy, number_as_secs};
 use super::{now_f64, now_secs};
@@ -249,10 +250,16 @@ async fn check_payload(state: &State, raw: &str) -> Result<Claims, DrfJwtError> 
 }
 
 async fn decode(state: &State, raw: &str) -> Result<Claims, DrfJwtError> {
-    Ok(state
+    let payload = state
         .backend
         .decode_as_pyjwt(raw.as_bytes(), now_f64(), true)
-        .await?)
+        .await?;
+    // The keys are shared with Simple JWT's endpoints: their tokens (typed, and
+    // impersonation tokens) must not pass for drf-jwt logins, whatever claims they carry.
+    if payload.get(&state.settings.token_type_claim).is_some() || payload.get(IMPERSONATOR_CLAIM).is_some() {
+        return Err(DrfJwtError::Invalid);
+    }
+    Ok(payload)
 }
 
 /// `check_user`: the active user the token names.

@@ -27,7 +27,8 @@ pub enum Refusal {
     NotAllowed,
     /// The caller's own token is an impersonation token: no chains of impersonation.
     FromImpersonation,
-    /// The target is a superuser and `impersonate_superusers` is off.
+    /// The target is a superuser, and `impersonate_superusers` is off or the caller is not
+    /// a superuser.
     SuperuserTarget,
     /// No such user: the field error of a `PrimaryKeyRelatedField` (or username).
     UnknownUser(Target),
@@ -72,7 +73,9 @@ pub async fn impersonate(state: &State, caller: &User, target: Target) -> Result
     if !user.is_active {
         return Err(Refusal::Inactive);
     }
-    if user.is_superuser && !s.impersonate_superusers {
+    // Only a superuser may ever act as one: staff allowed to impersonate must not gain
+    // a superuser's powers that way, whatever `impersonate_superusers` says.
+    if user.is_superuser && !(s.impersonate_superusers && caller.is_superuser) {
         return Err(Refusal::SuperuserTarget);
     }
     let now = now_secs();

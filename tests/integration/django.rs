@@ -98,6 +98,7 @@ both_databases!(
     django_import_of_a_malformed_file_writes_nothing,
     django_import_refuses_a_username_held_by_another_id,
     django_rehash_at_login_and_check_revoke_token,
+    django_import_moves_usernames_between_users,
 );
 
 async fn django_users_log_in_with_every_hash_format(db: Db) {
@@ -432,4 +433,43 @@ async fn django_rehash_at_login_and_check_revoke_token(db: Db) {
 fn md5_digest(text: &str) -> Vec<u8> {
     use md5::Digest;
     md5::Md5::digest(text.as_bytes()).to_vec()
+}
+
+/// A later dump in which two users swapped their usernames (and a third took a freed one)
+/// imports: names move between users in one transaction, whatever the order.
+async fn django_import_moves_usernames_between_users(db: Db) {
+    let storage = Storage::new(db).await;
+    let cli = Cli::new(&storage);
+    let user = |pk: i64, name: &str| {
+        json!({"model": "auth.user", "pk": pk, "fields": {
+            "password": "!unusable", "last_login": null, "is_superuser": false,
+            "username": name, "first_name": "", "last_name": "", "email": "",
+            "is_staff": false, "is_active": true, "date_joined": "2024-05-01T10:00:00Z",
+            "groups": [], "user_permissions": []}})
+    };
+    let first = json!([user(1, "ann"), user(2, "ben"), user(3, "cid")]);
+    assert_eq!(
+        cli.import(&first).await,
+        "imported 3 users: 3 created, 0 updated, 0 skipped"
+    );
+    let swapped = json!([user(1, "ben"), user(2, "ann"), user(3, "dan"), user(4, "cid")]);
+    assert_eq!(
+        cli.import(&swapped).await,
+        "imported 4 users: 1 created, 3 updated, 0 skipped"
+    );
+    let list = text(&cli.run(&["user", "list"], None).await.stdout);
+    let rows: Vec<(String, String)> = list
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?.to_string(), w.next()?.to_string()))
+        })
+        .collect();
+    let expected = [("1", "ben"), ("2", "ann"), ("3", "dan"), ("4", "cid")];
+    assert_eq!(
+        rows,
+        expected.map(|(i, n)| (i.to_string(), n.to_string())),
+        "{list}"
+    );
 }

@@ -9,7 +9,8 @@ both_databases!(
     a_superuser_impersonates_with_a_short_unrefreshable_token,
     impersonation_is_refused_to_whom_it_should_be,
     impersonation_fields_are_checked_as_drf_checks_them,
-    staff_may_impersonate_when_configured_and_superusers_when_allowed
+    staff_may_impersonate_when_configured_and_only_superusers_impersonate_superusers,
+    impersonation_by_cookie_needs_the_csrf_token_and_drf_jwt_refuses_its_tokens
 );
 
 async fn impersonate(s: &TestServer, access: &str, body: Value) -> Reply {
@@ -192,16 +193,28 @@ async fn impersonation_fields_are_checked_as_drf_checks_them(db: Db) {
     }
 }
 
-async fn staff_may_impersonate_when_configured_and_superusers_when_allowed(db: Db) {
+async fn staff_may_impersonate_when_configured_and_only_superusers_impersonate_superusers(db: Db) {
     let s = TestServer::start(db, "impersonation = \"staff\"\nimpersonate_superusers = true").await;
     let (admin, bob, _) = admin_and_bob(&s).await;
     s.user_with("staff", "pw-staff-1", |u| u.is_staff = true).await;
     let (_, staff_access) = s.login("staff", "pw-staff-1").await;
     let r = impersonate(&s, &staff_access, json!({"user": bob})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = impersonate(&s, &staff_access, json!({"user": admin})).await;
+    // Staff never become a superuser this way.
+    impersonate(&s, &staff_access, json!({"user": admin}))
+        .await
+        .expect(403, json!({"detail": "Superusers cannot be impersonated."}));
+    // A superuser may impersonate another one, since the setting allows it.
+    let root = s
+        .user_with("root", "pw-root-1", |u| {
+            u.is_superuser = true;
+            u.is_staff = true;
+        })
+        .await;
+    let (_, admin_access) = s.login("admin", "pw-admin-1").await;
+    let r = impersonate(&s, &admin_access, json!({"user": root.id})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(claims(&r.str("access"))["user_id"], admin.to_string());
+    assert_eq!(claims(&r.str("access"))["user_id"], root.id.to_string());
 }
 
 /// Every impersonation is logged at warn level with both users.
@@ -262,4 +275,47 @@ async fn impersonation_is_logged_with_both_ids() {
         (&json!(1), &json!(2)),
         "{line}"
     );
+}
+
+/// With the access token in a cookie, impersonating is an unsafe cookie-authenticated
+/// request: the CSRF token is required. drf-jwt's endpoints (same keys) take neither
+/// impersonation tokens nor Simple JWT's, even when those carry a `username` claim.
+async fn impersonation_by_cookie_needs_the_csrf_token_and_drf_jwt_refuses_its_tokens(db: Db) {
+    let s = TestServer::start(
+        db,
+        "auth_cookie = \"refresh\"\nauth_cookie_access = \"access\"\ndrf_jwt_endpoints = true\nuser_id_claim = \"username\"\nuser_id_field = \"username\"",
+    )
+    .await;
+    let (_, bob, access) = admin_and_bob(&s).await;
+    let cookie = format!("access={access}; csrftoken=abcdefghijklmnopqrstuvwxyz012345");
+    let post = |csrf: Option<&'static str>| {
+        let mut req = s
+            .client
+            .post(s.url("/api/token/impersonate/"))
+            .header("cookie", cookie.clone())
+            .json(&json!({"username": "bob"}));
+        if let Some(token) = csrf {
+            req = req.header("x-csrftoken", token);
+        }
+        async move { Reply::from(req.send().await.unwrap()).await }
+    };
+    post(None)
+        .await
+        .expect(403, json!({"detail": "CSRF Failed: CSRF token missing."}));
+    let r = post(Some("abcdefghijklmnopqrstuvwxyz012345")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.str("access");
+    assert_eq!(claims(&token)["username"], "bob", "user_id_claim = username");
+    assert_eq!(claims(&token)["impersonator"], "admin", "ids are usernames here");
+    let _ = bob;
+
+    // drf-jwt's endpoints: neither this token nor the admin's own Simple JWT token, though
+    // both carry a `username` claim here.
+    for t in [&token, &access] {
+        assert!(claims(t).get("username").is_some());
+        for path in ["/api-token-verify/", "/api-token-refresh/"] {
+            let r = s.post(path, json!({"token": t})).await;
+            r.expect(400, json!({"non_field_errors": ["Invalid token."]}));
+        }
+    }
 }

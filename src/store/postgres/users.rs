@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::store::import::{Change, plan};
+use crate::store::import::{Change, plan, vacated_name};
 use crate::store::{ImportCounts, ImportedUser, NewUser, Result, User, now};
 
 macro_rules! columns {
@@ -80,6 +80,14 @@ pub(super) async fn import(pool: &PgPool, users: &[ImportedUser]) -> Result<Impo
     let (changes, counts) = plan(&existing, users)?;
     for change in changes {
         let (sql, u) = match change {
+            Change::Vacate(id) => {
+                sqlx::query("UPDATE users SET username = $1 WHERE id = $2")
+                    .bind(vacated_name(id))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                continue;
+            }
             Change::Create(u) => (
                 "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
                  is_staff, is_superuser, last_login, date_joined, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -95,7 +103,7 @@ pub(super) async fn import(pool: &PgPool, users: &[ImportedUser]) -> Result<Impo
         // A new user without date_joined joins now; a stored one keeps its date.
         let date_joined = match change {
             Change::Create(_) => Some(u.date_joined.unwrap_or_else(now)),
-            Change::Update(_) => u.date_joined,
+            Change::Update(_) | Change::Vacate(_) => u.date_joined,
         };
         bind_user_fields!(sqlx::query(sql), u.fields)
             .bind(u.last_login)

@@ -3,7 +3,7 @@
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
-use crate::store::import::{Change, plan};
+use crate::store::import::{Change, plan, vacated_name};
 use crate::store::{ImportCounts, ImportedUser, NewUser, Result, User, now};
 
 macro_rules! columns {
@@ -75,6 +75,14 @@ pub(super) async fn import(pool: &SqlitePool, users: &[ImportedUser]) -> Result<
     let (changes, counts) = plan(&existing, users)?;
     for change in changes {
         let (sql, u) = match change {
+            Change::Vacate(id) => {
+                sqlx::query("UPDATE users SET username = ? WHERE id = ?")
+                    .bind(vacated_name(id))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                continue;
+            }
             Change::Create(u) => (
                 "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
                  is_staff, is_superuser, last_login, date_joined, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -90,7 +98,7 @@ pub(super) async fn import(pool: &SqlitePool, users: &[ImportedUser]) -> Result<
         // A new user without date_joined joins now; a stored one keeps its date.
         let date_joined = match change {
             Change::Create(_) => Some(u.date_joined.unwrap_or_else(now)),
-            Change::Update(_) => u.date_joined,
+            Change::Update(_) | Change::Vacate(_) => u.date_joined,
         };
         bind_user_fields!(sqlx::query(sql), u.fields)
             .bind(u.last_login)
