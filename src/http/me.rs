@@ -27,8 +27,9 @@ type Http = web::Data<HttpState>;
         (status = 503, description = "The database is unavailable", body = Detail),
     )
 )]
-pub async fn me(http: Http, req: HttpRequest) -> HttpResponse {
-    let result = authenticated(&http, &req)
+pub async fn me(req: HttpRequest) -> HttpResponse {
+    let http = super::state(&req);
+    let result = authenticated(http, &req)
         .await
         .map(|(user, token)| user_json(&user, &token));
     http.respond(result)

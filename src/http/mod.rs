@@ -134,6 +134,13 @@ impl HttpState {
     }
 }
 
+/// The shared state, borrowed from the request: the `web::Data` extractor would clone its
+/// `Arc` on every request, and two workers doing so bounce its counter between cores.
+pub(crate) fn state(req: &HttpRequest) -> &HttpState {
+    req.app_data::<web::Data<HttpState>>()
+        .expect("the app registers its state")
+}
+
 pub fn json_response(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
     builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
     match body {

@@ -81,7 +81,6 @@ pub async fn observe(
         .cloned()
         .unwrap_or_else(new_request_id);
     let method = method_name(req.method());
-    let http = req.app_data::<web::Data<HttpState>>().cloned();
     let span = tracing::info_span!("request", id = %request_id.to_str().unwrap_or_default());
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
@@ -92,7 +91,9 @@ pub async fn observe(
             .copied()
     });
     let seconds = started.elapsed().as_secs_f64();
-    if let Some(http) = http {
+    // Borrowed, not cloned: two workers cloning one Arc per request bounce its counter
+    // between their cores.
+    if let Some(http) = res.request().app_data::<web::Data<HttpState>>() {
         let extensions = res.response().extensions();
         let label = route.map_or("unmatched", |(r, _)| r);
         http.metrics.request(label, method, status, seconds);

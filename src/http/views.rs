@@ -166,7 +166,8 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
     )
 )]
 /// `POST /api/token/verify/` → `{}`
-pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+pub async fn verify(req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let http = super::state(&req);
     let result = async {
         let data = http.read_data(&req, body).await?;
         let [token] = char_fields(&data, ["token"])?;

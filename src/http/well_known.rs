@@ -66,8 +66,9 @@ impl Rendered {
     )
 )]
 /// `GET /.well-known/jwks.json`: the public keys of the ring, pre-rendered.
-pub async fn jwks(http: Http, req: HttpRequest) -> HttpResponse {
-    http.jwks.respond(&http, &req)
+pub async fn jwks(req: HttpRequest) -> HttpResponse {
+    let http = super::state(&req);
+    http.jwks.respond(http, &req)
 }
 
 #[utoipa::path(

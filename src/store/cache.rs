@@ -6,7 +6,8 @@
 //! Only negative blacklist answers are kept: a blacklisted token stays refused without help.
 //! Rotation never reads from here — its check is the unique row its own transaction writes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
@@ -17,13 +18,22 @@ const CAPACITY: usize = 8192;
 
 pub(super) struct ReadCache {
     ttl: Duration,
-    users: Cache<i64, (Instant, User)>,
+    users: Cache<i64, Arc<UserEntry>>,
     clean: Cache<Box<str>, Instant>,
     /// Bumped by every invalidation of its map, so that a read which raced with a write
     /// does not put back what the write just removed. Two counters, so that a stream of
     /// rotations (each one drops a token) does not keep user rows from being kept.
     users_generation: AtomicU64,
     tokens_generation: AtomicU64,
+}
+
+/// A user row and when it was read. `refreshing` lets exactly one request re-read an
+/// expired row while the others keep using it for that moment: without it, every request
+/// in flight when the row expires would ask the database at once.
+pub(super) struct UserEntry {
+    at: Instant,
+    user: User,
+    refreshing: AtomicBool,
 }
 
 /// Where the database was when a read began (see `put_user`, `put_not_blacklisted`).
@@ -50,16 +60,27 @@ impl ReadCache {
         Generation(self.tokens_generation.load(Ordering::Acquire))
     }
 
+    /// The kept row while it is fresh; once it has expired, `None` for the first caller
+    /// (who reads the database and puts the row back) and the old row for the others until
+    /// then — at most one TTL more, after which everyone reads.
     pub(super) fn user(&self, id: i64) -> Option<User> {
-        self.users
-            .get(&id)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, user)| user)
+        let entry = self.users.get(&id)?;
+        let age = entry.at.elapsed();
+        if age < self.ttl {
+            return Some(entry.user.clone());
+        }
+        let someone_else_reads = entry.refreshing.swap(true, Ordering::AcqRel);
+        (someone_else_reads && age < 2 * self.ttl).then(|| entry.user.clone())
     }
 
     /// Keeps a user read when the database was asked at `generation`.
     pub(super) fn put_user(&self, user: &User, generation: Generation) {
-        self.users.insert(user.id, (Instant::now(), user.clone()));
+        let entry = UserEntry {
+            at: Instant::now(),
+            user: user.clone(),
+            refreshing: AtomicBool::new(false),
+        };
+        self.users.insert(user.id, Arc::new(entry));
         if self.users_generation().0 != generation.0 {
             self.users.remove(&user.id);
         }
