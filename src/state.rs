@@ -89,6 +89,31 @@ impl State {
 }
 
 impl State {
+    /// Teaches the hasher what the imported hashes still stored cost (one check of each
+    /// kind with a password nobody has), so that refused logins are padded to it from the
+    /// first one on: see `PasswordHasher::failure_floor`.
+    pub async fn learn_legacy_hash_costs(&self) {
+        let hashes = match self.store.legacy_password_hashes().await {
+            Ok(hashes) => hashes,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the imported password hashes");
+                return;
+            }
+        };
+        for hash in &hashes {
+            if let Err(e) = self.hasher.learn_cost(hash).await {
+                tracing::warn!(error = %e, "could not time an imported password hash");
+            }
+        }
+        let floor = self.hasher.failure_floor();
+        if !floor.is_zero() {
+            tracing::info!(
+                floor_ms = floor.as_millis() as u64,
+                "refused logins take as long as checking the dearest imported password hash"
+            );
+        }
+    }
+
     /// `flush_expired_interval`: in the server, what `jwtd token flush-expired` does.
     pub async fn flush_expired_periodically(&self, every: std::time::Duration) {
         let mut ticks = tokio::time::interval(every);

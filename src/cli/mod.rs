@@ -146,6 +146,11 @@ async fn serve(settings: Settings) -> CliResult {
         actix_web::rt::spawn(async move { http.app.flush_expired_periodically(every.0).await });
     }
     {
+        // What imported Django hashes cost, before the first login needs it (failure_floor).
+        let http = http.clone();
+        actix_web::rt::spawn(async move { http.app.learn_legacy_hash_costs().await });
+    }
+    {
         let hasher = http.app.hasher.clone();
         actix_web::rt::spawn(async move {
             let mut ticks = tokio::time::interval(crate::passwords::BUFFER_IDLE);

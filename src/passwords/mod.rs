@@ -10,6 +10,7 @@
 
 mod django;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,7 +67,13 @@ struct Inner {
     buffers: Mutex<Vec<(Vec<Block>, Instant)>>,
     /// Seconds per hash, for the metrics.
     timing: Histogram,
+    /// The longest check of a Django hash seen (nanoseconds): what a refused login is padded
+    /// to (see `failure_floor`).
+    legacy_cost: AtomicU64,
 }
+
+/// No refused login is padded beyond this, whatever an imported hash costs.
+const MAX_FLOOR: Duration = Duration::from_secs(2);
 
 impl PasswordHasher {
     /// `concurrency`: hashes computed at once (the CPU count is right for a server).
@@ -77,6 +84,7 @@ impl PasswordHasher {
                 permits: Semaphore::new(concurrency.max(1)),
                 buffers: Mutex::new(Vec::new()),
                 timing: Histogram::new(exponential_buckets(0.001, 2.0, 12)),
+                legacy_cost: AtomicU64::new(0),
             }),
         }
     }
@@ -105,9 +113,11 @@ impl PasswordHasher {
                 false,
             ),
         };
-        let verified = self
+        let legacy = !matches!(stored, Stored::Jwtd(_));
+        let (verified, cost) = self
             .run(move |blocks| {
-                Ok(match &stored {
+                let started = Instant::now();
+                let verified = match &stored {
                     Stored::Jwtd(phc) => verify_with(&password, phc, blocks),
                     Stored::DjangoArgon2(phc) => {
                         let matches = verify_with(&password, phc, blocks).matches;
@@ -123,13 +133,36 @@ impl PasswordHasher {
                             needs_rehash: matches,
                         }
                     }
-                })
+                };
+                Ok((verified, started.elapsed()))
             })
             .await?;
+        if legacy && real {
+            let nanos = cost.min(MAX_FLOOR).as_nanos() as u64;
+            self.inner.legacy_cost.fetch_max(nanos, Ordering::Relaxed);
+        }
         Ok(Verified {
             matches: verified.matches && real,
             needs_rehash: verified.needs_rehash && real,
         })
+    }
+
+    /// How long a refused login should take at least: the longest check of an imported
+    /// Django hash seen so far (zero when there is none). A Django hash (PBKDF2 with a
+    /// million iterations, say) costs more than jwtd's argon2id, so until its user first
+    /// logs in, a wrong password for an imported user would take longer than one for an
+    /// unknown username — telling which usernames exist. Padding every refusal to this
+    /// floor removes the difference.
+    pub fn failure_floor(&self) -> Duration {
+        Duration::from_nanos(self.inner.legacy_cost.load(Ordering::Relaxed))
+    }
+
+    /// Learns what checking `encoded` costs, by checking a password nobody has against it:
+    /// the server does this at start-up for the imported hashes still stored.
+    pub async fn learn_cost(&self, encoded: &str) -> Result<(), PasswordError> {
+        self.verify("\u{0}jwtd: what does this hash cost?", Some(encoded))
+            .await
+            .map(drop)
     }
 
     /// Drops buffers unused for `idle` (the server calls this periodically): 19 MiB each,

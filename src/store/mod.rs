@@ -194,6 +194,9 @@ pub trait Store: Send + Sync {
     fn user_by_id(&self, id: i64) -> impl Future<Output = Result<Option<User>>> + Send;
     fn user_by_username(&self, username: &str) -> impl Future<Output = Result<Option<User>>> + Send;
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
+    /// One stored hash of each other kind than jwtd's own argon2id (imported ones, not yet
+    /// upgraded by a login), unusable ones aside: what the hasher learns their cost from.
+    fn legacy_password_hashes(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
     fn set_password(&self, id: i64, hash: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Sets the password hash only if it is still `old`: a rehash at login, which must not
     /// overwrite what a concurrent login or password change stored.
@@ -437,6 +440,9 @@ impl Store for Database {
     }
     async fn list_users(&self) -> Result<Vec<User>> {
         dispatch!(self, s => s.list_users())
+    }
+    async fn legacy_password_hashes(&self) -> Result<Vec<String>> {
+        dispatch!(self, s => s.legacy_password_hashes())
     }
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
         let result = dispatch!(self, s => s.set_password(id, hash));

@@ -28,6 +28,7 @@ pub struct Refreshed {
 /// check, inactive users refused) and the user authentication rule. Unknown users cost a
 /// password check too, so timing does not reveal which usernames exist.
 pub async fn authenticate(state: &State, username: &str, password: &str) -> Result<User, AuthError> {
+    let started = tokio::time::Instant::now();
     let user = state.store.user_by_username(username).await?;
     let verified = state
         .hasher
@@ -40,7 +41,11 @@ pub async fn authenticate(state: &State, username: &str, password: &str) -> Resu
             }
             Ok(user)
         }
-        _ => Err(AuthError::NoActiveAccount),
+        _ => {
+            // Every refusal lasts as long as the dearest imported hash (see failure_floor).
+            tokio::time::sleep_until(started + state.hasher.failure_floor()).await;
+            Err(AuthError::NoActiveAccount)
+        }
     }
 }
 

@@ -99,6 +99,7 @@ both_databases!(
     django_import_refuses_a_username_held_by_another_id,
     django_rehash_at_login_and_check_revoke_token,
     django_import_moves_usernames_between_users,
+    refused_logins_take_as_long_as_the_dearest_imported_hash,
 );
 
 async fn django_users_log_in_with_every_hash_format(db: Db) {
@@ -471,5 +472,46 @@ async fn django_import_moves_usernames_between_users(db: Db) {
         rows,
         expected.map(|(i, n)| (i.to_string(), n.to_string())),
         "{list}"
+    );
+}
+
+/// A Django hash costs more than jwtd's argon2id: without padding, a wrong password for an
+/// imported user not yet upgraded would take longer than one for an unknown username, and
+/// timing would tell which usernames exist. Every refusal lasts at least as long as the
+/// dearest imported hash (learnt at start-up, as the server does).
+async fn refused_logins_take_as_long_as_the_dearest_imported_hash(db: Db) {
+    let storage = Storage::new(db).await;
+    assert_eq!(Cli::new(&storage).import(&fixture()).await, FIRST_IMPORT);
+    let s = TestServer::start_on(Arc::new(storage), SERVER).await;
+    assert_eq!(s.state().hasher.failure_floor(), std::time::Duration::ZERO);
+    s.state().learn_legacy_hash_costs().await;
+    let floor = s.state().hasher.failure_floor();
+    assert!(
+        floor > std::time::Duration::from_millis(20),
+        "a million PBKDF2 rounds: {floor:?}"
+    );
+
+    s.user("native", "pw-native-1").await;
+    let refused = |username: &'static str| {
+        let s = &s;
+        async move {
+            let started = std::time::Instant::now();
+            let r = s
+                .post("/api/token/", json!({"username": username, "password": "wrong"}))
+                .await;
+            r.expect_401(no_active_account());
+            started.elapsed()
+        }
+    };
+    let imported = refused("pbkdf2_user").await;
+    let unknown = refused("nobody-at-all").await;
+    let native = refused("native").await;
+    assert!(
+        unknown >= floor && native >= floor,
+        "{unknown:?} {native:?} < {floor:?}"
+    );
+    assert!(
+        unknown.as_secs_f64() >= 0.7 * imported.as_secs_f64(),
+        "unknown {unknown:?} vs imported {imported:?}"
     );
 }

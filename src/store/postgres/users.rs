@@ -40,6 +40,19 @@ pub(super) async fn by_username(pool: &PgPool, username: &str) -> Result<Option<
     )
 }
 
+/// One hash per kind (its text up to the second `$`: algorithm and work factor) of those
+/// that are not jwtd's argon2id nor unusable.
+pub(super) async fn legacy_password_hashes(pool: &PgPool) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT MIN(password) FROM users WHERE password NOT LIKE '$argon2id$%' \
+         AND password NOT LIKE '!%' AND password <> '' \
+         GROUP BY substr(password, 1, 24) LIMIT 16",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(p,)| p).collect())
+}
+
 pub(super) async fn list(pool: &PgPool) -> Result<Vec<User>> {
     Ok(
         sqlx::query_as::<_, User>(concat!("SELECT ", columns!(), " FROM users ORDER BY id"))

@@ -109,6 +109,9 @@ impl Store for SqliteStore {
     async fn list_users(&self) -> Result<Vec<User>> {
         users::list(&self.pool).await
     }
+    async fn legacy_password_hashes(&self) -> Result<Vec<String>> {
+        users::legacy_password_hashes(&self.pool).await
+    }
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
         users::set_password(&self.writer, id, hash).await
     }
