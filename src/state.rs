@@ -100,7 +100,15 @@ impl State {
                 return;
             }
         };
+        let mut timed = std::collections::HashSet::new();
         for hash in &hashes {
+            // One check per kind: more of the same would only cost start-up time.
+            let Some(kind) = crate::passwords::cost_kind(hash) else {
+                continue;
+            };
+            if !timed.insert(kind) {
+                continue;
+            }
             if let Err(e) = self.hasher.learn_cost(hash).await {
                 tracing::warn!(error = %e, "could not time an imported password hash");
             }

@@ -115,19 +115,24 @@ impl Cookies {
                 self.http_only,
             ),
         );
+        add(response, &self.csrf_cookie(req, login, self.drf_jwt_max_age));
+    }
+
+    /// The CSRF cookie beside the token cookies: a login gets a new secret, as Django
+    /// rotates it on login; a refresh keeps the one the page already has, so that other
+    /// tabs' requests in flight still carry the right one. Scripts read this one: that is
+    /// how the page learns what to send in X-CSRFToken.
+    fn csrf_cookie(
+        &self,
+        req: &HttpRequest,
+        login: bool,
+        max_age: cookie::time::Duration,
+    ) -> Cookie<'static> {
         let secret = (!login)
             .then(|| csrf::secret_of(req, &self.csrf))
             .flatten()
             .unwrap_or_else(csrf::new_secret);
-        add(
-            response,
-            &self.cookie(&self.csrf, secret, self.drf_jwt_max_age, false),
-        );
-    }
-
-    /// drf-jwt's logout deletes its cookie.
-    pub fn clear_all(&self, response: &mut HttpResponse) {
-        self.clear(response);
+        self.cookie(&self.csrf, secret, max_age, false)
     }
 
     /// The CSRF check for a request authenticated by a cookie, as DRF's `enforce_csrf`
@@ -164,7 +169,7 @@ impl Cookies {
 
     /// Expired cookies with the names, domain and path of the live ones: what makes
     /// browsers forget them.
-    fn clear(&self, response: &mut HttpResponse) {
+    pub fn clear(&self, response: &mut HttpResponse) {
         let names = [
             (Some(&self.refresh), self.http_only),
             (self.access.as_ref(), self.http_only),
@@ -202,9 +207,7 @@ pub fn refresh_token(http: &HttpState, req: &HttpRequest, data: &Data) -> Result
 }
 
 /// The answer of obtain and refresh: the body and, when cookies are on, the tokens in it
-/// as cookies beside a CSRF cookie. A login gets a new CSRF secret, as Django rotates it
-/// on login; a refresh keeps the one the page already has, so that other tabs' requests
-/// in flight still carry the right one.
+/// as cookies beside a CSRF cookie (see `csrf_cookie`).
 pub fn respond_with_tokens(
     http: &HttpState,
     req: &HttpRequest,
@@ -229,12 +232,7 @@ pub fn respond_with_tokens(
     {
         cookies.push(c.cookie(name, access, c.access_max_age, c.http_only));
     }
-    let secret = (!login)
-        .then(|| csrf::secret_of(req, &c.csrf))
-        .flatten()
-        .unwrap_or_else(csrf::new_secret);
-    // Scripts read this one: that is how the page learns what to send in X-CSRFToken.
-    cookies.push(c.cookie(&c.csrf, secret, c.refresh_max_age, false));
+    cookies.push(c.csrf_cookie(req, login, c.refresh_max_age));
     let mut response = json_response(HttpResponse::Ok(), &body);
     for cookie in &cookies {
         add(&mut response, cookie);

@@ -92,14 +92,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// 201 with the body, or the error's response.
-fn created(http: &HttpState, result: Result<Value, ApiError>) -> HttpResponse {
+/// 201 with the body, or the error's response. With cookies on, the token answered with is
+/// also set as drf-jwt's cookie, as all of drf-jwt's token views do; `login` starts a new
+/// CSRF secret.
+fn created(
+    http: &HttpState,
+    req: &HttpRequest,
+    result: Result<Value, ApiError>,
+    login: bool,
+) -> HttpResponse {
     match result {
         Ok(body) => {
-            let token = body.get("token").and_then(Value::as_str).map(str::to_owned);
             let mut response = super::json_response(HttpResponse::Created(), &body);
-            if let Some(token) = token {
-                response.extensions_mut().insert(IssuedToken(token));
+            if let Some(c) = &http.cookies
+                && let Some(token) = body.get("token").and_then(Value::as_str)
+            {
+                c.set_drf_jwt_token(req, &mut response, token, login);
             }
             response
         }
@@ -152,28 +160,8 @@ pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
                 .map_err(refused(DrfAnswer::Validation))
         },
     );
-    with_cookie(&http, &req, created(&http, result.await), true)
+    created(&http, &req, result.await, true)
 }
-
-/// With cookies on, a 201 carrying a token also sets it as drf-jwt's cookie.
-fn with_cookie(http: &HttpState, req: &HttpRequest, mut response: HttpResponse, login: bool) -> HttpResponse {
-    if let Some(c) = &http.cookies
-        && response.status() == StatusCode::CREATED
-        && let Some(token) = token_of(&response)
-    {
-        c.set_drf_jwt_token(req, &mut response, &token, login);
-    }
-    response
-}
-
-/// The `token` of a JSON answer this module built.
-fn token_of(response: &HttpResponse) -> Option<String> {
-    response.extensions().get::<IssuedToken>().map(|t| t.0.clone())
-}
-
-/// The token a 201 carries, kept beside the body so that the cookie needs no re-parse.
-#[derive(Clone)]
-struct IssuedToken(String);
 
 /// The views of a `token` field: the field, the rule, 201 `{"pk", "token"}`.
 async fn token_field_view<F, Fut>(
@@ -194,7 +182,7 @@ where
             .map(issued)
             .map_err(refused(DrfAnswer::Validation))
     };
-    created(http, result.await)
+    created(http, req, result.await, false)
 }
 
 #[utoipa::path(
@@ -219,11 +207,10 @@ where
 /// `POST /api-token-refresh/` → 201 `{"pk", "token"}`
 pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    let response = token_field_view(&http, &req, body, |token| async move {
+    token_field_view(&http, &req, body, |token| async move {
         drf_jwt::refresh(app, &token).await
     })
-    .await;
-    with_cookie(&http, &req, response, false)
+    .await
 }
 
 #[utoipa::path(
@@ -248,12 +235,10 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
 /// `POST /api-token-verify/` → 201 `{"pk", "token"}`
 pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    let response = token_field_view(&http, &req, body, |token| async move {
+    token_field_view(&http, &req, body, |token| async move {
         drf_jwt::verify(app, &token).await
     })
-    .await;
-    // drf-jwt's views all set the cookie with the token they answer with, verify's too.
-    with_cookie(&http, &req, response, false)
+    .await
 }
 
 #[utoipa::path(
@@ -313,7 +298,7 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
             && c.drf_jwt_token(&req) == Some(token.as_str())
         {
             // Only the browser's own session: a token of another one leaves the cookie alone.
-            c.clear_all(&mut response);
+            c.clear(&mut response);
         }
         Ok(response)
     };

@@ -42,7 +42,7 @@ pub enum ApiError {
 }
 
 /// DRF's default `PermissionDenied` message.
-pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
 
 impl From<Refusal> for ApiError {
     fn from(e: Refusal) -> Self {

@@ -187,7 +187,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         views::refresh_sliding,
         metadata::REFRESH_SLIDING,
     );
-    post_only(cfg, "/api/token/impersonate/", impersonate::impersonate);
     post_only(cfg, "/api/token/revoke/", oauth::revoke);
     post_only(cfg, "/api/token/introspect/", oauth::introspect);
     get_only(cfg, "/api/schema/", openapi::schema);
@@ -301,9 +300,10 @@ async fn not_found(http: web::Data<HttpState>) -> HttpResponse {
 /// Builds the server on an already bound listener (tests bind port 0).
 pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     let s = &state.app.settings;
-    let (metrics_here, drf_jwt, client_timeout, shutdown) = (
+    let (metrics_here, drf_jwt, impersonation, client_timeout, shutdown) = (
         s.metrics && s.metrics_bind.is_none(),
         s.drf_jwt_endpoints,
+        s.impersonation != crate::config::Impersonation::Off,
         s.client_timeout.0,
         s.shutdown_timeout.as_secs(),
     );
@@ -321,6 +321,9 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
                 }
                 if drf_jwt {
                     drf_jwt::routes(cfg);
+                }
+                if impersonation {
+                    post_only(cfg, "/api/token/impersonate/", impersonate::impersonate);
                 }
             })
             .default_service(web::to(not_found))

@@ -261,6 +261,26 @@ enum Stored {
     Django(django::DjangoHash),
 }
 
+/// What checking a stored hash costs depends on: its algorithm and work factors, without
+/// salt and digest. `None` for a hash jwtd cannot verify. Hashes of one kind cost the same,
+/// so the server times one of each (see `PasswordHasher::learn_cost`).
+pub fn cost_kind(encoded: &str) -> Option<String> {
+    let fields: Vec<&str> = encoded.split('$').collect();
+    let kept: Vec<&str> = match parse(encoded)? {
+        // PHC strings end in `$salt$hash`.
+        Stored::Jwtd(_) | Stored::DjangoArgon2(_) => fields[..fields.len().checked_sub(2)?].to_vec(),
+        // `pbkdf2_sha256$<iterations>$salt$hash`
+        Stored::Django(django::DjangoHash::Pbkdf2 { .. }) => fields.get(..2)?.to_vec(),
+        // `bcrypt_sha256$$2b$<cost>$<salt and hash>`
+        Stored::Django(django::DjangoHash::Bcrypt { .. }) => fields.get(..4)?.to_vec(),
+        // `scrypt$<N>$salt$<r>$<p>$hash`
+        Stored::Django(django::DjangoHash::Scrypt { .. }) => {
+            vec![fields[0], fields.get(1)?, fields.get(3)?, fields.get(4)?]
+        }
+    };
+    Some(kept.join("$"))
+}
+
 fn parse(encoded: &str) -> Option<Stored> {
     if encoded.starts_with('$') {
         return parse_phc(encoded).map(Stored::Jwtd);
@@ -406,6 +426,23 @@ mod tests {
     /// Argon2PasswordHasher's output before Django 3.2 (argon2i, 16-byte hash).
     const DJANGO_ARGON2I: &str =
         "argon2$argon2i$v=19$m=512,t=2,p=2$NnV0V2RqbEtiaUpYVzhIZ0RCQ3dRTA$4+igVdB5cM4ELgB2mCaZ+A";
+
+    #[test]
+    fn cost_kinds_name_algorithm_and_work_factors_only() {
+        let kind = |h: &str| cost_kind(h).unwrap();
+        assert_eq!(
+            kind("pbkdf2_sha1$1000000$BXjzku8FBKfa27jHXs3Ig2$WMKLGjngP507KYilhwRobnsF/yQ="),
+            "pbkdf2_sha1$1000000"
+        );
+        assert_eq!(
+            kind("bcrypt_sha256$$2b$12$9WWK9gOxc2q.Dg2kMcg5uuOoTgqsZwXZhh3xkuDMPVN6rmgLF1ZYa"),
+            "bcrypt_sha256$$2b$12"
+        );
+        assert!(kind(DJANGO_ARGON2ID).starts_with("argon2$argon2id$v=19$m="));
+        assert_eq!(kind(DJANGO_ARGON2ID).matches('$').count(), 3, "no salt, no hash");
+        assert_eq!(cost_kind("!unusable"), None);
+        assert_eq!(cost_kind("md5$salt$hash"), None);
+    }
 
     #[tokio::test]
     async fn django_hashes_verify_and_ask_for_a_rehash() {

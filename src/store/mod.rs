@@ -194,8 +194,9 @@ pub trait Store: Send + Sync {
     fn user_by_id(&self, id: i64) -> impl Future<Output = Result<Option<User>>> + Send;
     fn user_by_username(&self, username: &str) -> impl Future<Output = Result<Option<User>>> + Send;
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
-    /// One stored hash of each other kind than jwtd's own argon2id (imported ones, not yet
-    /// upgraded by a login), unusable ones aside: what the hasher learns their cost from.
+    /// A sample of the stored hashes other than jwtd's own argon2id (imported ones, not yet
+    /// upgraded by a login), unusable ones aside, covering the kinds present: what the
+    /// hasher learns their cost from.
     fn legacy_password_hashes(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
     fn set_password(&self, id: i64, hash: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Sets the password hash only if it is still `old`: a rehash at login, which must not

@@ -40,13 +40,14 @@ pub(super) async fn by_username(pool: &SqlitePool, username: &str) -> Result<Opt
     )
 }
 
-/// One hash per kind (its text up to the second `$`: algorithm and work factor) of those
-/// that are not jwtd's argon2id nor unusable.
+/// A sample of the stored hashes that are not jwtd's argon2id nor unusable: one per
+/// distinct beginning (algorithm, work factors and the first salt characters), so that
+/// every kind present is likely among them; the caller keeps one per kind.
 pub(super) async fn legacy_password_hashes(pool: &SqlitePool) -> Result<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT MIN(password) FROM users WHERE password NOT LIKE '$argon2id$%' \
          AND password NOT LIKE '!%' AND password <> '' \
-         GROUP BY substr(password, 1, 24) LIMIT 16",
+         GROUP BY substr(password, 1, 24) LIMIT 64",
     )
     .fetch_all(pool)
     .await?;
