@@ -19,6 +19,7 @@ mod oauth;
 mod observe;
 mod openapi;
 mod parsers;
+mod request_counts;
 mod throttle;
 mod views;
 mod well_known;
@@ -28,9 +29,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::guard::{Guard, GuardContext};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, from_fn};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use futures_util::StreamExt;
 use serde_json::Value;
 
 pub use cookies::token_from_cookie;
@@ -104,19 +109,14 @@ impl HttpState {
         }
         // A small body has usually arrived with the head: only arm the timer (a timer-wheel
         // entry per request) when it has not.
-        let mut reading = std::pin::pin!(body.to_bytes_limited(self.max_body));
+        let mut reading = std::pin::pin!(collect_body(body, self.max_body));
         let first = std::future::poll_fn(|cx| std::task::Poll::Ready(reading.as_mut().poll(cx))).await;
-        let read = match first {
-            std::task::Poll::Ready(read) => read,
+        let bytes = match first {
+            std::task::Poll::Ready(read) => read?,
             std::task::Poll::Pending => match tokio::time::timeout(self.client_timeout, reading).await {
-                Ok(read) => read,
+                Ok(read) => read?,
                 Err(_) => return Err(ApiError::Timeout),
             },
-        };
-        let bytes = match read {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(_)) => return Err(ApiError::BadBody),
-            Err(_) => return Err(ApiError::TooLarge(self.max_body)),
         };
         let content_type = req
             .headers()
@@ -132,6 +132,31 @@ impl HttpState {
             Err(e) => e.response(self),
         }
     }
+}
+
+/// The body, at most `limit` bytes. A body that came in one piece (a small JSON body
+/// usually does) is that piece, uncopied: actix's `to_bytes_limited` would allocate 32 KiB
+/// for it first.
+async fn collect_body(mut body: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let mut whole: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| ApiError::BadBody)?;
+        let so_far = whole.as_ref().map_or(joined.len(), Bytes::len);
+        if so_far + chunk.len() > limit {
+            return Err(ApiError::TooLarge(limit));
+        }
+        match whole.take() {
+            None if joined.is_empty() => whole = Some(chunk),
+            first => {
+                if let Some(first) = first {
+                    joined.extend_from_slice(&first);
+                }
+                joined.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(whole.unwrap_or_else(|| joined.freeze()))
 }
 
 /// The shared state, borrowed from the request: the `web::Data` extractor would clone its
@@ -160,8 +185,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         cfg.service(
             web::resource(path)
                 .name(path)
-                .route(web::get().to(me::me))
-                .route(web::head().to(me::me))
+                .route(on(Method::GET).to(me::me))
+                .route(on(Method::HEAD).to(me::me))
                 // DRF authenticates before it looks at the method.
                 .default_service(web::to(me::other_methods)),
         );
@@ -223,13 +248,25 @@ where
         cfg.service(
             web::resource(path)
                 .name(path)
-                .route(web::post().to(handler.clone()))
-                .route(
-                    web::method(actix_web::http::Method::OPTIONS)
-                        .to(move || std::future::ready(metadata::options(metadata))),
-                )
+                .route(on(Method::POST).to(handler.clone()))
+                .route(on(Method::OPTIONS).to(move || std::future::ready(metadata::options(metadata))))
                 .default_service(web::to(views::method_not_allowed)),
         );
+    }
+}
+
+/// A route for one method. actix's own method guards (`web::post()`, …) also record every
+/// method tried in the request's extensions, an allocation per request, for actix's 405
+/// answer — which jwtd replaces with DRF's.
+fn on(method: Method) -> actix_web::Route {
+    web::route().guard(MethodIs(method))
+}
+
+struct MethodIs(Method);
+
+impl Guard for MethodIs {
+    fn check(&self, ctx: &GuardContext<'_>) -> bool {
+        ctx.head().method == self.0
     }
 }
 
@@ -244,7 +281,7 @@ where
         cfg.service(
             web::resource(path)
                 .name(path)
-                .route(web::post().to(handler.clone()))
+                .route(on(Method::POST).to(handler.clone()))
                 .default_service(web::to(views::method_not_allowed)),
         );
     }
@@ -259,8 +296,8 @@ where
     cfg.service(
         web::resource(path)
             .name(path)
-            .route(web::get().to(handler.clone()))
-            .route(web::head().to(handler))
+            .route(on(Method::GET).to(handler.clone()))
+            .route(on(Method::HEAD).to(handler))
             .default_service(web::to(views::method_not_allowed)),
     );
 }

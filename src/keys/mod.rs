@@ -327,7 +327,11 @@ impl KeyRing {
             };
         }
         match (kid, &self.remote) {
-            (Some(kid), Some(remote)) => remote.verify(kid, alg, input, signature).await.map(|()| false),
+            // Boxed: the fetch's state is large, and inlined it would make every verification's
+            // future (boxed per request by actix) larger than the allocator's fast sizes.
+            (Some(kid), Some(remote)) => Box::pin(remote.verify(kid, alg, input, signature))
+                .await
+                .map(|()| false),
             _ if self.keys.iter().all(|k| k.alg != alg) => Err(JwsError::Algorithm),
             _ => Err(JwsError::UnknownKey),
         }
