@@ -464,6 +464,37 @@ mod tests {
         assert!(!hasher.verify("x", Some("")).await.unwrap().matches);
     }
 
+    /// Hashes computed so far, read from the timing histogram.
+    fn hashes_done(hasher: &PasswordHasher) -> u64 {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register("h", "", hasher.timing());
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        let count = text.lines().find_map(|l| l.strip_prefix("h_count ")).unwrap();
+        count.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_login_abandoned_while_waiting_is_not_hashed() {
+        let hasher = PasswordHasher::new(1);
+        let first = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.hash("first").await }
+        });
+        // The only hashing thread is busy with the first (a hash takes milliseconds):
+        // the second waits in line, and its client goes away.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let abandoned = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.hash("abandoned").await }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        abandoned.abort();
+        first.await.unwrap().unwrap();
+        hasher.hash("third").await.unwrap();
+        assert_eq!(hashes_done(&hasher), 2, "the abandoned login cost nothing");
+    }
+
     #[tokio::test]
     async fn idle_buffers_are_released() {
         let hasher = PasswordHasher::new(1);
