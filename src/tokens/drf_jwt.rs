@@ -215,7 +215,7 @@ fn create_payload(state: &State, user: &User, now: i64) -> Claims {
     );
     if s.jwt_token_id != JwtTokenId::Off {
         // `str(uuid4())`: drf-jwt's ids have hyphens, unlike Simple JWT's.
-        payload.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
+        payload.insert("jti".into(), super::token::random_uuid().to_string().into());
     }
     if s.jwt_payload_include_user_id {
         // `user.pk`: a number, where Simple JWT 5.5 writes a string.

@@ -203,7 +203,16 @@ pub fn password_fingerprint(password_hash: &str) -> String {
 
 /// `uuid4().hex`
 pub fn new_jti() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    random_uuid().simple().to_string()
+}
+
+/// A random (version 4) UUID, as Python's `uuid4()`, from aws-lc's generator:
+/// `Uuid::new_v4` asks the kernel for every one (a system call per token issued).
+pub fn random_uuid() -> uuid::Uuid {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut bytes)
+        .expect("the system RNG works");
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// Python truthiness of a claim value (`if user_id and …`).
@@ -230,6 +239,23 @@ pub fn number_as_secs(v: &Value) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn jtis_are_random_version_4_uuids_as_uuid4_hex() {
+        let (a, b) = (new_jti(), new_jti());
+        assert_ne!(a, b);
+        for jti in [&a, &b] {
+            assert_eq!(jti.len(), 32, "{jti}");
+            assert!(
+                jti.bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+            let uuid = uuid::Uuid::parse_str(jti).unwrap();
+            assert_eq!(uuid.get_version_num(), 4);
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+        }
+    }
+
     use super::*;
 
     fn user() -> User {
