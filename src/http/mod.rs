@@ -19,7 +19,6 @@ mod oauth;
 mod observe;
 mod openapi;
 mod parsers;
-mod request_counts;
 mod throttle;
 mod views;
 mod well_known;
