@@ -5,23 +5,12 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::request_counts::RequestCounts;
 use crate::store::Database;
 use crate::tokens::{AuthError, TokenError};
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    route: &'static str,
-    method: &'static str,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabel {
-    route: &'static str,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TypeLabel {
@@ -42,8 +31,7 @@ struct PoolLabel {
 
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabel, Histogram>,
+    requests: RequestCounts,
     issued: Family<TypeLabel, Counter>,
     failures: Family<FailureLabels, Counter>,
     blacklist_hits: Counter,
@@ -57,20 +45,8 @@ impl Metrics {
     /// `password_hash`: the hasher's own timing histogram, registered here.
     pub fn new(password_hash: Histogram) -> Metrics {
         let mut registry = Registry::with_prefix("jwtd");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route, method and status",
-            requests.clone(),
-        );
-        let latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.000_1, 2.0, 18))
-        });
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer, by route",
-            latency.clone(),
-        );
+        let requests = RequestCounts::new();
+        registry.register_collector(Box::new(requests.clone()));
         let issued = Family::<TypeLabel, Counter>::default();
         registry.register("tokens_issued", "Tokens issued, by token type", issued.clone());
         let failures = Family::<FailureLabels, Counter>::default();
@@ -117,7 +93,6 @@ impl Metrics {
         Metrics {
             registry,
             requests,
-            latency,
             issued,
             failures,
             blacklist_hits,
@@ -129,14 +104,7 @@ impl Metrics {
     }
 
     pub fn request(&self, route: &'static str, method: &'static str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                route,
-                method,
-                status,
-            })
-            .inc();
-        self.latency.get_or_create(&RouteLabel { route }).observe(seconds);
+        self.requests.record(route, method, status, seconds);
     }
 
     pub fn issued(&self, issued: Issued) {

@@ -19,6 +19,7 @@ mod oauth;
 mod observe;
 mod openapi;
 mod parsers;
+mod request_counts;
 mod throttle;
 mod views;
 mod well_known;
