@@ -138,25 +138,28 @@ impl HttpState {
 /// usually does) is that piece, uncopied: actix's `to_bytes_limited` would allocate 32 KiB
 /// for it first.
 async fn collect_body(mut body: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
-    let mut whole: Option<Bytes> = None;
-    let mut joined = BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| ApiError::BadBody)?;
-        let so_far = whole.as_ref().map_or(joined.len(), Bytes::len);
-        if so_far + chunk.len() > limit {
+    let mut next = async || match body.next().await {
+        Some(Ok(chunk)) if chunk.len() > limit => Err(ApiError::TooLarge(limit)),
+        Some(Ok(chunk)) => Ok(Some(chunk)),
+        Some(Err(_)) => Err(ApiError::BadBody),
+        None => Ok(None),
+    };
+    let Some(first) = next().await? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = next().await? else {
+        return Ok(first);
+    };
+    let mut joined = BytesMut::from(&first[..]);
+    let mut chunk = Some(second);
+    while let Some(piece) = chunk {
+        if joined.len() + piece.len() > limit {
             return Err(ApiError::TooLarge(limit));
         }
-        match whole.take() {
-            None if joined.is_empty() => whole = Some(chunk),
-            first => {
-                if let Some(first) = first {
-                    joined.extend_from_slice(&first);
-                }
-                joined.extend_from_slice(&chunk);
-            }
-        }
+        joined.extend_from_slice(&piece);
+        chunk = next().await?;
     }
-    Ok(whole.unwrap_or_else(|| joined.freeze()))
+    Ok(joined.freeze())
 }
 
 /// The shared state, borrowed from the request: the `web::Data` extractor would clone its

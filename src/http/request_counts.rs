@@ -12,16 +12,19 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
-/// Upper bounds of the latency buckets: 0.1 ms doubling 18 times (to ~13 s), then +Inf.
+/// Upper bounds of the latency buckets: 0.1 ms doubling 18 times (to ~13 s), then +Inf —
+/// the values of prometheus-client's `exponential_buckets(0.0001, 2.0, 18)`.
 const BUCKETS: usize = 18;
-
-fn upper_bound(i: usize) -> f64 {
-    if i < BUCKETS {
-        0.000_1 * 2f64.powi(i as i32)
-    } else {
-        f64::MAX
+const UPPER_BOUNDS: [f64; BUCKETS + 1] = {
+    let mut bounds = [f64::MAX; BUCKETS + 1];
+    let (mut i, mut bound) = (0, 0.000_1);
+    while i < BUCKETS {
+        bounds[i] = bound;
+        bound *= 2.0;
+        i += 1;
     }
-}
+    bounds
+};
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -44,9 +47,7 @@ struct Latency {
 
 impl Latency {
     fn observe(&mut self, seconds: f64) {
-        let i = (0..BUCKETS)
-            .find(|&i| seconds <= upper_bound(i))
-            .unwrap_or(BUCKETS);
+        let i = UPPER_BOUNDS.iter().position(|&b| seconds <= b).unwrap_or(BUCKETS);
         self.buckets[i] += 1;
         self.count += 1;
         self.sum += seconds;
@@ -178,7 +179,7 @@ impl Collector for RequestCounts {
             MetricType::Histogram,
         )?;
         for (route, l) in &latency {
-            let buckets: Vec<(f64, u64)> = (0..=BUCKETS).map(|i| (upper_bound(i), l.buckets[i])).collect();
+            let buckets: Vec<(f64, u64)> = UPPER_BOUNDS.iter().copied().zip(l.buckets).collect();
             family
                 .encode_family(&RouteLabel { route })?
                 .encode_histogram::<NoLabelSet>(l.sum, l.count, &buckets, None)?;

@@ -239,6 +239,7 @@ pub fn number_as_secs(v: &Value) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn jtis_are_random_version_4_uuids_as_uuid4_hex() {
@@ -255,8 +256,6 @@ mod tests {
             assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
         }
     }
-
-    use super::*;
 
     fn user() -> User {
         User {
