@@ -8,6 +8,7 @@
 //! verified on the same threads; a match asks for a rehash, so that
 //! each user moves to jwtd's own format at their next login.
 
+mod buffer;
 mod django;
 
 use std::panic::AssertUnwindSafe;
@@ -21,6 +22,7 @@ use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use buffer::Buffer;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 pub const M_COST: u32 = 19_456;
@@ -69,7 +71,7 @@ type Job = Box<dyn FnOnce() + Send>;
 
 struct Inner {
     /// Idle buffers and when each was last used.
-    buffers: Mutex<Vec<(Vec<Block>, Instant)>>,
+    buffers: Mutex<Vec<(Buffer, Instant)>>,
     /// Seconds per hash, for the metrics.
     timing: Histogram,
     /// The longest check of a Django hash seen (nanoseconds): what a refused login is padded
@@ -83,7 +85,6 @@ const MAX_FLOOR: Duration = Duration::from_secs(2);
 impl PasswordHasher {
     /// `concurrency`: hashes computed at once (the CPU count is right for a server).
     pub fn new(concurrency: usize) -> PasswordHasher {
-        return_large_allocations_to_the_system();
         // Threads of their own rather than tokio's blocking pool: that pool hands each hash
         // to whichever of its (many) threads is free, and a hash that wakes up on a CPU
         // already busy with another waits for the scheduler to move it; two long-lived
@@ -199,7 +200,7 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Vec<Block>) -> Result<T, PasswordError> + Send + 'static,
+        job: impl FnOnce(&mut [Block]) -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let inner = self.inner.clone();
@@ -243,49 +244,12 @@ fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// glibc serves allocations above a threshold with their own mapping, unmapped on free — but
-/// raises that threshold to the size of the largest block freed, after which a released
-/// 19 MiB buffer stays in the heap for good. A fixed threshold keeps it returnable.
-fn return_large_allocations_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: mallopt only changes allocator parameters; called once, before any buffer.
-        ONCE.call_once(|| unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-        });
-    }
-}
-
 fn params() -> Params {
     Params::new(M_COST, T_COST, P_COST, Some(OUTPUT_LEN)).expect("OWASP parameters are valid")
 }
 
-fn new_buffer() -> Vec<Block> {
-    let n = params().block_count();
-    let mut blocks: Vec<Block> = Vec::with_capacity(n);
-    advise_huge_pages(blocks.as_mut_ptr().cast(), n * std::mem::size_of::<Block>());
-    blocks.resize(n, Block::default());
-    blocks
-}
-
-/// argon2 reads its 19 MiB at random: with 2 MiB pages (where the system offers them on
-/// request, Linux's usual transparent-huge-page setting) far fewer of those reads miss the
-/// TLB. Advice only, given before the memory is first touched.
-fn advise_huge_pages(start: *mut u8, len: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let first = (start as usize).next_multiple_of(PAGE);
-        let end = (start as usize + len) / PAGE * PAGE;
-        if end > first {
-            // SAFETY: the range lies inside an allocation this function's caller owns;
-            // madvise with MADV_HUGEPAGE changes no contents and may fail harmlessly.
-            unsafe {
-                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
+fn new_buffer() -> Buffer {
+    Buffer::new(params().block_count())
 }
 
 fn hash_with(password: &[u8], blocks: &mut [Block]) -> Result<String, PasswordError> {
