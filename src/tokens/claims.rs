@@ -2,6 +2,7 @@
 //! a vector searched in order is quicker to build and read than a hash map, and it keeps
 //! Simple JWT's claim order in the tokens jwtd writes.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
@@ -10,7 +11,33 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Claims(Vec<(String, Value)>);
+pub struct Claims(Vec<(Cow<'static, str>, Value)>);
+
+/// Claim names jwtd's own tokens carry, kept without an allocation when a token is read
+/// (each name of a decoded token would otherwise be a `String` of its own).
+const KNOWN: &[&str] = &[
+    "token_type",
+    "exp",
+    "iat",
+    "jti",
+    "user_id",
+    "refresh_exp",
+    "nbf",
+    "aud",
+    "iss",
+    "sub",
+    "orig_iat",
+    "username",
+    "impersonator",
+    "family",
+];
+
+fn name(s: &str) -> Cow<'static, str> {
+    match KNOWN.iter().find(|k| **k == s) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(s.to_owned()),
+    }
+}
 
 impl Claims {
     pub fn new() -> Claims {
@@ -27,6 +54,10 @@ impl Claims {
 
     /// Sets a claim, in place when it exists (a repeated JSON key: the last one wins).
     pub fn insert(&mut self, name: String, value: Value) {
+        self.set(Cow::Owned(name), value);
+    }
+
+    fn set(&mut self, name: Cow<'static, str>, value: Value) {
         match self.0.iter_mut().find(|(k, _)| *k == name) {
             Some((_, v)) => *v = value,
             None => self.0.push((name, value)),
@@ -38,12 +69,12 @@ impl Claims {
         Some(self.0.remove(i).1)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
     }
 
     pub fn len(&self) -> usize {
@@ -85,13 +116,40 @@ impl<'de> Deserialize<'de> for Claims {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
                 let mut claims = Claims(Vec::with_capacity(map.size_hint().unwrap_or(8)));
-                while let Some((k, v)) = map.next_entry::<String, Value>()? {
-                    claims.insert(k, v);
+                while let Some(k) = map.next_key_seed(NameSeed)? {
+                    let v = map.next_value::<Value>()?;
+                    claims.set(k, v);
                 }
                 Ok(claims)
             }
         }
         d.deserialize_map(ClaimsVisitor)
+    }
+}
+
+/// Reads a claim name as `name` keeps it.
+struct NameSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for NameSeed {
+    type Value = Cow<'static, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NameSeed {
+    type Value = Cow<'static, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim name")
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(name(s))
+    }
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(match KNOWN.iter().find(|k| **k == s) {
+            Some(known) => Cow::Borrowed(known),
+            None => Cow::Owned(s),
+        })
     }
 }
 
@@ -106,5 +164,9 @@ mod tests {
         assert_eq!(c["b"], 3);
         assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"b":3,"a":2}"#);
         assert!(serde_json::from_str::<Claims>("[1]").is_err());
+        // Known names and others, escaped or not, read the same.
+        let c: Claims = serde_json::from_str(r#"{"\u0065xp":1,"exp":2,"cust\u006fm":3,"custom":4}"#).unwrap();
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["exp", "custom"]);
+        assert_eq!((c["exp"].as_i64(), c["custom"].as_i64()), (Some(2), Some(4)));
     }
 }

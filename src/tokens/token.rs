@@ -115,8 +115,8 @@ impl Token {
             s.jti_claim.as_str(),
         ];
         for (claim, value) in self.payload.iter() {
-            if !no_copy.contains(&claim.as_str()) {
-                access.payload.insert(claim.clone(), value.clone());
+            if !no_copy.contains(&claim) {
+                access.payload.insert(claim.to_owned(), value.clone());
             }
         }
         access
@@ -277,7 +277,7 @@ mod tests {
     fn new_refresh_token_has_simple_jwt_claims_in_order() {
         let s = Settings::default();
         let t = Token::for_user(TokenType::Refresh, &user(), &s, 1000);
-        let keys: Vec<_> = t.payload.keys().map(String::as_str).collect();
+        let keys: Vec<_> = t.payload.keys().collect();
         assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id"]);
         assert_eq!(t.payload["exp"], 1000 + 86_400);
         assert_eq!(t.payload["user_id"], "7");
