@@ -13,8 +13,9 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Claims(Vec<(Cow<'static, str>, Value)>);
 
-/// Claim names jwtd's own tokens carry, kept without an allocation when a token is read
-/// (each name of a decoded token would otherwise be a `String` of its own).
+/// Claim names jwtd's tokens carry under the default settings (Simple JWT's, the registered
+/// JWT ones, drf-jwt's), kept without an allocation when a token is read (each name of a
+/// decoded token would otherwise be a `String` of its own); other names are allocated.
 const KNOWN: &[&str] = &[
     "token_type",
     "exp",
@@ -28,8 +29,7 @@ const KNOWN: &[&str] = &[
     "sub",
     "orig_iat",
     "username",
-    "impersonator",
-    "family",
+    super::impersonation::IMPERSONATOR_CLAIM,
 ];
 
 fn name(s: &str) -> Cow<'static, str> {
@@ -144,12 +144,6 @@ impl<'de> Visitor<'de> for NameSeed {
     }
     fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
         Ok(name(s))
-    }
-    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Ok(match KNOWN.iter().find(|k| **k == s) {
-            Some(known) => Cow::Borrowed(known),
-            None => Cow::Owned(s),
-        })
     }
 }
 
