@@ -90,7 +90,8 @@ impl<'de, const TOP: bool> serde::de::Visitor<'de> for ShallowVisitor<TOP> {
         Ok(PyValue::List(Vec::new()))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PyValue, A::Error> {
-        let mut pairs = Vec::new();
+        // Room for a login body (username, password) without growing.
+        let mut pairs = Vec::with_capacity(if TOP { 2 } else { 0 });
         if TOP {
             while let Some((key, Shallow(value))) = map.next_entry::<String, Shallow<false>>()? {
                 pairs.push((key, value));

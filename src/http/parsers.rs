@@ -49,14 +49,13 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Data, ParseFailu
     if body.is_empty() {
         return Ok(Data::Fields(Vec::new()));
     }
+    // The usual header, exactly: no need to take it apart.
+    if content_type.is_some_and(|c| c.eq_ignore_ascii_case("application/json")) {
+        return parse_json(body);
+    }
     let media = MediaType::parse(content_type.unwrap_or(""));
     if media.matches("application", "json") {
-        let value = json::parse(body).map_err(|e| ParseFailure::Parse(format!("JSON parse error - {e}")))?;
-        Ok(match value {
-            PyValue::Dict(pairs) => Data::Fields(pairs.into_iter().map(|(k, v)| (k, input(v))).collect()),
-            PyValue::Null => Data::NoData,
-            other => Data::NotADict(json::type_name(&other)),
-        })
+        parse_json(body)
     } else if media.matches("application", "x-www-form-urlencoded") {
         Ok(Data::Fields(
             form_urlencoded::parse(body)
@@ -79,6 +78,15 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Data, ParseFailu
             media.full.to_ascii_lowercase(),
         ))
     }
+}
+
+fn parse_json(body: &[u8]) -> Result<Data, ParseFailure> {
+    let value = json::parse(body).map_err(|e| ParseFailure::Parse(format!("JSON parse error - {e}")))?;
+    Ok(match value {
+        PyValue::Dict(pairs) => Data::Fields(pairs.into_iter().map(|(k, v)| (k, input(v))).collect()),
+        PyValue::Null => Data::NoData,
+        other => Data::NotADict(json::type_name(&other)),
+    })
 }
 
 fn input(v: PyValue) -> Input {
@@ -240,6 +248,19 @@ mod tests {
         .unwrap();
         assert_eq!(d.get("username"), Some(&s("a")));
         assert_eq!(d.get("n"), Some(&Input::Int("1".into())));
+        // The plain header (read without taking it apart) and its other spellings.
+        for ct in [
+            "application/json",
+            "Application/JSON",
+            " application / json ",
+            "application/*",
+        ] {
+            assert_eq!(
+                parse(Some(ct), br#"{"n":2}"#).unwrap().get("n"),
+                Some(&Input::Int("2".into())),
+                "{ct}"
+            );
+        }
         let d = parse(
             Some("application/x-www-form-urlencoded"),
             b"username=a+b&password=x&password=y",

@@ -234,28 +234,28 @@ impl KeyRing {
     /// Checks the JWS layer — structure, header, algorithm allow-list, key id and signature —
     /// and returns the decoded payload bytes.
     pub async fn verify(&self, token: &[u8]) -> Result<Vec<u8>, JwsError> {
-        let mut parts = token.splitn(3, |b| *b == b'.');
-        let (Some(header_b64), Some(payload_b64), Some(sig_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
+        // Exactly two dots. memchr and base64_simd: a byte-at-a-time split and the base64
+        // crate's decoder cost ~0.25 µs per token, a tenth of a verify request's user time.
+        let mut dots = memchr::memchr_iter(b'.', token);
+        let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
             return Err(JwsError::Malformed);
         };
-        if sig_b64.contains(&b'.') {
-            return Err(JwsError::Malformed);
-        }
-        let decode_payload = || B64.decode(payload_b64).map_err(|_| JwsError::Malformed);
+        let (header_b64, payload_b64, sig_b64) =
+            (&token[..first], &token[first + 1..second], &token[second + 1..]);
+        let decode_payload = || b64_decode(payload_b64);
         if let Some(cache) = &self.verified
             && cache.get(token).is_some()
         {
             return decode_payload();
         }
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        let signature = B64.decode(sig_b64).map_err(|_| JwsError::Malformed)?;
+        let signature = b64_decode(sig_b64)?;
         let cacheable = if header_b64 == self.header_b64.as_bytes() {
             // The header this service writes: no need to read it again.
             self.keys[0].verifier.verify(signing_input, &signature)?;
             !is_hmac(self.keys[0].alg)
         } else {
-            let header_json = B64.decode(header_b64).map_err(|_| JwsError::Malformed)?;
+            let header_json = b64_decode(header_b64)?;
             let header: Header = serde_json::from_slice(&header_json).map_err(|_| JwsError::Malformed)?;
             if header.crit.is_some() {
                 // jwtd understands no JWS extensions, so RFC 7515 says refuse.
@@ -372,6 +372,14 @@ fn ring_key(s: &Settings, i: usize, k: &KeyConfig) -> Result<(Key, Option<Signer
         },
         signer,
     ))
+}
+
+/// base64url without padding, as strict as the base64 crate's `URL_SAFE_NO_PAD` (no `=`, no
+/// stray bits in the last character), with SIMD.
+fn b64_decode(part: &[u8]) -> Result<Vec<u8>, JwsError> {
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(part)
+        .map_err(|_| JwsError::Malformed)
 }
 
 fn header_for(alg: Algorithm, kid: Option<&str>) -> String {
@@ -538,5 +546,30 @@ mod tests {
         for garbage in ["", "a", "a.b", "a.b.c.d", "!!.!!.!!"] {
             assert!(verify(&ring, garbage.as_bytes()).is_err(), "{garbage}");
         }
+    }
+
+    #[test]
+    fn base64_is_strict_and_there_are_exactly_three_parts() {
+        let ring = ring("0123456789abcdef0123456789abcdef");
+        let token = ring.sign(br#"{"a":1}"#);
+        let (head, rest) = token.split_once('.').unwrap();
+        let (payload, signature) = rest.split_once('.').unwrap();
+        // 32 bytes in 43 characters: the last one carries 2 bits and its low 4 must be zero.
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last = ALPHABET
+            .iter()
+            .position(|c| *c == signature.as_bytes()[42])
+            .unwrap();
+        let stray_bits = ALPHABET[last | 1] as char;
+        for bad in [
+            format!("{token}="),
+            format!("{token}."),
+            format!("{head}.{payload}.{}{stray_bits}", &signature[..42]),
+            format!("{head}.{payload}.+{}", &signature[1..]),
+            format!("{head}..{payload}.{signature}"),
+        ] {
+            assert_eq!(verify(&ring, bad.as_bytes()), Err(JwsError::Malformed), "{bad}");
+        }
+        assert_eq!(verify(&ring, token.as_bytes()).unwrap(), br#"{"a":1}"#);
     }
 }
