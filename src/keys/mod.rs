@@ -223,10 +223,10 @@ impl KeyRing {
         let mut token = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 350);
         token.push_str(&self.header_b64);
         token.push('.');
-        B64.encode_string(payload, &mut token);
+        base64_simd::URL_SAFE_NO_PAD.encode_append(payload, &mut token);
         let signature = self.signer.sign(&self.rng, token.as_bytes());
         token.push('.');
-        B64.encode_string(signature, &mut token);
+        base64_simd::URL_SAFE_NO_PAD.encode_append(signature, &mut token);
         token
     }
 
