@@ -134,8 +134,8 @@ pub struct Settings {
     /// How long a user row, and a token found not blacklisted, read from the database are
     /// reused; zero: every check asks the database.
     pub database_cache_ttl: Duration,
-    /// Tokens whose signature was checked, remembered so that the next request with the
-    /// same token skips the check; zero: none.
+    /// Tokens whose signature was checked, remembered with their claims so that the next
+    /// request with the same token skips the check and the reading; zero: none.
     pub token_cache_size: usize,
     /// How long SIGTERM waits for requests in flight.
     pub shutdown_timeout: Duration,

@@ -26,6 +26,13 @@ pub struct TokenBackend {
     issuer: Option<String>,
     leeway: f64,
     max_length: usize,
+    /// The claims of tokens whose signature one of the ring's own keys accepted
+    /// (`token_cache_size`): a client sends the same access token with every request for
+    /// minutes, and reading it again costs ~40 µs for ES256 and ~1.5 µs even for HS256 (the
+    /// HMAC ~0.45 µs on a Zen 3 core, the base64 and the JSON) where the lookup and a copy
+    /// cost ~0.2 µs. Keyed by the whole token, so only those exact bytes pass; the claims
+    /// are checked against the clock, audience and issuer on every use.
+    verified: Option<quick_cache::sync::Cache<Box<[u8]>, Claims>>,
 }
 
 impl TokenBackend {
@@ -40,7 +47,13 @@ impl TokenBackend {
             issuer: s.issuer.clone(),
             leeway: s.leeway.as_secs_f64(),
             max_length: s.max_token_length,
+            verified: (s.token_cache_size > 0).then(|| quick_cache::sync::Cache::new(s.token_cache_size)),
         }
+    }
+
+    /// Tokens remembered as verified.
+    pub fn cached_tokens(&self) -> usize {
+        self.verified.as_ref().map_or(0, |c| c.len())
     }
 
     pub fn keys(&self) -> &KeyRing {
@@ -102,11 +115,23 @@ impl TokenBackend {
         if token.len() > self.max_length {
             return Err(PyJwtError::Invalid);
         }
-        let payload = self.keys.verify(token).await.map_err(|e| match e {
-            JwsError::Malformed | JwsError::Signature => PyJwtError::Decode,
-            JwsError::Algorithm | JwsError::UnknownKey => PyJwtError::Invalid,
-        })?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| PyJwtError::Decode)?;
+        let claims = match self.verified.as_ref().and_then(|cache| cache.get(token)) {
+            Some(claims) => claims,
+            None => {
+                let verified = self.keys.verify(token).await.map_err(|e| match e {
+                    JwsError::Malformed | JwsError::Signature => PyJwtError::Decode,
+                    JwsError::Algorithm | JwsError::UnknownKey => PyJwtError::Invalid,
+                })?;
+                let claims: Claims =
+                    serde_json::from_slice(&verified.payload).map_err(|_| PyJwtError::Decode)?;
+                if verified.by_own_key
+                    && let Some(cache) = &self.verified
+                {
+                    cache.insert(token.into(), claims.clone());
+                }
+                claims
+            }
+        };
         self.validate_claims(&claims, now, strict_audience)?;
         Ok(claims)
     }
@@ -162,5 +187,62 @@ impl TokenBackend {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::Algorithm;
+
+    fn backend(algorithm: Algorithm, key: String, token_cache_size: usize) -> TokenBackend {
+        TokenBackend::from_settings(&Settings {
+            algorithm,
+            signing_key: Some(crate::config::Secret::new(key)),
+            token_cache_size,
+            ..Settings::default()
+        })
+        .unwrap()
+    }
+
+    fn decode(b: &TokenBackend, token: &[u8], now: f64) -> Result<Claims, PyJwtError> {
+        futures_util::FutureExt::now_or_never(b.decode_as_pyjwt(token, now, false))
+            .expect("local keys: never waits")
+    }
+
+    #[test]
+    fn verified_tokens_are_remembered_by_their_exact_bytes_and_their_claims_checked_each_time() {
+        let es256 = crate::keys::generate(Algorithm::ES256).unwrap();
+        for b in [
+            backend(Algorithm::HS256, "0123456789abcdef0123456789abcdef".into(), 16),
+            backend(Algorithm::ES256, es256.clone(), 16),
+        ] {
+            let mut claims = Claims::new();
+            claims.insert("exp".into(), 1_000.into());
+            claims.insert("user_id".into(), 7.into());
+            let token = b.encode(&claims);
+            assert_eq!(b.cached_tokens(), 0);
+            assert_eq!(decode(&b, token.as_bytes(), 900.0).unwrap(), claims);
+            assert_eq!(b.cached_tokens(), 1);
+            assert_eq!(decode(&b, token.as_bytes(), 900.0).unwrap(), claims);
+            // Remembered, and still expired once its time has come.
+            assert_eq!(decode(&b, token.as_bytes(), 1_000.0), Err(PyJwtError::Expired));
+            // One byte of the signature changed: not the remembered token, so checked.
+            let mut tampered = token.clone().into_bytes();
+            let n = tampered.len();
+            tampered[n - 2] = if tampered[n - 2] == b'A' { b'B' } else { b'A' };
+            assert_eq!(decode(&b, &tampered, 900.0), Err(PyJwtError::Decode));
+            // The same signature over other claims, likewise.
+            let (head, rest) = token.split_once('.').unwrap();
+            let signature = rest.split_once('.').unwrap().1;
+            let other = base64_simd::URL_SAFE_NO_PAD.encode_to_string(br#"{"exp":1000,"user_id":8}"#);
+            let forged = format!("{head}.{other}.{signature}");
+            assert_eq!(decode(&b, forged.as_bytes(), 900.0), Err(PyJwtError::Decode));
+            assert_eq!(b.cached_tokens(), 1);
+        }
+        let off = backend(Algorithm::ES256, es256, 0);
+        let token = off.encode(&Claims::new());
+        decode(&off, token.as_bytes(), 0.0).unwrap();
+        assert_eq!(off.cached_tokens(), 0);
     }
 }
