@@ -35,8 +35,8 @@ pub struct TokenBackend {
     verified: Option<quick_cache::sync::Cache<Box<[u8]>, Claims, BySize>>,
 }
 
-/// Weighs a remembered token by its size: one unit for each started KiB beyond the first,
-/// so the cache holds `token_cache_size` of jwtd's own tokens (under 1 KiB with their claims)
+/// Weighs a remembered token by its size: one unit, and one more for each whole KiB of the
+/// token, so the cache holds `token_cache_size` of jwtd's own tokens (under 1 KiB with their claims)
 /// but fewer large ones that another issuer signed with a shared key — its memory stays
 /// near `token_cache_size` × 2 KiB whatever the tokens.
 #[derive(Clone)]
@@ -67,6 +67,7 @@ impl TokenBackend {
     }
 
     /// Tokens remembered as verified.
+    #[cfg(test)]
     pub fn cached_tokens(&self) -> usize {
         self.verified.as_ref().map_or(0, |c| c.len())
     }
