@@ -83,9 +83,15 @@ fn refused(shown: fn(DrfJwtError) -> DrfAnswer) -> impl Fn(DrfJwtError) -> ApiEr
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    super::token_view(cfg, "/api-token-auth/", obtain, metadata::DRF_JWT_OBTAIN);
-    super::token_view(cfg, "/api-token-refresh/", refresh, metadata::DRF_JWT_REFRESH);
-    super::token_view(cfg, "/api-token-verify/", verify, metadata::DRF_JWT_VERIFY);
+    for path in super::with_and_without_slash("/api-token-auth/") {
+        super::token_view(cfg, path, obtain, metadata::DRF_JWT_OBTAIN);
+    }
+    for path in super::with_and_without_slash("/api-token-refresh/") {
+        super::token_view(cfg, path, refresh, metadata::DRF_JWT_REFRESH);
+    }
+    for path in super::with_and_without_slash("/api-token-verify/") {
+        super::token_view(cfg, path, verify, metadata::DRF_JWT_VERIFY);
+    }
     for path in super::with_and_without_slash("/auth/logout/") {
         // Every method: DRF authenticates before it looks at the method.
         cfg.service(web::resource(path).name(path).default_service(web::to(logout)));

@@ -711,3 +711,54 @@ fn unsafe_kill(pid: i32) -> i32 {
         .code()
         .unwrap_or(-1)
 }
+
+/// Every path of the schema, with and without its slash, is a route of its own: it answers
+/// with its `Allow` header and is counted under its own label, never as `unmatched`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_has_its_label_and_allow_header() {
+    let s = TestServer::start(Db::Sqlite, "drf_jwt_endpoints = true\nimpersonation = \"staff\"").await;
+    let schema = s.get("/api/schema/", None).await;
+    let mut paths: Vec<String> = schema.body["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(paths.len() >= 19, "{paths:?}");
+    let mut forms: Vec<String> = paths
+        .iter()
+        .flat_map(|p| [p.clone(), p.trim_end_matches('/').to_string()])
+        .collect();
+    forms.dedup();
+    // Not in the schema, and at one path only: the schema itself, the metrics and the
+    // discovery document's alias.
+    let others = [
+        "/api/schema/",
+        "/metrics",
+        "/.well-known/oauth-authorization-server",
+    ];
+    paths.extend(others.map(String::from));
+    forms.extend(others.map(String::from));
+    for form in &forms {
+        let r = Reply::from(s.client.put(s.url(form)).send().await.unwrap()).await;
+        assert!(r.status == 405 || r.status == 401, "{form}: {}", r.status);
+        let allow = r.header("allow").unwrap_or_else(|| panic!("{form} has no Allow"));
+        assert!(allow.contains("POST") || allow.contains("GET"), "{form}: {allow}");
+    }
+    assert_eq!(s.get("/api/nowhere/", None).await.header("allow"), None);
+    let metrics = s.get("/metrics", None).await.text;
+    for path in &paths {
+        assert!(
+            metrics.contains(&format!("route=\"{path}\",method=\"PUT\"")),
+            "{path}"
+        );
+    }
+    let unmatched: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("jwtd_http_requests_total{route=\"unmatched\""))
+        .collect();
+    assert_eq!(
+        unmatched,
+        ["jwtd_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1"]
+    );
+}
