@@ -63,7 +63,8 @@ pub fn char_field(data: &Data, name: &str, errors: &mut FieldErrors) -> Option<S
                 return None;
             }
             let mut ok = true;
-            if trimmed.contains('\0') {
+            // memchr's SIMD search: `str::contains` scans a token's ~200 bytes one at a time.
+            if memchr::memchr(0, trimmed.as_bytes()).is_some() {
                 errors.add(name, "Null characters are not allowed.");
                 ok = false;
             }

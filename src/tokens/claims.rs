@@ -1,9 +1,12 @@
 //! A token's claims, in the order they were written. A token holds a handful of claims, so
 //! a vector searched in order is quicker to build and read than a hash map, and it keeps
-//! Simple JWT's claim order in the tokens jwtd writes.
+//! Simple JWT's claim order in the tokens jwtd writes. The vector is shared, copied on
+//! write: the verified-token cache hands out a token's claims on every use, and most uses
+//! only read them.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -11,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Claims(Vec<(Cow<'static, str>, Value)>);
+pub struct Claims(Arc<Vec<(Cow<'static, str>, Value)>>);
 
 /// Claim names jwtd's tokens carry under the default settings (Simple JWT's, the registered
 /// JWT ones, drf-jwt's), kept without an allocation when a token is read (each name of a
@@ -41,7 +44,11 @@ fn name(s: &str) -> Cow<'static, str> {
 
 impl Claims {
     pub fn new() -> Claims {
-        Claims(Vec::with_capacity(8))
+        Claims::with_capacity(8)
+    }
+
+    fn with_capacity(n: usize) -> Claims {
+        Claims(Arc::new(Vec::with_capacity(n)))
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -58,15 +65,16 @@ impl Claims {
     }
 
     fn set(&mut self, name: Cow<'static, str>, value: Value) {
-        match self.0.iter_mut().find(|(k, _)| *k == name) {
+        let claims = Arc::make_mut(&mut self.0);
+        match claims.iter_mut().find(|(k, _)| *k == name) {
             Some((_, v)) => *v = value,
-            None => self.0.push((name, value)),
+            None => claims.push((name, value)),
         }
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         let i = self.0.iter().position(|(k, _)| k == name)?;
-        Some(self.0.remove(i).1)
+        Some(Arc::make_mut(&mut self.0).remove(i).1)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
@@ -99,7 +107,7 @@ impl std::ops::Index<&str> for Claims {
 impl Serialize for Claims {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        for (k, v) in self.0.iter() {
             map.serialize_entry(k, v)?;
         }
         map.end()
@@ -115,7 +123,7 @@ impl<'de> Deserialize<'de> for Claims {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
-                let mut claims = Claims(Vec::with_capacity(map.size_hint().unwrap_or(8)));
+                let mut claims = Claims::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(k) = map.next_key_seed(NameSeed)? {
                     let v = map.next_value::<Value>()?;
                     claims.set(k, v);
@@ -162,5 +170,16 @@ mod tests {
         let c: Claims = serde_json::from_str(r#"{"\u0065xp":1,"exp":2,"cust\u006fm":3,"custom":4}"#).unwrap();
         assert_eq!(c.keys().collect::<Vec<_>>(), ["exp", "custom"]);
         assert_eq!((c["exp"].as_i64(), c["custom"].as_i64()), (Some(2), Some(4)));
+    }
+
+    #[test]
+    fn a_copy_changes_alone() {
+        let original: Claims = serde_json::from_str(r#"{"a":1,"b":2}"#).unwrap();
+        let mut copy = original.clone();
+        copy.insert("a".into(), 3.into());
+        copy.remove("b");
+        copy.insert("c".into(), 4.into());
+        assert_eq!(serde_json::to_string(&original).unwrap(), r#"{"a":1,"b":2}"#);
+        assert_eq!(serde_json::to_string(&copy).unwrap(), r#"{"a":3,"c":4}"#);
     }
 }
