@@ -290,7 +290,7 @@ fn metrics_route(cfg: &mut web::ServiceConfig) {
 /// patterns (one resource with two patterns would be matched by regular expressions on
 /// every request).
 fn with_and_without_slash(path: &'static str) -> [&'static str; 2] {
-    [path, path.trim_end_matches('/')]
+    [Slash::Kept, Slash::Trimmed].map(|slash| slash.at(path))
 }
 
 /// A Simple JWT token view: POST, OPTIONS with DRF's metadata, 405 for the rest.
