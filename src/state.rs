@@ -131,6 +131,10 @@ impl State {
                 Ok(n) => tracing::info!(deleted = n, "flushed expired outstanding tokens"),
                 Err(e) => tracing::warn!(error = %e, "flushing expired outstanding tokens failed"),
             }
+            // The login throttles' expired counters (in the database) go with them.
+            if let Err(e) = crate::store::Counters::prune(&self.store, crate::store::now_micros()).await {
+                tracing::warn!(error = %e, "deleting expired login throttle counters failed");
+            }
         }
     }
 }

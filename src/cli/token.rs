@@ -61,6 +61,10 @@ pub async fn run(command: TokenCommand, settings: Settings) -> CliResult {
                     .await
                     .map_err(|e| e.to_string())?;
                 println!("deleted {n} expired outstanding token(s)");
+                // The login throttles' expired counters go with them.
+                crate::store::Counters::prune(&store, crate::store::now_micros())
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
         Ok(())

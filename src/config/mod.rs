@@ -155,6 +155,15 @@ pub struct Settings {
     pub max_failed_logins: u32,
     pub failed_login_window: Duration,
     pub lockout_time: Duration,
+    // --- the login guards shared by every instance ------------------------------------
+    // (`max_failed_logins` counts per username and client address.)
+    /// Failed logins of one username from all addresses together within
+    /// `failed_login_window` that lock it for every address; empty or 0: no such ceiling.
+    #[serde(deserialize_with = "count_or_empty")]
+    pub max_failed_logins_per_username: u32,
+    /// Where the login guards keep their counters: unset, the database; `redis://…`, Redis.
+    #[serde(deserialize_with = "non_empty")]
+    pub throttle_url: Option<Secret>,
     /// Serve Prometheus metrics at /metrics.
     pub metrics: bool,
     /// Serve them on another address instead of `bind` (HOST:PORT); empty: on `bind`.
@@ -253,6 +262,8 @@ impl Default for Settings {
             max_failed_logins: 5,
             failed_login_window: Duration::secs(120),
             lockout_time: Duration::secs(300),
+            max_failed_logins_per_username: 100,
+            throttle_url: None,
             metrics: true,
             metrics_bind: None,
             auth_cookie: None,
@@ -602,6 +613,19 @@ impl Settings {
                 ));
             }
         }
+        if self.max_failed_logins_per_username != 0
+            && self.max_failed_logins_per_username < self.max_failed_logins
+        {
+            return Err(ConfigError::key(
+                "max_failed_logins_per_username",
+                "must be at least max_failed_logins (or 0): below it, one address could lock a username for everyone",
+            ));
+        }
+        if let Some(url) = &self.throttle_url
+            && let Err(e) = crate::store::RedisCounters::check_url(url.expose())
+        {
+            return Err(ConfigError::key("throttle_url", e));
+        }
         if self.cors_allow_credentials && self.cors_allowed_origins.iter().any(|o| o == "*") {
             return Err(ConfigError::key(
                 "cors_allow_credentials",
@@ -935,6 +959,8 @@ const KNOWN_KEYS: &[&str] = &[
     "max_failed_logins",
     "failed_login_window",
     "lockout_time",
+    "max_failed_logins_per_username",
+    "throttle_url",
     "metrics",
     "metrics_bind",
     "auth_cookie",

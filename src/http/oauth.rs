@@ -65,6 +65,7 @@ pub async fn revoke(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
         (status = 200, description = "Whether jwtd would accept the token, and its claims", body = Introspection),
         (status = 400, description = "No token parameter", body = OAuthError),
         (status = 401, description = "Unknown client or wrong secret", body = OAuthError, headers(("WWW-Authenticate" = String))),
+        (status = 429, description = "Throttled: a client check not made before, from an address that used up its login rate", body = Detail, headers(("Retry-After" = String))),
         (status = 503, description = "The database is unavailable", body = Detail),
     )
 )]
@@ -76,8 +77,18 @@ pub async fn introspect(http: Http, req: HttpRequest, body: web::Payload) -> Htt
             description: "client authentication failed",
         };
         let (id, secret) = basic_credentials(&req).ok_or_else(unauthorized)?;
-        if !oauth::authenticate_client(&http.app, &id, &secret).await? {
+        if http.app.clients.is_empty() {
             return Err(unauthorized());
+        }
+        if !oauth::client_verified(&http.app, &id, &secret) {
+            // A client check costs a password hash: it counts against the address's login
+            // rate, the same counter as logins, so neither endpoint adds to the other's.
+            if let Some(ip) = http.throttle.client_address(&req) {
+                http.throttle.check_address(&http.app.store, ip).await?;
+            }
+            if !oauth::authenticate_client(&http.app, &id, &secret).await? {
+                return Err(unauthorized());
+            }
         }
         let data = http.read_data(&req, body).await.map_err(as_oauth)?;
         let token = token_param(&data)?;

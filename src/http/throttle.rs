@@ -1,35 +1,61 @@
-//! Two guards on the login endpoints, kept in this instance's memory: a request rate per
-//! client address (DRF's `SimpleRateThrottle`, answered with DRF's 429), and a lock on a
-//! username after repeated failures (as Authelia's regulation and Keycloak's brute-force
-//! detection), answered the same way — with the right password too, while it lasts.
+//! Two guards on the login endpoints, their counters kept where every instance sees them —
+//! the database, or Redis with `throttle_url` (`crate::store::Counters`): a request rate per
+//! client address (DRF's `SimpleRateThrottle`, answered with DRF's 429), and locks after
+//! repeated failures (as django-axes and Keycloak's brute-force detection): of a username
+//! from one client address after `max_failed_logins`, and of the username from every address
+//! after `max_failed_logins_per_username` — so that one address cannot lock a user out of
+//! theirs, and guesses spread over many addresses still meet a ceiling. A lock is answered
+//! with the same 429, with the right password too, while it lasts.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 
+use super::ApiError;
 use crate::config::{Settings, parse_cidr, parse_rate};
+use crate::store::{Counters, Database, Full, RedisCounters, now_micros};
 
-/// Entries kept before stale ones are swept out, so that address or username spraying
-/// cannot grow memory without bound.
-const SWEEP_AT: usize = 10_000;
+/// How often an instance deletes the database's expired counter rows, beside the periodic
+/// flush of expired tokens.
+const PRUNE_EVERY: i64 = 60 * 1_000_000;
 
 pub struct Throttle {
     rate: Option<(u32, Duration)>,
     trusted_proxies: Vec<(IpAddr, u8)>,
-    by_address: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
     max_failures: u32,
+    max_failures_per_username: u32,
     window: Duration,
     lockout: Duration,
-    by_username: Mutex<HashMap<String, Failures>>,
+    /// `None`: the counters are in the database.
+    redis: Option<RedisCounters>,
+    next_prune: AtomicI64,
 }
 
-#[derive(Default)]
-struct Failures {
-    at: VecDeque<Instant>,
-    locked_until: Option<Instant>,
+/// A login let through the lock check, to be recorded when its outcome is known.
+pub struct Attempt {
+    /// For the log line of a lock.
+    username: String,
+    address: String,
+    /// Failures of this username from this address (`fail:<user>:<address>`).
+    pair: String,
+    /// Failures of this username from every address (`fail:<user>`).
+    all: String,
+    had_failures: bool,
+}
+
+/// Runs a `Counters` call on Redis or on the database.
+macro_rules! counters {
+    ($self:ident, $store:expr, $c:ident => $call:expr) => {
+        match &$self.redis {
+            Some($c) => $call.await,
+            None => {
+                let $c = $store;
+                $call.await
+            }
+        }
+    };
 }
 
 impl Throttle {
@@ -37,11 +63,15 @@ impl Throttle {
         Throttle {
             rate: s.throttle_login_rate.as_deref().and_then(|r| parse_rate(r).ok()),
             trusted_proxies: s.trusted_proxies.iter().filter_map(|p| parse_cidr(p)).collect(),
-            by_address: Mutex::new(HashMap::new()),
             max_failures: s.max_failed_logins,
+            max_failures_per_username: s.max_failed_logins_per_username,
             window: s.failed_login_window.0,
             lockout: s.lockout_time.0,
-            by_username: Mutex::new(HashMap::new()),
+            redis: s.throttle_url.as_ref().map(|url| {
+                RedisCounters::new(url.expose(), s.database_timeout.0)
+                    .expect("throttle_url is checked at start-up")
+            }),
+            next_prune: AtomicI64::new(0),
         }
     }
 
@@ -76,92 +106,134 @@ impl Throttle {
             .any(|(net, prefix)| in_network(ip, *net, *prefix))
     }
 
-    /// DRF's `allow_request`: `Err(seconds to wait)` when the address used up its rate.
+    /// DRF's `allow_request` for the address: `Throttled` when it used up its rate.
     /// Refused requests are not counted, as in DRF.
-    pub fn check_address(&self, ip: IpAddr) -> Result<(), f64> {
+    pub async fn check_address(&self, store: &Database, ip: IpAddr) -> Result<(), ApiError> {
         let Some((limit, duration)) = self.rate else {
             return Ok(());
         };
-        let now = Instant::now();
-        let mut map = self.by_address.lock().expect("throttle lock");
-        if map.len() >= SWEEP_AT {
-            map.retain(|_, h| h.front().is_some_and(|t| now.duration_since(*t) < duration));
+        let now = now_micros();
+        self.prune_now_and_then(store, now).await;
+        let span = micros(duration);
+        let bucket = format!("rate:{ip}");
+        let full =
+            counters!(self, store, c => c.take(&bucket, now, now - span, now + span, i64::from(limit)))?;
+        match full {
+            None => Ok(()),
+            Some(Full { count, oldest }) => {
+                // DRF's wait(): the time left for the oldest request, spread over the
+                // requests still available.
+                let remaining = (span - (now - oldest)).max(0) as f64 / 1e6;
+                let available = i64::from(limit) - count + 1;
+                Err(ApiError::Throttled(if available > 0 {
+                    remaining / available as f64
+                } else {
+                    remaining
+                }))
+            }
         }
-        let history = map.entry(ip).or_default();
-        while history.back().is_some_and(|t| now.duration_since(*t) >= duration) {
-            history.pop_back();
+    }
+
+    /// `Throttled` while the username is locked, for this address or for all; `None` when
+    /// the locks are off.
+    pub async fn check_login(
+        &self,
+        store: &Database,
+        username: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Option<Attempt>, ApiError> {
+        if self.max_failures == 0 {
+            return Ok(None);
         }
-        if history.len() >= limit as usize {
-            // DRF's wait(): the time left for the oldest request, spread over the requests
-            // still available.
-            let oldest = *history.back().expect("a full history is not empty");
-            let remaining = duration.saturating_sub(now.duration_since(oldest)).as_secs_f64();
-            let available = limit as i64 - history.len() as i64 + 1;
-            return Err(if available > 0 {
-                remaining / available as f64
-            } else {
-                remaining
-            });
+        let user = username_key(username);
+        let address = ip.map_or_else(|| "-".to_string(), |ip| ip.to_string());
+        let pair = format!("{user}:{address}");
+        let now = now_micros();
+        let since = now - micros(self.window);
+        let locks = [format!("lock:{pair}"), format!("lock:{user}")];
+        let pair = format!("fail:{pair}");
+        let state = counters!(self, store, c => c.state([&locks[0], &locks[1]], &pair, now, since))?;
+        if let Some(until) = state.locked_until.filter(|until| *until > now) {
+            return Err(ApiError::Throttled((until - now) as f64 / 1e6));
         }
-        history.push_front(now);
+        Ok(Some(Attempt {
+            username: username.to_string(),
+            address,
+            pair,
+            all: format!("fail:{user}"),
+            had_failures: state.failures > 0,
+        }))
+    }
+
+    /// A failed login: `max_failed_logins` from one address within `failed_login_window`
+    /// lock the username for that address, `max_failed_logins_per_username` from all
+    /// addresses lock it for all.
+    pub async fn record_failure(&self, store: &Database, attempt: &Attempt) -> Result<(), ApiError> {
+        let now = now_micros();
+        let window = micros(self.window);
+        let until = now + micros(self.lockout);
+        let [pair, all] = counters!(self, store, c => c.fail([&attempt.pair, &attempt.all], now, now - window, now + window))?;
+        let lock = |failures: &str| format!("lock:{}", failures.trim_start_matches("fail:"));
+        if pair >= i64::from(self.max_failures) {
+            counters!(self, store, c => c.lock(&lock(&attempt.pair), &attempt.pair, now, until))?;
+            tracing::warn!(
+                username = %attempt.username,
+                address = %attempt.address,
+                failures = self.max_failures,
+                lockout_seconds = self.lockout.as_secs(),
+                "username locked for one client address after repeated failed logins"
+            );
+        }
+        if self.max_failures_per_username > 0 && all >= i64::from(self.max_failures_per_username) {
+            counters!(self, store, c => c.lock(&lock(&attempt.all), &attempt.all, now, until))?;
+            tracing::warn!(
+                username = %attempt.username,
+                failures = self.max_failures_per_username,
+                lockout_seconds = self.lockout.as_secs(),
+                "username locked for every client address after repeated failed logins"
+            );
+        }
         Ok(())
     }
 
-    /// `Err(seconds to wait)` while the username is locked.
-    pub fn check_username(&self, username: &str) -> Result<(), f64> {
-        if self.max_failures == 0 {
-            return Ok(());
-        }
-        let map = self.by_username.lock().expect("throttle lock");
-        match map.get(username).and_then(|f| f.locked_until) {
-            Some(until) if until > Instant::now() => Err((until - Instant::now()).as_secs_f64()),
-            _ => Ok(()),
-        }
-    }
-
-    /// A failed login: `max_failed_logins` within `failed_login_window` lock the username.
-    pub fn record_failure(&self, username: &str) {
-        if self.max_failures == 0 {
+    /// A successful login clears the failures its address counted so far (those counted
+    /// towards the username's ceiling stay until they expire).
+    pub async fn record_success(&self, store: &Database, attempt: &Attempt) {
+        if !attempt.had_failures {
             return;
         }
-        let now = Instant::now();
-        let mut map = self.by_username.lock().expect("throttle lock");
-        if map.len() >= SWEEP_AT {
-            let (window, lockout) = (self.window, self.lockout);
-            map.retain(|_, f| {
-                f.locked_until.is_some_and(|u| u > now)
-                    || f.at
-                        .front()
-                        .is_some_and(|t| now.duration_since(*t) < window.max(lockout))
-            });
-        }
-        let failures = map.entry(username.to_string()).or_default();
-        failures.at.push_front(now);
-        while failures
-            .at
-            .back()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            failures.at.pop_back();
-        }
-        if failures.at.len() >= self.max_failures as usize {
-            failures.locked_until = Some(now + self.lockout);
-            failures.at.clear();
-            tracing::warn!(
-                username,
-                failures = self.max_failures,
-                lockout_seconds = self.lockout.as_secs(),
-                "username locked after repeated failed logins"
-            );
+        if let Err(e) = counters!(self, store, c => c.clear(&attempt.pair)) {
+            tracing::warn!(error = %e, "could not clear the failed logins of a successful login");
         }
     }
 
-    /// A successful login clears the failures counted so far.
-    pub fn record_success(&self, username: &str) {
-        if self.max_failures > 0 {
-            self.by_username.lock().expect("throttle lock").remove(username);
+    /// Deletes the expired counter rows about once a minute per instance.
+    async fn prune_now_and_then(&self, store: &Database, now: i64) {
+        let due = self.next_prune.load(Ordering::Relaxed);
+        if self.redis.is_some()
+            || now < due
+            || self
+                .next_prune
+                .compare_exchange(due, now + PRUNE_EVERY, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        if let Err(e) = store.prune(now).await {
+            tracing::warn!(error = %e, "could not delete expired login throttle counters");
         }
     }
+}
+
+/// Usernames are counted by hash: any length fits the index, and a password typed into the
+/// username field is not kept in clear.
+fn username_key(username: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, username.as_bytes());
+    hex::encode(&digest.as_ref()[..16])
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 4)
 }
 
 fn in_network(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
@@ -221,8 +293,23 @@ mod tests {
         );
     }
 
-    #[test]
-    fn rate_limits_per_address_and_refusals_do_not_count() {
+    /// A fresh SQLite database in a temporary file.
+    async fn database() -> (Database, std::path::PathBuf) {
+        use crate::store::Store;
+        let path = std::env::temp_dir().join(format!("jwtd-throttle-{}.db", uuid::Uuid::new_v4().simple()));
+        let store = Database::connect(
+            &format!("sqlite://{}", path.display()),
+            &crate::store::ConnectOptions::default(),
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        (store, path)
+    }
+
+    #[tokio::test]
+    async fn rate_limits_per_address_and_refusals_do_not_count() {
+        let (store, path) = database().await;
         let s = Settings {
             throttle_login_rate: Some("3/min".into()),
             ..Settings::default()
@@ -230,25 +317,54 @@ mod tests {
         let t = Throttle::new(&s);
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
-            assert!(t.check_address(ip).is_ok());
+            assert!(t.check_address(&store, ip).await.is_ok());
         }
-        let wait = t.check_address(ip).unwrap_err();
-        assert!(wait > 0.0 && wait <= 60.0, "{wait}");
-        assert!(t.check_address("192.0.2.2".parse().unwrap()).is_ok());
+        for _ in 0..3 {
+            let Err(ApiError::Throttled(wait)) = t.check_address(&store, ip).await else {
+                panic!("not throttled");
+            };
+            assert!(wait > 59.0 && wait <= 60.0, "{wait}");
+        }
+        assert!(
+            t.check_address(&store, "192.0.2.2".parse().unwrap())
+                .await
+                .is_ok()
+        );
+        let _ = std::fs::remove_file(path);
     }
 
-    #[test]
-    fn usernames_lock_after_failures() {
+    #[tokio::test]
+    async fn usernames_lock_per_address_under_a_ceiling_for_all() {
+        let (store, path) = database().await;
         let s = Settings {
             max_failed_logins: 2,
+            max_failed_logins_per_username: 3,
             ..Settings::default()
         };
         let t = Throttle::new(&s);
-        t.record_failure("alice");
-        assert!(t.check_username("alice").is_ok());
-        t.record_failure("alice");
-        let wait = t.check_username("alice").unwrap_err();
-        assert!(wait > 290.0 && wait <= 300.0);
-        assert!(t.check_username("bob").is_ok());
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            "192.0.2.1".parse().unwrap(),
+            "192.0.2.2".parse().unwrap(),
+            "192.0.2.3".parse().unwrap(),
+        );
+        let fail = async |ip| {
+            let attempt = t.check_login(&store, "alice", Some(ip)).await.unwrap().unwrap();
+            t.record_failure(&store, &attempt).await.unwrap();
+        };
+        fail(a).await;
+        assert!(t.check_login(&store, "alice", Some(a)).await.is_ok());
+        fail(a).await;
+        let Err(ApiError::Throttled(wait)) = t.check_login(&store, "alice", Some(a)).await else {
+            panic!("not locked");
+        };
+        assert!(wait > 290.0 && wait <= 300.0, "{wait}");
+        // Locked for that address only, and for that username only.
+        assert!(t.check_login(&store, "alice", Some(b)).await.is_ok());
+        assert!(t.check_login(&store, "bob", Some(a)).await.is_ok());
+        // The third failure from anywhere reaches the ceiling: locked for every address.
+        fail(b).await;
+        assert!(t.check_login(&store, "alice", Some(c)).await.is_err());
+        assert!(t.check_login(&store, "bob", Some(c)).await.is_ok());
+        let _ = std::fs::remove_file(path);
     }
 }

@@ -77,19 +77,22 @@ where
     F: FnOnce(String, String) -> Fut,
     Fut: std::future::Future<Output = Result<Value, ApiError>>,
 {
-    if let Some(ip) = http.throttle.client_address(req) {
-        http.throttle.check_address(ip).map_err(ApiError::Throttled)?;
+    let store = &http.app.store;
+    let ip = http.throttle.client_address(req);
+    if let Some(ip) = ip {
+        http.throttle.check_address(store, ip).await?;
     }
     let data = http.read_data(req, body).await?;
     let (username, password) = credentials(&data)?;
-    http.throttle
-        .check_username(&username)
-        .map_err(ApiError::Throttled)?;
-    let result = rule(username.clone(), password).await;
-    match &result {
-        Ok(_) => http.throttle.record_success(&username),
-        Err(e) if e.is_refused_login() => http.throttle.record_failure(&username),
-        Err(_) => {}
+    let attempt = http.throttle.check_login(store, &username, ip).await?;
+    let result = rule(username, password).await;
+    if let Some(attempt) = &attempt {
+        match &result {
+            Ok(_) => http.throttle.record_success(store, attempt).await,
+            // A failure that could not be counted is not let through uncounted.
+            Err(e) if e.is_refused_login() => http.throttle.record_failure(store, attempt).await?,
+            Err(_) => {}
+        }
     }
     result
 }

@@ -24,7 +24,9 @@ mod import;
 mod migrations;
 mod pool;
 mod postgres;
+mod redis;
 mod sqlite;
+mod throttle;
 
 use std::fmt;
 use std::future::Future;
@@ -34,7 +36,9 @@ use time::OffsetDateTime;
 
 pub use import::{ImportCounts, ImportedUser};
 pub use postgres::PostgresStore;
+pub use redis::RedisCounters;
 pub use sqlite::SqliteStore;
+pub use throttle::{Counters, Full, LoginState, now_micros};
 
 /// A user, with Django's `auth_user` fields.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -528,6 +532,88 @@ impl Store for Database {
     }
     async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
         dispatch!(self, s => s.flush_expired(now))
+    }
+}
+
+/// The login throttles' counters in the database, each call bounded by `database_timeout`.
+impl Counters for Database {
+    async fn take(
+        &self,
+        bucket: &str,
+        now: i64,
+        since: i64,
+        expires: i64,
+        limit: i64,
+    ) -> Result<Option<Full>> {
+        self.bounded(async {
+            match &self.backend {
+                Backend::Sqlite(s) => {
+                    throttle::sqlite::take(&s.writer, bucket, now, since, expires, limit).await
+                }
+                Backend::Postgres(s) => {
+                    throttle::postgres::take(&s.pool, bucket, now, since, expires, limit).await
+                }
+            }
+        })
+        .await
+    }
+    async fn state(&self, locks: [&str; 2], failures: &str, now: i64, since: i64) -> Result<LoginState> {
+        self.bounded(async {
+            match &self.backend {
+                Backend::Sqlite(s) => throttle::sqlite::state(&s.pool, locks, failures, now, since).await,
+                Backend::Postgres(s) => throttle::postgres::state(&s.pool, locks, failures, now, since).await,
+            }
+        })
+        .await
+    }
+    async fn fail(&self, buckets: [&str; 2], now: i64, since: i64, expires: i64) -> Result<[i64; 2]> {
+        self.bounded(async {
+            match &self.backend {
+                Backend::Sqlite(s) => throttle::sqlite::fail(&s.writer, buckets, now, since, expires).await,
+                Backend::Postgres(s) => throttle::postgres::fail(&s.pool, buckets, now, since, expires).await,
+            }
+        })
+        .await
+    }
+    async fn lock(&self, lock: &str, failures: &str, now: i64, until: i64) -> Result<()> {
+        self.bounded(async {
+            match &self.backend {
+                Backend::Sqlite(s) => throttle::sqlite::lock(&s.writer, lock, failures, now, until).await,
+                Backend::Postgres(s) => throttle::postgres::lock(&s.pool, lock, failures, now, until).await,
+            }
+        })
+        .await
+    }
+    async fn clear(&self, bucket: &str) -> Result<()> {
+        self.bounded(async {
+            match &self.backend {
+                Backend::Sqlite(s) => throttle::sqlite::clear(&s.writer, bucket).await,
+                Backend::Postgres(s) => throttle::postgres::clear(&s.pool, bucket).await,
+            }
+        })
+        .await
+    }
+    async fn prune(&self, now: i64) -> Result<u64> {
+        self.bounded(async {
+            match &self.backend {
+                Backend::Sqlite(s) => throttle::sqlite::prune(&s.writer, now).await,
+                Backend::Postgres(s) => throttle::postgres::prune(&s.pool, now).await,
+            }
+        })
+        .await
+    }
+}
+
+impl Database {
+    /// As `dispatch!`, for a call that may take several statements.
+    async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            )),
+        }
     }
 }
 

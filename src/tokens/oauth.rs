@@ -33,10 +33,20 @@ impl Clients {
     }
 }
 
+/// Whether these credentials were checked before: no password check needed.
+pub fn client_verified(state: &State, client_id: &str, secret: &str) -> bool {
+    let key = format!("{client_id}\0{}", sha256_hex(secret));
+    state.clients.verified.lock().expect("cache lock").contains(&key)
+}
+
 /// Checks HTTP Basic credentials of an introspection client. An unknown client id costs a
-/// password check too.
+/// password check too (the answer's time tells no client id), unless no client is
+/// configured: then there is nothing to tell and nothing is hashed.
 pub async fn authenticate_client(state: &State, client_id: &str, secret: &str) -> Result<bool, AuthError> {
     let clients = &state.clients;
+    if clients.is_empty() {
+        return Ok(false);
+    }
     let key = format!("{client_id}\0{}", sha256_hex(secret));
     if clients.verified.lock().expect("cache lock").contains(&key) {
         return Ok(true);

@@ -19,4 +19,5 @@ mod production;
 mod refresh;
 mod robustness;
 mod settings;
+mod throttle;
 mod verify;

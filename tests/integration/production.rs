@@ -172,11 +172,10 @@ async fn throttling_answers_as_drf(db: Db) {
         "throttle_login_rate = \"1/min\"\nmax_failed_logins = 0\ntrusted_proxies = [\"127.0.0.0/8\"]",
     )
     .await;
-    let direct = TestServer::start_on(
-        s.storage.clone(),
-        "throttle_login_rate = \"1/min\"\nmax_failed_logins = 0",
-    )
-    .await;
+    // On a database of its own: instances on one database share their counters, and the
+    // first server's logins from 127.0.0.1 would count here.
+    let direct = TestServer::start(db, "throttle_login_rate = \"1/min\"\nmax_failed_logins = 0").await;
+    direct.user("alice", "pw-alice-1").await;
     let from = |server: &TestServer, client: &'static str| {
         let req = server
             .client

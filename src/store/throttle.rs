@@ -1,0 +1,212 @@
+//! The login throttles' counters, kept where every instance sees them: in the database
+//! (`login_throttle`, one SQL text for both databases) or in Redis (`redis.rs`). A bucket
+//! holds timestamped entries: the attempts of an address (`rate:`), the failed logins of a
+//! username or of a (username, address) pair (`fail:`), and locks (`lock:`). Times are
+//! microseconds since the Unix epoch, from each instance's clock.
+
+use std::future::Future;
+
+use super::Result;
+
+/// The counters' clock: microseconds since the Unix epoch.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// A bucket that is full: how many entries it holds in the window, and the oldest one's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full {
+    pub count: i64,
+    pub oldest: i64,
+}
+
+/// What stands between a username and a login.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginState {
+    /// The end of the latest lock still in force.
+    pub locked_until: Option<i64>,
+    /// Failures counted so far in the bucket asked about.
+    pub failures: i64,
+}
+
+/// The operations the throttles need; each is one or two round trips.
+pub trait Counters: Send + Sync {
+    /// Counts an entry at `now` (kept until `expires`) in `bucket`, unless the bucket holds
+    /// `limit` entries newer than `since` already: then `Some(Full)` and nothing is counted.
+    fn take(
+        &self,
+        bucket: &str,
+        now: i64,
+        since: i64,
+        expires: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Option<Full>>> + Send;
+    /// The latest of the two `locks` in force at `now`, and the entries of `failures` newer
+    /// than `since`.
+    fn state(
+        &self,
+        locks: [&str; 2],
+        failures: &str,
+        now: i64,
+        since: i64,
+    ) -> impl Future<Output = Result<LoginState>> + Send;
+    /// Counts a failure at `now` (kept until `expires`) in each bucket; returns how many
+    /// entries newer than `since` each holds then.
+    fn fail(
+        &self,
+        buckets: [&str; 2],
+        now: i64,
+        since: i64,
+        expires: i64,
+    ) -> impl Future<Output = Result<[i64; 2]>> + Send;
+    /// Sets a lock until `until` and empties the failure bucket that led to it.
+    fn lock(
+        &self,
+        lock: &str,
+        failures: &str,
+        now: i64,
+        until: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Empties a bucket.
+    fn clear(&self, bucket: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the entries expired at `now`; returns how many.
+    fn prune(&self, now: i64) -> impl Future<Output = Result<u64>> + Send;
+}
+
+// sqlx's SQLite binds `$n` by number, as Postgres does: one text serves both.
+const TAKE: &str = "INSERT INTO login_throttle (bucket, at, expires_at) SELECT $1, $2, $3 \
+     WHERE (SELECT count(*) FROM login_throttle WHERE bucket = $1 AND at > $4) < $5";
+const FULL: &str = "SELECT count(*), min(at) FROM login_throttle WHERE bucket = $1 AND at > $2";
+const STATE: &str = "SELECT max(CASE WHEN bucket <> $3 AND expires_at > $4 THEN expires_at END), \
+     count(CASE WHEN bucket = $3 AND at > $5 THEN 1 END) \
+     FROM login_throttle WHERE bucket IN ($1, $2, $3)";
+const FAIL: &str = "INSERT INTO login_throttle (bucket, at, expires_at) VALUES ($1, $3, $4), ($2, $3, $4)";
+const COUNT_TWO: &str = "SELECT count(CASE WHEN bucket = $1 THEN 1 END), count(CASE WHEN bucket = $2 THEN 1 END) \
+     FROM login_throttle WHERE bucket IN ($1, $2) AND at > $3";
+const CLEAR: &str = "DELETE FROM login_throttle WHERE bucket = $1";
+const LOCK: &str = "INSERT INTO login_throttle (bucket, at, expires_at) VALUES ($1, $2, $3)";
+const PRUNE: &str = "DELETE FROM login_throttle WHERE expires_at <= $1";
+
+/// The queries over a pool of either database: `reader` for reads, `writer` for writes
+/// (SQLite has one writer connection; Postgres uses its one pool for both).
+macro_rules! queries {
+    ($db:ty) => {
+        use sqlx::Pool;
+
+        use super::*;
+
+        pub async fn take(
+            writer: &Pool<$db>,
+            bucket: &str,
+            now: i64,
+            since: i64,
+            expires: i64,
+            limit: i64,
+        ) -> Result<Option<Full>> {
+            let done = sqlx::query(TAKE)
+                .bind(bucket)
+                .bind(now)
+                .bind(expires)
+                .bind(since)
+                .bind(limit)
+                .execute(writer)
+                .await?;
+            if done.rows_affected() == 1 {
+                return Ok(None);
+            }
+            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(FULL)
+                .bind(bucket)
+                .bind(since)
+                .fetch_one(writer)
+                .await?;
+            Ok(Some(Full {
+                count,
+                oldest: oldest.unwrap_or(now),
+            }))
+        }
+
+        pub async fn state(
+            reader: &Pool<$db>,
+            locks: [&str; 2],
+            failures: &str,
+            now: i64,
+            since: i64,
+        ) -> Result<LoginState> {
+            let (locked_until, failures): (Option<i64>, i64) = sqlx::query_as(STATE)
+                .bind(locks[0])
+                .bind(locks[1])
+                .bind(failures)
+                .bind(now)
+                .bind(since)
+                .fetch_one(reader)
+                .await?;
+            Ok(LoginState {
+                locked_until,
+                failures,
+            })
+        }
+
+        pub async fn fail(
+            writer: &Pool<$db>,
+            buckets: [&str; 2],
+            now: i64,
+            since: i64,
+            expires: i64,
+        ) -> Result<[i64; 2]> {
+            sqlx::query(FAIL)
+                .bind(buckets[0])
+                .bind(buckets[1])
+                .bind(now)
+                .bind(expires)
+                .execute(writer)
+                .await?;
+            let (a, b): (i64, i64) = sqlx::query_as(COUNT_TWO)
+                .bind(buckets[0])
+                .bind(buckets[1])
+                .bind(since)
+                .fetch_one(writer)
+                .await?;
+            Ok([a, b])
+        }
+
+        pub async fn lock(
+            writer: &Pool<$db>,
+            lock: &str,
+            failures: &str,
+            now: i64,
+            until: i64,
+        ) -> Result<()> {
+            sqlx::query(CLEAR).bind(failures).execute(writer).await?;
+            sqlx::query(LOCK)
+                .bind(lock)
+                .bind(now)
+                .bind(until)
+                .execute(writer)
+                .await?;
+            Ok(())
+        }
+
+        pub async fn clear(writer: &Pool<$db>, bucket: &str) -> Result<()> {
+            sqlx::query(CLEAR).bind(bucket).execute(writer).await?;
+            Ok(())
+        }
+
+        pub async fn prune(writer: &Pool<$db>, now: i64) -> Result<u64> {
+            Ok(sqlx::query(PRUNE)
+                .bind(now)
+                .execute(writer)
+                .await?
+                .rows_affected())
+        }
+    };
+}
+
+pub(super) mod sqlite {
+    queries!(sqlx::Sqlite);
+}
+
+pub(super) mod postgres {
+    queries!(sqlx::Postgres);
+}
