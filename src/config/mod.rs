@@ -677,6 +677,7 @@ impl Settings {
             ));
         }
         self.validate_cookies()?;
+        self.check_file_values()?;
         if let Some(url) = &self.database_url {
             let url = url.expose();
             if !(url.starts_with("sqlite:")
@@ -688,6 +689,38 @@ impl Settings {
                     "database_url",
                     "must start with sqlite:, postgres://, postgresql:// or file: (a file holding the URL)",
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `file:PATH` values are read when the keys are loaded or the database is opened; one
+    /// that cannot be read (missing, or a container secret the service's user may not read)
+    /// is a configuration error, reported before anything starts.
+    fn check_file_values(&self) -> Result<(), ConfigError> {
+        let mut values = vec![
+            (
+                "signing_key".to_string(),
+                self.signing_key.as_ref().map(Secret::expose),
+            ),
+            ("verifying_key".to_string(), self.verifying_key.as_deref()),
+            (
+                "database_url".to_string(),
+                self.database_url.as_ref().map(Secret::expose),
+            ),
+        ];
+        for (i, k) in self.keys.iter().enumerate() {
+            values.push((
+                format!("keys[{i}].signing_key"),
+                k.signing_key.as_ref().map(Secret::expose),
+            ));
+            values.push((format!("keys[{i}].verifying_key"), k.verifying_key.as_deref()));
+        }
+        for (key, value) in values {
+            if let Some(path) = value.and_then(|v| v.strip_prefix("file:")) {
+                let path = path.trim();
+                std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::key(&key, format!("cannot read {path}: {e}")))?;
             }
         }
         Ok(())

@@ -214,6 +214,11 @@ async fn configuration_errors_stop_start_up_with_one_line() {
     )
     .unwrap();
     std::fs::write(dir.path().join("short.toml"), "signing_key = \"too-short\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("ring.toml"),
+        "[[keys]]\nkid = \"a\"\nalgorithm = \"ES256\"\nsigning_key = \"file:no-such-key.pem\"\n",
+    )
+    .unwrap();
     for (args, env, needle) in [
         (
             vec!["--config", "typo.toml", "migrate"],
@@ -240,6 +245,32 @@ async fn configuration_errors_stop_start_up_with_one_line() {
             vec!["migrate"],
             vec![("JWTD__DATABASE_URL", "mysql://x")],
             "database_url",
+        ),
+        // A `file:` value that cannot be read, before anything starts: a container secret
+        // the service's user may not read must not leave it restarting with exit status 1.
+        (
+            vec!["migrate"],
+            vec![("JWTD__SIGNING_KEY", "file:no-such-key.pem")],
+            "`signing_key`: cannot read no-such-key.pem",
+        ),
+        (
+            vec!["serve"],
+            vec![
+                ("JWTD__BIND", "127.0.0.1:0"),
+                ("JWTD__ALGORITHM", "ES256"),
+                ("JWTD__SIGNING_KEY", "file:."),
+            ],
+            "`signing_key`: cannot read .",
+        ),
+        (
+            vec!["--config", "ring.toml", "serve"],
+            vec![("JWTD__BIND", "127.0.0.1:0")],
+            "`keys[0].signing_key`: cannot read no-such-key.pem",
+        ),
+        (
+            vec!["migrate"],
+            vec![("JWTD__DATABASE_URL", "file:no-such-url")],
+            "`database_url`: cannot read no-such-url",
         ),
     ] {
         let o = jwtd(dir.path(), &env, &args, None).await;
