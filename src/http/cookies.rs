@@ -13,8 +13,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::fields::char_fields;
-use super::parsers::Data;
 use super::openapi::{CsrfToken, Detail};
+use super::parsers::Data;
 use super::{ApiError, HttpState, csrf, json_response};
 use crate::config::{SameSite, Settings};
 
@@ -267,9 +267,10 @@ pub async fn csrf_token(req: HttpRequest) -> HttpResponse {
     let body = serde_json::json!({"csrfToken": csrf::mask(cookie.value())});
     let mut response = json_response(HttpResponse::Ok(), &body);
     // The token is this browser's: never for a shared cache.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     add(&mut response, &cookie);
     response
 }

@@ -217,7 +217,10 @@ mod tests {
         assert_eq!(check(&[]), Ok(()));
         assert_eq!(check(&[("origin", "https://app.example")]), Ok(()));
         assert_eq!(
-            check(&[("origin", "https://evil.example"), ("sec-fetch-site", "same-site")]),
+            check(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "same-site")
+            ]),
             Err("Origin checking failed - https://evil.example does not match any trusted origins.".into())
         );
         assert_eq!(check(&[("sec-fetch-site", "same-origin")]), Ok(()));
@@ -230,7 +233,10 @@ mod tests {
             Err("Referer checking failed - Referer is malformed.".into())
         );
         assert_eq!(
-            check(&[("sec-fetch-site", "cross-site"), ("referer", "https://app.example/a?b")]),
+            check(&[
+                ("sec-fetch-site", "cross-site"),
+                ("referer", "https://app.example/a?b")
+            ]),
             Ok(())
         );
     }

@@ -16,7 +16,9 @@ const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
 /// trusted proxy, its `Forwarded` (RFC 7239) or else `X-Forwarded-Host`/`-Proto`;
 /// otherwise the `Host` header over plain http (jwtd itself does not speak TLS).
 pub fn request_origin(http: &HttpState, req: &HttpRequest) -> String {
-    let from_proxy = req.peer_addr().is_some_and(|peer| http.throttle.is_trusted(peer.ip()));
+    let from_proxy = req
+        .peer_addr()
+        .is_some_and(|peer| http.throttle.is_trusted(peer.ip()));
     let (mut scheme, mut host) = ("http", None);
     if from_proxy {
         let (proto, forwarded_host) = forwarded(req);
@@ -26,11 +28,7 @@ pub fn request_origin(http: &HttpState, req: &HttpRequest) -> String {
         host = forwarded_host.or_else(|| first_value(req, X_FORWARDED_HOST));
     }
     let host = host
-        .or_else(|| {
-            req.headers()
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-        })
+        .or_else(|| req.headers().get(header::HOST).and_then(|v| v.to_str().ok()))
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .filter(|h| is_host(h))
         .unwrap_or("localhost");
@@ -39,8 +37,7 @@ pub fn request_origin(http: &HttpState, req: &HttpRequest) -> String {
     } else {
         "http"
     };
-    crate::config::origin_of(&format!("{scheme}://{host}"))
-        .unwrap_or_else(|| format!("{scheme}://localhost"))
+    crate::config::origin_of(&format!("{scheme}://{host}")).unwrap_or_else(|| format!("{scheme}://localhost"))
 }
 
 /// `proto` and `host` of the first element of `Forwarded`: what the proxy nearest the
@@ -56,7 +53,9 @@ fn forwarded(req: &HttpRequest) -> (Option<&str>, Option<&str>) {
     };
     let (mut proto, mut host) = (None, None);
     for pair in first.split(';') {
-        let Some((name, value)) = pair.split_once('=') else { continue };
+        let Some((name, value)) = pair.split_once('=') else {
+            continue;
+        };
         let value = value.trim().trim_matches('"');
         match name.trim().to_ascii_lowercase().as_str() {
             "proto" => proto = Some(value),

@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::HttpState;
-use crate::config::Settings;
 use super::openapi::JwkSet;
+use crate::config::Settings;
 
 type Http = web::Data<HttpState>;
 

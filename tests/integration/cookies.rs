@@ -721,10 +721,19 @@ async fn cross_site_requests_never_set_or_use_cookies(db: Db) {
     // jwtd's own origin, a listed one (also cross-site: a page on another site), a
     // same-site request without Origin and clients that are not browsers all log in.
     for headers in [
-        &[("origin", "https://auth.example.test"), ("sec-fetch-site", "same-origin")][..],
-        &[("origin", "https://app.example.test"), ("sec-fetch-site", "cross-site")][..],
+        &[
+            ("origin", "https://auth.example.test"),
+            ("sec-fetch-site", "same-origin"),
+        ][..],
+        &[
+            ("origin", "https://app.example.test"),
+            ("sec-fetch-site", "cross-site"),
+        ][..],
         &[("sec-fetch-site", "same-origin")][..],
-        &[("sec-fetch-site", "cross-site"), ("referer", "https://app.example.test/x")][..],
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("referer", "https://app.example.test/x"),
+        ][..],
         &[][..],
     ] {
         let r = send(&s, post.clone(), "/api/token/", headers, "", Some(alice.clone())).await;
@@ -745,7 +754,11 @@ async fn cross_site_requests_never_set_or_use_cookies(db: Db) {
     r.expect(403, bad_origin("https://evil.example"));
     assert!(r.headers.get("set-cookie").is_none());
     let r = s.post("/api/token/refresh/", json!({"refresh": refresh})).await;
-    assert_eq!(r.status, 200, "the refused refresh left the token alone: {}", r.text);
+    assert_eq!(
+        r.status, 200,
+        "the refused refresh left the token alone: {}",
+        r.text
+    );
     // The browser's own cookies with the right CSRF header: the Origin is checked first,
     // as Django does.
     let b = Browser::login(&s).await;
@@ -760,9 +773,24 @@ async fn cross_site_requests_never_set_or_use_cookies(db: Db) {
         r.expect(403, bad_origin("https://evil.example"));
         assert!(r.headers.get("set-cookie").is_none(), "{path}");
     }
-    let headers = [("origin", "https://app.example.test"), ("x-csrftoken", csrf.as_str())];
-    let r = send(&s, post.clone(), "/api/token/refresh/", &headers, &b.header(), None).await;
-    assert_eq!(r.status, 200, "the refused attempts left the session alone: {}", r.text);
+    let headers = [
+        ("origin", "https://app.example.test"),
+        ("x-csrftoken", csrf.as_str()),
+    ];
+    let r = send(
+        &s,
+        post.clone(),
+        "/api/token/refresh/",
+        &headers,
+        &b.header(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status, 200,
+        "the refused attempts left the session alone: {}",
+        r.text
+    );
     // drf-jwt's endpoints set their cookie under the same rule.
     let r = send(
         &s,
@@ -780,7 +808,15 @@ async fn cross_site_requests_never_set_or_use_cookies(db: Db) {
     // get_host()).
     let s = server(db, ALL).await;
     let own = s.base.clone();
-    let r = send(&s, post.clone(), "/api/token/", &[("origin", own.as_str())], "", Some(alice.clone())).await;
+    let r = send(
+        &s,
+        post.clone(),
+        "/api/token/",
+        &[("origin", own.as_str())],
+        "",
+        Some(alice.clone()),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     send(&s, post.clone(), "/api/token/", EVIL, "", Some(alice.clone()))
         .await
@@ -845,16 +881,36 @@ async fn csrf_endpoint_hands_the_token_to_pages_on_other_sites(db: Db) {
     assert_eq!(r.status, 200, "{}", r.text);
     let token = r.str("csrfToken");
     b.store(&r);
-    assert_eq!(b.csrf(), set_cookies(&login)["csrftoken"].value, "the secret is kept");
+    assert_eq!(
+        b.csrf(),
+        set_cookies(&login)["csrftoken"].value,
+        "the secret is kept"
+    );
     // Django's masked form, which the check accepts for the cookie's secret.
     assert_eq!(token.len(), 64, "{token}");
     assert!(token.bytes().all(|c| c.is_ascii_alphanumeric()), "{token}");
     // What the page could not do before: refresh and log out with the cookies alone.
     let with_token = [from_app[0], from_app[1], ("x-csrftoken", token.as_str())];
-    let r = send(&s, reqwest::Method::POST, "/api/token/refresh/", &with_token, &b.header(), None).await;
+    let r = send(
+        &s,
+        reqwest::Method::POST,
+        "/api/token/refresh/",
+        &with_token,
+        &b.header(),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     b.store(&r);
-    let r = send(&s, reqwest::Method::POST, "/api/token/logout/", &with_token, &b.header(), None).await;
+    let r = send(
+        &s,
+        reqwest::Method::POST,
+        "/api/token/logout/",
+        &with_token,
+        &b.header(),
+        None,
+    )
+    .await;
     r.expect(200, json!({}));
     // Another site gets nothing.
     let r = send(&s, get.clone(), path, EVIL, &b.header(), None).await;
@@ -863,5 +919,7 @@ async fn csrf_endpoint_hands_the_token_to_pages_on_other_sites(db: Db) {
     assert_eq!(r.header("access-control-allow-origin"), None);
     // Without cookies there is no CSRF token to hand out.
     let s = server(db, "").await;
-    s.get(path, None).await.expect(404, json!({"detail": "Not found."}));
+    s.get(path, None)
+        .await
+        .expect(404, json!({"detail": "Not found."}));
 }

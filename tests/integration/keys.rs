@@ -507,11 +507,7 @@ async fn start_up_warns_when_public_keys_have_no_public_url() {
     let (_, child, log) = start_binary(dir.path(), &env).await;
     drop(child);
     assert!(log.contains("public_url"), "{log}");
-    let with_url = [
-        env[0],
-        env[1],
-        ("JWTD__PUBLIC_URL", "https://auth.example.com"),
-    ];
+    let with_url = [env[0], env[1], ("JWTD__PUBLIC_URL", "https://auth.example.com")];
     let (_, child, log) = start_binary(dir.path(), &with_url).await;
     drop(child);
     assert!(!log.contains("public_url"), "{log}");
