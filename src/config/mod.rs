@@ -640,6 +640,21 @@ impl Settings {
                 ));
             }
         }
+        for origin in self.cors_allowed_origins.iter().filter(|o| *o != "*") {
+            // Browsers send `scheme://host[:port]`, lower case, without a default port or a
+            // path: anything else is compared as written and never matches.
+            if let Some(fixed) = origin_of(origin)
+                && fixed != *origin
+            {
+                return Err(ConfigError::key(
+                    "cors_allowed_origins",
+                    format!(
+                        "{origin:?} never matches the Origin browsers send (scheme://host[:port], \
+                         no path or trailing slash): write {fixed:?}"
+                    ),
+                ));
+            }
+        }
         if self.max_body_size < 1024 {
             return Err(ConfigError::key("max_body_size", "must be at least 1024 bytes"));
         }
@@ -894,6 +909,24 @@ pub fn parse_rate(rate: &str) -> Result<(u32, std::time::Duration), String> {
         return Err(bad());
     }
     Ok((n, std::time::Duration::from_secs(secs)))
+}
+
+/// The origin of an http(s) URL as browsers write it in `Origin` (RFC 6454): scheme and
+/// host in lower case, the port only when it is not the scheme's default; no user, path,
+/// query or fragment. `None` for other schemes or without a host.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_suffix(default_port).unwrap_or(&host);
+    (!host.is_empty() && !host.starts_with(':')).then(|| format!("{scheme}://{host}"))
 }
 
 /// RFC 6265's cookie-name: an HTTP token.
@@ -1289,6 +1322,23 @@ mod tests {
         ] {
             let e = load_with(&format!("{toml}\n"), &[]).unwrap_err();
             assert!(e.to_string().contains(key), "{toml}: {e}");
+        }
+    }
+
+    #[test]
+    fn origins_are_written_as_browsers_send_them() {
+        for (url, origin) in [
+            ("https://app.example", Some("https://app.example")),
+            ("http://app.example/", Some("http://app.example")),
+            ("HTTPS://App.Example:443/spa?x#y", Some("https://app.example")),
+            ("http://app.example:80", Some("http://app.example")),
+            ("http://app.example:8080/", Some("http://app.example:8080")),
+            ("https://user@[::1]:8443/", Some("https://[::1]:8443")),
+            ("https://", None),
+            ("ftp://app.example", None),
+            ("app.example", None),
+        ] {
+            assert_eq!(origin_of(url).as_deref(), origin, "{url}");
         }
     }
 

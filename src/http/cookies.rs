@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::fields::char_fields;
+use super::openapi::{CsrfToken, Detail};
 use super::parsers::Data;
 use super::{ApiError, HttpState, csrf, json_response};
 use crate::config::{SameSite, Settings};
@@ -60,6 +61,11 @@ pub struct Cookies {
     refresh_max_age: cookie::time::Duration,
     access_max_age: cookie::time::Duration,
     drf_jwt_max_age: cookie::time::Duration,
+    /// Origins whose pages may have cookies set and used: `public_url`'s and
+    /// `cors_allowed_origins` (not `"*"`).
+    trusted_origins: Vec<String>,
+    /// Without `public_url`, jwtd's own origin is the one each request came to.
+    own_origin_from_request: bool,
 }
 
 impl Cookies {
@@ -83,6 +89,13 @@ impl Cookies {
             refresh_max_age: seconds(s.refresh_token_lifetime),
             access_max_age: seconds(s.access_token_lifetime),
             drf_jwt_max_age: seconds(s.jwt_expiration_delta),
+            trusted_origins: s
+                .public_url
+                .iter()
+                .chain(&s.cors_allowed_origins)
+                .filter_map(|url| crate::config::origin_of(url))
+                .collect(),
+            own_origin_from_request: s.public_url.is_none(),
         })
     }
 
@@ -136,15 +149,26 @@ impl Cookies {
     }
 
     /// The CSRF check for a request authenticated by a cookie, as DRF's `enforce_csrf`
-    /// applies it: unsafe methods only.
-    pub fn check_csrf(&self, req: &HttpRequest) -> Result<(), ApiError> {
+    /// applies it: unsafe methods only, where the request comes from first.
+    pub fn check_csrf(&self, http: &HttpState, req: &HttpRequest) -> Result<(), ApiError> {
         if matches!(
             *req.method(),
             Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
         ) {
             return Ok(());
         }
+        self.check_origin(http, req)?;
         csrf::check(req, &self.csrf).map_err(|e| ApiError::Csrf(e.0))
+    }
+
+    /// Django's Origin check (see `csrf::check_origin`) against jwtd's own origin and
+    /// `cors_allowed_origins`.
+    fn check_origin(&self, http: &HttpState, req: &HttpRequest) -> Result<(), ApiError> {
+        let trusted = |origin: &str| {
+            self.trusted_origins.iter().any(|t| t == origin)
+                || (self.own_origin_from_request && origin == super::origin::request_origin(http, req))
+        };
+        csrf::check_origin(req, trusted).map_err(|e| ApiError::Csrf(e.0))
     }
 
     fn cookie(
@@ -199,11 +223,56 @@ pub fn refresh_token(http: &HttpState, req: &HttpRequest, data: &Data) -> Result
         && !matches!(data, Data::NotADict(_))
         && let Some(token) = token_from_cookie(req, &c.refresh)
     {
-        c.check_csrf(req)?;
+        c.check_csrf(http, req)?;
         return Ok((token.to_owned(), Source::Cookie));
     }
     let [refresh] = char_fields(data, ["refresh"])?;
     Ok((refresh, Source::Body))
+}
+
+/// Login CSRF: a hostile page must not have the browser logged in to an account of its
+/// choosing (its credentials or its refresh token in the body, answered with cookies), so
+/// in cookie mode a request that sets the auth cookies must come from jwtd's own origin or
+/// one of `cors_allowed_origins`. Checked before anything is read or spent. Without cookies
+/// nothing is set and anything goes, as in Simple JWT.
+pub fn check_cookie_origin(http: &HttpState, req: &HttpRequest) -> Result<(), ApiError> {
+    match &http.cookies {
+        Some(c) => c.check_origin(http, req),
+        None => Ok(()),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/token/csrf/",
+    tag = "tokens",
+    summary = "The CSRF token, for a page that cannot read the CSRF cookie",
+    description = "With `auth_cookie` set: the CSRF cookie's secret, masked as Django's `get_token()` does, for the `X-CSRFToken` header; the CSRF cookie is set too (kept when the browser has one). For a page on another site, which cannot read jwtd's cookies; call it with `credentials: \"include\"` from an origin of `cors_allowed_origins`.",
+    responses(
+        (status = 200, description = "The token", body = CsrfToken, headers(("Set-Cookie" = String), ("Cache-Control" = String))),
+        (status = 403, description = "CSRF Failed: the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
+        (status = 404, description = "auth_cookie is not set: there are no cookies and no CSRF token", body = Detail),
+    )
+)]
+/// `GET /api/token/csrf/` → `{"csrfToken"}`, as Django apps answer with `ensure_csrf_cookie`.
+pub async fn csrf_token(req: HttpRequest) -> HttpResponse {
+    let http = super::state(&req);
+    let Some(c) = &http.cookies else {
+        return ApiError::NotFound.response(http);
+    };
+    if let Err(e) = c.check_origin(http, &req) {
+        return e.response(http);
+    }
+    let cookie = c.csrf_cookie(&req, false, c.refresh_max_age);
+    let body = serde_json::json!({"csrfToken": csrf::mask(cookie.value())});
+    let mut response = json_response(HttpResponse::Ok(), &body);
+    // The token is this browser's: never for a shared cache.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    add(&mut response, &cookie);
+    response
 }
 
 /// The answer of obtain and refresh: the body and, when cookies are on, the tokens in it

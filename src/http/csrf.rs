@@ -4,13 +4,14 @@
 //! Django's templates hand out — so a page served by Django can send either.
 
 use actix_web::HttpRequest;
-use actix_web::http::header::HeaderName;
+use actix_web::http::header::{self, HeaderName};
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::cookies::token_from_cookie;
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-csrftoken");
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const SECRET_LENGTH: usize = 32;
@@ -42,6 +43,57 @@ pub fn new_secret() -> String {
 /// The secret of a request's CSRF cookie when it has Django's format, for keeping it.
 pub fn secret_of(req: &HttpRequest, cookie: &str) -> Option<String> {
     token_from_cookie(req, cookie).and_then(|v| secret(v.as_bytes()).ok())
+}
+
+/// Django's check of where an unsafe request comes from (`CsrfViewMiddleware.process_view`
+/// before the token): an `Origin` must be a trusted one; without `Origin`, a request the
+/// browser marks `Sec-Fetch-Site: cross-site` must have a `Referer` of a trusted origin
+/// (Django checks the Referer of every HTTPS request without Origin; browsers send
+/// `Origin` with every cross-origin POST, so what is left is cross-site GETs and clients
+/// that are not browsers, which send neither header and pass).
+pub fn check_origin(req: &HttpRequest, trusted: impl Fn(&str) -> bool) -> Result<(), CsrfFailure> {
+    let headers = req.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes());
+        if trusted(&origin) {
+            return Ok(());
+        }
+        return Err(CsrfFailure(format!(
+            "Origin checking failed - {origin} does not match any trusted origins."
+        )));
+    }
+    let cross_site = headers
+        .get(SEC_FETCH_SITE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if !cross_site {
+        return Ok(());
+    }
+    let Some(referer) = headers.get(header::REFERER) else {
+        return Err(CsrfFailure("Referer checking failed - no Referer.".into()));
+    };
+    let referer = String::from_utf8_lossy(referer.as_bytes());
+    match crate::config::origin_of(&referer) {
+        None => Err(CsrfFailure(
+            "Referer checking failed - Referer is malformed.".into(),
+        )),
+        Some(origin) if trusted(&origin) => Ok(()),
+        Some(_) => Err(CsrfFailure(format!(
+            "Referer checking failed - {referer} does not match any trusted origins."
+        ))),
+    }
+}
+
+/// Django's `_mask_cipher_secret`: the secret under a fresh mask, 64 characters, as
+/// `get_token()` hands it to pages.
+pub fn mask(secret: &str) -> String {
+    let mask = new_secret();
+    let pos = |c: u8| CHARS.iter().position(|&a| a == c).unwrap_or(0);
+    let cipher: String = secret
+        .bytes()
+        .zip(mask.bytes())
+        .map(|(s, m)| CHARS[(pos(s) + pos(m)) % CHARS.len()] as char)
+        .collect();
+    mask + &cipher
 }
 
 /// `CsrfViewMiddleware._check_token`, with the header as the only place for the token.
@@ -146,5 +198,46 @@ mod tests {
         let masked = format!("{mask}{cipher}");
         assert!(check(&request(Some(&secret), Some(&masked)), "csrftoken").is_ok());
         assert!(check(&request(Some(&masked), Some(&secret)), "csrftoken").is_ok());
+        let ours = super::mask(&secret);
+        assert_eq!(ours.len(), 64);
+        assert_ne!(ours, super::mask(&secret), "a fresh mask each time");
+        assert!(check(&request(Some(&secret), Some(&ours)), "csrftoken").is_ok());
+    }
+
+    #[test]
+    fn origins_and_cross_site_referers_must_be_trusted() {
+        let trusted = |o: &str| o == "https://app.example";
+        let check = |headers: &[(&str, &str)]| {
+            let mut req = TestRequest::post();
+            for (name, value) in headers {
+                req = req.insert_header((*name, *value));
+            }
+            check_origin(&req.to_http_request(), trusted).map_err(|e| e.0)
+        };
+        assert_eq!(check(&[]), Ok(()));
+        assert_eq!(check(&[("origin", "https://app.example")]), Ok(()));
+        assert_eq!(
+            check(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "same-site")
+            ]),
+            Err("Origin checking failed - https://evil.example does not match any trusted origins.".into())
+        );
+        assert_eq!(check(&[("sec-fetch-site", "same-origin")]), Ok(()));
+        assert_eq!(
+            check(&[("sec-fetch-site", "Cross-Site")]),
+            Err("Referer checking failed - no Referer.".into())
+        );
+        assert_eq!(
+            check(&[("sec-fetch-site", "cross-site"), ("referer", "nonsense")]),
+            Err("Referer checking failed - Referer is malformed.".into())
+        );
+        assert_eq!(
+            check(&[
+                ("sec-fetch-site", "cross-site"),
+                ("referer", "https://app.example/a?b")
+            ]),
+            Ok(())
+        );
     }
 }

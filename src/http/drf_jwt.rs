@@ -14,7 +14,7 @@ use super::openapi::{
     BadRequest, Detail, DrfJwtIssued, DrfJwtLoggedOut, DrfJwtLogoutBadRequest, DrfJwtObtainRequest,
     DrfJwtVerified, TokenRequest,
 };
-use super::{ApiError, Data, FieldErrors, HttpState, metadata, views};
+use super::{ApiError, Data, FieldErrors, HttpState, cookies, metadata, views};
 use crate::tokens::AuthError;
 use crate::tokens::drf_jwt::{self, DrfJwtError, Issued};
 
@@ -144,6 +144,7 @@ fn password_username(data: &Data) -> Result<(String, String), FieldErrors> {
     )),
     responses(
         (status = 201, description = "The token and its iat", body = DrfJwtIssued),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
         (status = 400, description = "Unable to log in with provided credentials, missing or invalid fields, or a body that could not be parsed", body = BadRequest),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
@@ -154,18 +155,22 @@ fn password_username(data: &Data) -> Result<(String, String), FieldErrors> {
 /// `POST /api-token-auth/` → 201 `{"pk", "token"}`
 pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    let result = views::login(
-        &http,
-        &req,
-        body,
-        password_username,
-        |username, password| async move {
-            drf_jwt::obtain(app, &username, &password)
-                .await
-                .map(issued)
-                .map_err(refused(DrfAnswer::Validation))
-        },
-    );
+    let result = async {
+        cookies::check_cookie_origin(&http, &req)?;
+        views::login(
+            &http,
+            &req,
+            body,
+            password_username,
+            |username, password| async move {
+                drf_jwt::obtain(app, &username, &password)
+                    .await
+                    .map(issued)
+                    .map_err(refused(DrfAnswer::Validation))
+            },
+        )
+        .await
+    };
     created(&http, &req, result.await, true)
 }
 
@@ -181,6 +186,7 @@ where
     Fut: std::future::Future<Output = Result<Issued, DrfJwtError>>,
 {
     let result = async {
+        cookies::check_cookie_origin(http, req)?;
         let data = http.read_data(req, body).await?;
         let [token] = char_fields(&data, ["token"])?;
         rule(token)
@@ -204,6 +210,7 @@ where
     )),
     responses(
         (status = 201, description = "The new token and its iat", body = DrfJwtIssued),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
         (status = 400, description = "The token is expired, invalid, blacklisted or past its refresh limit, its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
@@ -232,6 +239,7 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
     )),
     responses(
         (status = 201, description = "Valid: the token and its iat", body = DrfJwtVerified),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
         (status = 400, description = "The token is expired, invalid or blacklisted, or its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
@@ -277,7 +285,7 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
         };
         if from_cookie && let Some(c) = &http.cookies {
             // The browser sends the cookie by itself: an unsafe request needs the CSRF token.
-            c.check_csrf(&req)?;
+            c.check_csrf(&http, &req)?;
         }
         drf_jwt::authenticate(&http.app, &own)
             .await

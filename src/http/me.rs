@@ -57,7 +57,7 @@ pub(super) async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result
     if let Some(cookies) = &http.cookies
         && let Some(raw) = cookies.access_token(req)
     {
-        cookies.check_csrf(req)?;
+        cookies.check_csrf(http, req)?;
         return Ok(authentication::authenticate_token(&http.app, raw.as_bytes()).await?);
     }
     Err(AuthError::NotAuthenticated.into())

@@ -18,6 +18,7 @@ pub mod metrics;
 mod oauth;
 mod observe;
 mod openapi;
+mod origin;
 mod parsers;
 mod request_counts;
 mod throttle;
@@ -77,13 +78,15 @@ impl HttpState {
             HeaderValue::from_str(&format!("{} realm=\"api\"", s.jwt_auth_header_prefix))
                 .expect("the prefix is checked at start-up");
         let auth_header = HeaderName::from_bytes(s.auth_header().as_bytes()).expect("checked at start-up");
+        let jwks = app.backend.keys().jwks();
+        well_known::warn_without_public_url(s, &jwks);
         HttpState {
             www_authenticate,
             drf_www_authenticate,
             auth_header,
             max_body: s.max_body_size,
             client_timeout: s.client_timeout.0,
-            jwks: well_known::Rendered::new(&app.backend.keys().jwks()),
+            jwks: well_known::Rendered::new(&jwks),
             well_known_cache_control: HeaderValue::from_str(&format!(
                 "public, max-age={}",
                 s.well_known_max_age.as_secs()
@@ -277,6 +280,7 @@ fn other_views(cfg: &mut web::ServiceConfig, slash: Slash) {
         views::refresh_sliding,
         metadata::REFRESH_SLIDING,
     );
+    get_only(cfg, slash.at("/api/token/csrf/"), cookies::csrf_token);
     post_only(cfg, slash.at("/api/token/revoke/"), oauth::revoke);
     post_only(cfg, slash.at("/api/token/introspect/"), oauth::introspect);
 }
@@ -367,7 +371,12 @@ fn cors(http: &HttpState) -> actix_cors::Cors {
             HeaderName::from_static("x-csrftoken"),
             http.auth_header.clone(),
         ])
-        .expose_headers([HeaderName::from_static("x-request-id")])
+        // Pages read these only when exposed: why a request was refused, when to retry.
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            header::WWW_AUTHENTICATE,
+            header::RETRY_AFTER,
+        ])
         .max_age(s.cors_max_age.as_secs() as usize);
     for origin in &s.cors_allowed_origins {
         cors = if origin == "*" {

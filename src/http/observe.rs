@@ -37,6 +37,7 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api/token/sliding" => ("/api/token/sliding/", TOKEN_VIEW),
         "/api/token/sliding/refresh" => ("/api/token/sliding/refresh/", TOKEN_VIEW),
         "/api/token/impersonate" => ("/api/token/impersonate/", POST),
+        "/api/token/csrf" => ("/api/token/csrf/", GET),
         "/api/token/revoke" => ("/api/token/revoke/", POST),
         "/api/token/introspect" => ("/api/token/introspect/", POST),
         "/api/me" => ("/api/me/", "GET, HEAD, OPTIONS"),

@@ -60,6 +60,13 @@ pub struct Refreshed {
     refresh: Option<String>,
 }
 
+/// `GET /api/token/csrf/`: the value for `X-CSRFToken`.
+#[derive(ToSchema)]
+#[allow(non_snake_case)] // Django apps' name for it
+pub struct CsrfToken {
+    csrfToken: String,
+}
+
 #[derive(ToSchema)]
 pub struct SlidingToken {
     token: String,
@@ -260,6 +267,7 @@ impl Modify for SecuritySchemes {
         super::views::logout,
         super::views::obtain_sliding,
         super::views::refresh_sliding,
+        super::cookies::csrf_token,
         super::impersonate::impersonate,
         super::oauth::revoke,
         super::oauth::introspect,

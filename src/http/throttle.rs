@@ -100,7 +100,7 @@ impl Throttle {
         )
     }
 
-    fn is_trusted(&self, ip: IpAddr) -> bool {
+    pub(super) fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted_proxies
             .iter()
             .any(|(net, prefix)| in_network(ip, *net, *prefix))

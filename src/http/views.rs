@@ -29,6 +29,7 @@ type Http = web::Data<HttpState>;
         (status = 200, description = "The pair; with auth_cookie set, also as cookies beside a CSRF cookie", body = TokenPair, headers(("Set-Cookie" = String))),
         (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
         (status = 503, description = "The database is unavailable", body = Detail),
@@ -38,16 +39,20 @@ type Http = web::Data<HttpState>;
 /// `POST /api/token/` → `{"refresh", "access"}`
 pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    let result = login(
-        &http,
-        &req,
-        body,
-        username_password,
-        |username, password| async move {
-            let pair = serializers::obtain_pair(app, &username, &password).await?;
-            Ok(json!({"refresh": pair.refresh, "access": pair.access}))
-        },
-    );
+    let result = async {
+        cookies::check_cookie_origin(&http, &req)?;
+        login(
+            &http,
+            &req,
+            body,
+            username_password,
+            |username, password| async move {
+                let pair = serializers::obtain_pair(app, &username, &password).await?;
+                Ok(json!({"refresh": pair.refresh, "access": pair.access}))
+            },
+        )
+        .await
+    };
     issued(
         cookies::respond_with_tokens(&http, &req, result.await, true),
         Issued {
@@ -121,7 +126,7 @@ fn issued(mut response: HttpResponse, tokens: Issued) -> HttpResponse {
         (status = 200, description = "The new token(s)", body = Refreshed, headers(("Set-Cookie" = String))),
         (status = 401, description = "The token is invalid, expired, of the wrong type or blacklisted; or its user cannot log in", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 403, description = "CSRF Failed: the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins; or the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
         (status = 503, description = "The database is unavailable", body = Detail),
@@ -130,6 +135,7 @@ fn issued(mut response: HttpResponse, tokens: Issued) -> HttpResponse {
 /// `POST /api/token/refresh/` → `{"access"}` (and `"refresh"` with rotation)
 pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
+        cookies::check_cookie_origin(&http, &req)?;
         let data = http.read_data(&req, body).await?;
         let (refresh, _) = cookies::refresh_token(&http, &req, &data)?;
         let refreshed = serializers::refresh(&http.app, &refresh).await?;
@@ -196,7 +202,7 @@ pub async fn verify(req: HttpRequest, body: web::Payload) -> HttpResponse {
         (status = 200, description = "Blacklisted", body = Empty),
         (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 403, description = "CSRF Failed: the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
+        (status = 403, description = "CSRF Failed: the refresh token came from the cookie, and the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins, or without a matching X-CSRFToken header", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
         (status = 503, description = "The database is unavailable", body = Detail),
@@ -229,7 +235,7 @@ pub async fn blacklist(http: Http, req: HttpRequest, body: web::Payload) -> Http
         (status = 200, description = "Blacklisted; the auth cookies cleared", body = Empty, headers(("Set-Cookie" = String))),
         (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String), ("Set-Cookie" = String))),
         (status = 400, description = "No refresh token in the body nor in a cookie, invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 403, description = "CSRF Failed: the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
+        (status = 403, description = "CSRF Failed: the refresh token came from the cookie, and the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins, or without a matching X-CSRFToken header", body = Detail),
         (status = 413, description = "The body is larger than max_body_size", body = Detail),
         (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
         (status = 503, description = "The database is unavailable", body = Detail),

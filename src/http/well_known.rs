@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::HttpState;
 use super::openapi::JwkSet;
+use crate::config::Settings;
 
 type Http = web::Data<HttpState>;
 
@@ -29,7 +30,11 @@ impl Rendered {
     }
 
     pub fn respond(&self, http: &HttpState, req: &HttpRequest) -> HttpResponse {
-        let cache = http.well_known_cache_control.clone();
+        self.respond_with(req, http.well_known_cache_control.clone())
+    }
+
+    /// As `respond`, with the given `Cache-Control`.
+    fn respond_with(&self, req: &HttpRequest, cache: HeaderValue) -> HttpResponse {
         let matches = req
             .headers()
             .get(header::IF_NONE_MATCH)
@@ -77,35 +82,54 @@ pub async fn jwks(req: HttpRequest) -> HttpResponse {
     tag = "keys",
     summary = "Discovery document (also at /.well-known/oauth-authorization-server, RFC 8414)",
     responses(
-        (status = 200, description = "Issuer, jwks_uri and endpoints", body = Object, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 200, description = "Issuer, jwks_uri and endpoints. Without public_url or a URL issuer the URLs are made from the request, and Cache-Control is no-store", body = Object, headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
     )
 )]
 /// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
 pub async fn discovery(http: Http, req: HttpRequest) -> HttpResponse {
-    Rendered::new(&discovery_document(&http, &req)).respond(&http, &req)
-}
-
-/// Absolute URLs need a base: `public_url`, else `issuer` when it is a URL, else the
-/// address the request came to.
-fn base_url(http: &HttpState, req: &HttpRequest) -> String {
-    let s = &http.app.settings;
-    let configured = s.public_url.clone().or_else(|| {
-        s.issuer
-            .clone()
-            .filter(|i| i.starts_with("https://") || i.starts_with("http://"))
-    });
-    match configured {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
+    let (base, from_request) = match configured_base(&http.app.settings) {
+        Some(base) => (base.to_string(), false),
+        None => (super::origin::request_origin(&http, &req), true),
+    };
+    let rendered = Rendered::new(&discovery_document(&http, &base));
+    if from_request {
+        // Made from the request's headers: a shared cache must not hand one client's
+        // answer to every other.
+        rendered.respond_with(&req, HeaderValue::from_static("no-store"))
+    } else {
+        rendered.respond(&http, &req)
     }
 }
 
-fn discovery_document(http: &HttpState, req: &HttpRequest) -> Value {
-    let base = base_url(http, req);
+/// The base of absolute URLs when the settings give one: `public_url`, else `issuer` when
+/// it is a URL. Without either, the address the request came to is all there is.
+fn configured_base(s: &Settings) -> Option<&str> {
+    s.public_url
+        .as_deref()
+        .or_else(|| {
+            s.issuer
+                .as_deref()
+                .filter(|i| i.starts_with("https://") || i.starts_with("http://"))
+        })
+        .map(|url| url.trim_end_matches('/'))
+}
+
+/// At start-up: published public keys are meant to be found through the discovery
+/// documents, whose URLs then depend on each request unless `public_url` says where jwtd is.
+pub fn warn_without_public_url(s: &Settings, jwks: &Value) {
+    let publishes = jwks["keys"].as_array().is_some_and(|keys| !keys.is_empty());
+    if publishes && configured_base(s).is_none() {
+        tracing::warn!(
+            "public keys are published but public_url is not set: the discovery documents take \
+             their URLs from each request (its Host header, or the forwarded headers of \
+             trusted_proxies) and are sent with Cache-Control: no-store; set public_url to the \
+             address clients use"
+        );
+    }
+}
+
+fn discovery_document(http: &HttpState, base: &str) -> Value {
     let url = |path: &str| format!("{base}{path}");
     let algs: Vec<&str> = http
         .app

@@ -19,6 +19,8 @@ both_databases!(
     logout_blacklists_and_clears_the_cookies,
     bad_cookies_never_cause_a_server_error,
     drf_jwt_endpoints_keep_their_token_in_the_auth_cookie,
+    cross_site_requests_never_set_or_use_cookies,
+    csrf_endpoint_hands_the_token_to_pages_on_other_sites,
 );
 
 /// Every cookie of the setting below, and short lifetimes that show in Max-Age.
@@ -618,4 +620,306 @@ async fn drf_jwt_endpoints_keep_their_token_in_the_auth_cookie(db: Db) {
         .post("/api-token-verify/", json!({"token": browser.get("jwt")}))
         .await;
     assert_eq!(r.status, 400, "the logged-out token is refused: {}", r.text);
+}
+
+/// A request with the given headers, a `Cookie` header when not empty and an optional JSON
+/// body.
+async fn send(
+    s: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    cookie: &str,
+    body: Option<Value>,
+) -> Reply {
+    let mut req = s.client.request(method, s.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    if !cookie.is_empty() {
+        req = req.header("cookie", cookie);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    Reply::from(req.send().await.unwrap()).await
+}
+
+fn bad_origin(origin: &str) -> Value {
+    csrf_failed(&format!(
+        "Origin checking failed - {origin} does not match any trusted origins."
+    ))
+}
+
+const EVIL: &[(&str, &str)] = &[
+    ("origin", "https://evil.example"),
+    ("sec-fetch-site", "cross-site"),
+];
+
+/// Login CSRF: in cookie mode a hostile page must not log the browser into an account of
+/// the attacker's choosing, nor refresh into one, nor use the browser's cookies. Django's
+/// Origin check: jwtd's own origin (`public_url`) and `cors_allowed_origins` pass; any
+/// other Origin, or a cross-site request without one, is refused before anything else.
+async fn cross_site_requests_never_set_or_use_cookies(db: Db) {
+    let s = server(
+        db,
+        &format!(
+            "{ALL}public_url = \"https://auth.example.test/\"\n\
+             cors_allowed_origins = [\"https://app.example.test\"]\ncors_allow_credentials = true\n\
+             rotate_refresh_tokens = true\nblacklist_after_rotation = true\n\
+             drf_jwt_endpoints = true\n"
+        ),
+    )
+    .await;
+    let alice = json!({"username": "alice", "password": "pw-alice-1"});
+    let post = reqwest::Method::POST;
+    // A cross-site form posting the attacker's credentials.
+    let form = Reply::from(
+        s.client
+            .post(s.url("/api/token/"))
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .form(&[("username", "alice"), ("password", "pw-alice-1")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    form.expect(403, bad_origin("https://evil.example"));
+    assert!(form.headers.get("set-cookie").is_none(), "{:?}", form.headers);
+    for (headers, reason) in [
+        (&EVIL[..1], bad_origin("https://evil.example")),
+        (&[("origin", "null")][..], bad_origin("null")),
+        // Another port or scheme is another origin.
+        (
+            &[("origin", "https://auth.example.test:8443")][..],
+            bad_origin("https://auth.example.test:8443"),
+        ),
+        (
+            &[("origin", "http://auth.example.test")][..],
+            bad_origin("http://auth.example.test"),
+        ),
+        // Cross-site without an Origin: Django's Referer check decides.
+        (
+            &[("sec-fetch-site", "cross-site")][..],
+            csrf_failed("Referer checking failed - no Referer."),
+        ),
+        (
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("referer", "https://evil.example/page"),
+            ][..],
+            csrf_failed(
+                "Referer checking failed - https://evil.example/page does not match any trusted origins.",
+            ),
+        ),
+    ] {
+        let r = send(&s, post.clone(), "/api/token/", headers, "", Some(alice.clone())).await;
+        r.expect(403, reason);
+        assert!(r.headers.get("set-cookie").is_none(), "{headers:?}");
+    }
+    // jwtd's own origin, a listed one (also cross-site: a page on another site), a
+    // same-site request without Origin and clients that are not browsers all log in.
+    for headers in [
+        &[
+            ("origin", "https://auth.example.test"),
+            ("sec-fetch-site", "same-origin"),
+        ][..],
+        &[
+            ("origin", "https://app.example.test"),
+            ("sec-fetch-site", "cross-site"),
+        ][..],
+        &[("sec-fetch-site", "same-origin")][..],
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("referer", "https://app.example.test/x"),
+        ][..],
+        &[][..],
+    ] {
+        let r = send(&s, post.clone(), "/api/token/", headers, "", Some(alice.clone())).await;
+        assert_eq!(r.status, 200, "{headers:?}: {}", r.text);
+        assert_eq!(set_cookies(&r).len(), 3, "{headers:?}");
+    }
+    // A cross-site refresh with a token in the body is refused before the token is spent.
+    let (refresh, _) = s.login("alice", "pw-alice-1").await;
+    let r = send(
+        &s,
+        post.clone(),
+        "/api/token/refresh/",
+        EVIL,
+        "",
+        Some(json!({"refresh": refresh})),
+    )
+    .await;
+    r.expect(403, bad_origin("https://evil.example"));
+    assert!(r.headers.get("set-cookie").is_none());
+    let r = s.post("/api/token/refresh/", json!({"refresh": refresh})).await;
+    assert_eq!(
+        r.status, 200,
+        "the refused refresh left the token alone: {}",
+        r.text
+    );
+    // The browser's own cookies with the right CSRF header: the Origin is checked first,
+    // as Django does.
+    let b = Browser::login(&s).await;
+    let csrf = b.csrf();
+    for path in [
+        "/api/token/refresh/",
+        "/api/token/blacklist/",
+        "/api/token/logout/",
+    ] {
+        let headers = [EVIL[0], EVIL[1], ("x-csrftoken", csrf.as_str())];
+        let r = send(&s, post.clone(), path, &headers, &b.header(), None).await;
+        r.expect(403, bad_origin("https://evil.example"));
+        assert!(r.headers.get("set-cookie").is_none(), "{path}");
+    }
+    let headers = [
+        ("origin", "https://app.example.test"),
+        ("x-csrftoken", csrf.as_str()),
+    ];
+    let r = send(
+        &s,
+        post.clone(),
+        "/api/token/refresh/",
+        &headers,
+        &b.header(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status, 200,
+        "the refused attempts left the session alone: {}",
+        r.text
+    );
+    // drf-jwt's endpoints set their cookie under the same rule.
+    let r = send(
+        &s,
+        post.clone(),
+        "/api-token-auth/",
+        EVIL,
+        "",
+        Some(alice.clone()),
+    )
+    .await;
+    r.expect(403, bad_origin("https://evil.example"));
+    assert!(r.headers.get("set-cookie").is_none());
+
+    // Without public_url, jwtd's own origin is the one the request came to (Django's
+    // get_host()).
+    let s = server(db, ALL).await;
+    let own = s.base.clone();
+    let r = send(
+        &s,
+        post.clone(),
+        "/api/token/",
+        &[("origin", own.as_str())],
+        "",
+        Some(alice.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    send(&s, post.clone(), "/api/token/", EVIL, "", Some(alice.clone()))
+        .await
+        .expect(403, bad_origin("https://evil.example"));
+
+    // Bearer-only use is unchanged: no cookies, no Origin check.
+    let s = server(db, "").await;
+    let r = send(&s, post.clone(), "/api/token/", EVIL, "", Some(alice.clone())).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = send(
+        &s,
+        post,
+        "/api/token/refresh/",
+        EVIL,
+        "",
+        Some(json!({"refresh": r.str("refresh")})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// A page on another site cannot read jwtd's CSRF cookie: `GET /api/token/csrf/` hands it
+/// the value (CORS with credentials), as Django apps do with `ensure_csrf_cookie`.
+async fn csrf_endpoint_hands_the_token_to_pages_on_other_sites(db: Db) {
+    let app = "https://app.example.test";
+    let s = server(
+        db,
+        &format!(
+            "{ALL}auth_cookie_samesite = \"None\"\ncors_allowed_origins = [\"{app}\"]\n\
+             cors_allow_credentials = true\n"
+        ),
+    )
+    .await;
+    let from_app = [("origin", app), ("sec-fetch-site", "cross-site")];
+    let get = reqwest::Method::GET;
+    let path = "/api/token/csrf/";
+    // Before a login: a new secret, as a cookie and in the body.
+    let r = send(&s, get.clone(), path, &from_app, "", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some(app));
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.str("csrfToken").len(), 64, "{}", r.text);
+    assert_eq!(r.body.as_object().unwrap().len(), 1, "{}", r.text);
+    let cookie = &set_cookies(&r)["csrftoken"];
+    assert_eq!(cookie.attr("samesite"), Some("None"));
+    assert!(!cookie.has("httponly"));
+    // The page logs in from its own site, then asks for the token: the login's secret.
+    let login = send(
+        &s,
+        reqwest::Method::POST,
+        "/api/token/",
+        &from_app,
+        "",
+        Some(json!({"username": "alice", "password": "pw-alice-1"})),
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let mut b = Browser(HashMap::new());
+    b.store(&login);
+    let r = send(&s, get.clone(), path, &from_app, &b.header(), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.str("csrfToken");
+    b.store(&r);
+    assert_eq!(
+        b.csrf(),
+        set_cookies(&login)["csrftoken"].value,
+        "the secret is kept"
+    );
+    // Django's masked form, which the check accepts for the cookie's secret.
+    assert_eq!(token.len(), 64, "{token}");
+    assert!(token.bytes().all(|c| c.is_ascii_alphanumeric()), "{token}");
+    // What the page could not do before: refresh and log out with the cookies alone.
+    let with_token = [from_app[0], from_app[1], ("x-csrftoken", token.as_str())];
+    let r = send(
+        &s,
+        reqwest::Method::POST,
+        "/api/token/refresh/",
+        &with_token,
+        &b.header(),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    b.store(&r);
+    let r = send(
+        &s,
+        reqwest::Method::POST,
+        "/api/token/logout/",
+        &with_token,
+        &b.header(),
+        None,
+    )
+    .await;
+    r.expect(200, json!({}));
+    // Another site gets nothing.
+    let r = send(&s, get.clone(), path, EVIL, &b.header(), None).await;
+    r.expect(403, bad_origin("https://evil.example"));
+    assert!(r.headers.get("set-cookie").is_none());
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    // Without cookies there is no CSRF token to hand out.
+    let s = server(db, "").await;
+    s.get(path, None)
+        .await
+        .expect(404, json!({"detail": "Not found."}));
 }

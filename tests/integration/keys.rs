@@ -424,6 +424,96 @@ async fn publishes_jwks_and_discovery_documents() {
     assert_eq!(r.status, 405);
 }
 
+/// The discovery documents never take their URLs from a client's headers: `public_url`
+/// (or `issuer`) when set; else the request's own address, with forwarded headers believed
+/// only from `trusted_proxies`, and then never publicly cacheable — one request must not
+/// poison a shared cache for every client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_documents_are_not_poisoned_by_request_headers() {
+    let dir = TempDir::new();
+    let (key, _) = key_file(dir.path(), Algorithm::ES256, "k.pem");
+    let es256 = format!("algorithm = \"ES256\"\nsigning_key = \"{key}\"\n");
+    let poisons: [&[(&str, &str)]; 3] = [
+        &[
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-proto", "https"),
+        ],
+        &[("forwarded", "host=evil.example;proto=https")],
+        &[("host", "evil.example")],
+    ];
+    let discovery = |s: &TestServer, headers: &[(&str, &str)]| {
+        let mut req = s.client.get(s.url("/.well-known/openid-configuration"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        async move { Reply::from(req.send().await.unwrap()).await }
+    };
+    for configured in [
+        "public_url = \"https://auth.example.com/\"",
+        "issuer = \"https://auth.example.com\"",
+    ] {
+        let s = server_with(&format!("{es256}{configured}")).await;
+        for headers in poisons {
+            let d = discovery(&s, headers).await;
+            assert_eq!(d.status, 200, "{headers:?}");
+            assert_eq!(
+                d.body["jwks_uri"], "https://auth.example.com/.well-known/jwks.json",
+                "{configured} {headers:?}"
+            );
+            assert_eq!(d.body["token_endpoint"], "https://auth.example.com/api/token/");
+            assert_eq!(d.header("cache-control"), Some("public, max-age=300"));
+        }
+    }
+    // Neither set: forwarded headers of a peer that is no trusted proxy are ignored, and
+    // the answer, made from the request, is for this client only.
+    let s = server_with(&es256).await;
+    for headers in &poisons[..2] {
+        let d = discovery(&s, headers).await;
+        assert_eq!(
+            d.body["jwks_uri"],
+            format!("{}/.well-known/jwks.json", s.base),
+            "{headers:?}"
+        );
+        assert_eq!(d.header("cache-control"), Some("no-store"), "{headers:?}");
+    }
+    let d = discovery(&s, poisons[2]).await;
+    assert_eq!(d.header("cache-control"), Some("no-store"));
+    // A trusted proxy's forwarded headers are believed; still not publicly cacheable.
+    let s = server_with(&format!("{es256}trusted_proxies = [\"127.0.0.1\"]")).await;
+    for headers in &poisons[..2] {
+        let d = discovery(&s, headers).await;
+        assert_eq!(
+            d.body["jwks_uri"], "https://evil.example/.well-known/jwks.json",
+            "{headers:?}"
+        );
+        assert_eq!(d.header("cache-control"), Some("no-store"), "{headers:?}");
+    }
+    // The JWKS holds no URL: its answer is the same for everyone and stays cacheable.
+    let jwks = s.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
+}
+
+/// Public keys without `public_url`: the discovery documents can only be made from each
+/// request, and the start-up log says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_warns_when_public_keys_have_no_public_url() {
+    let dir = TempDir::new();
+    let (key, _) = key_file(dir.path(), Algorithm::ES256, "k.pem");
+    let env = [("JWTD__ALGORITHM", "ES256"), ("JWTD__SIGNING_KEY", key.as_str())];
+    let (_, child, log) = start_binary(dir.path(), &env).await;
+    drop(child);
+    assert!(log.contains("public_url"), "{log}");
+    let with_url = [env[0], env[1], ("JWTD__PUBLIC_URL", "https://auth.example.com")];
+    let (_, child, log) = start_binary(dir.path(), &with_url).await;
+    drop(child);
+    assert!(!log.contains("public_url"), "{log}");
+    // HMAC only: nothing is published, nothing to say.
+    let hmac = [("JWTD__SIGNING_KEY", KEY)];
+    let (_, child, log) = start_binary(dir.path(), &hmac).await;
+    drop(child);
+    assert!(!log.contains("public_url"), "{log}");
+}
+
 /// A stand-in identity provider serving a JWK Set, counting requests; it can be stopped.
 struct Provider {
     url: String,

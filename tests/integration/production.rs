@@ -285,6 +285,57 @@ async fn cors_for_browser_frontends() {
     assert_eq!(r.body["name"], "Token Obtain Pair");
 }
 
+/// Pages read `WWW-Authenticate` and `Retry-After` only when CORS exposes them; an origin
+/// written with a path or a trailing slash would never match what browsers send, so it
+/// stops start-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_exposes_auth_headers_and_refuses_origins_that_never_match() {
+    let app = "https://app.example.com";
+    let s = TestServer::start(
+        Db::Sqlite,
+        &format!("cors_allowed_origins = [\"{app}\"]\nthrottle_login_rate = \"1/min\""),
+    )
+    .await;
+    let from_app = |path: &str, body: serde_json::Value| {
+        let req = s.client.post(s.url(path)).header("origin", app).json(&body);
+        async move { Reply::from(req.send().await.unwrap()).await }
+    };
+    let exposed = |r: &Reply| {
+        r.header("access-control-expose-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let r = from_app("/api/token/verify/", json!({"token": "garbage"})).await;
+    assert_eq!(r.status, 401);
+    assert!(exposed(&r).contains("www-authenticate"), "{:?}", r.headers);
+    assert!(exposed(&r).contains("x-request-id"), "{:?}", r.headers);
+    from_app("/api/token/", json!({})).await;
+    let r = from_app("/api/token/", json!({})).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(exposed(&r).contains("retry-after"), "{:?}", r.headers);
+
+    let dir = TempDir::new();
+    for (origin, fixed) in [
+        ("http://app.example/", "http://app.example"),
+        ("https://app.example.com/spa", "https://app.example.com"),
+        ("https://app.example.com:8443/", "https://app.example.com:8443"),
+    ] {
+        let o = tokio::process::Command::new(BIN)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("JWTD__CORS_ALLOWED_ORIGINS", origin)
+            .arg("migrate")
+            .output()
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{origin}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("cors_allowed_origins"), "{err}");
+        assert!(err.contains(&format!("\"{fixed}\"")), "{origin}: {err}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_on_bodies_tokens_and_slow_clients() {
     let s = TestServer::start(Db::Sqlite, "max_body_size = 2048\nclient_timeout = \"1s\"").await;
