@@ -9,7 +9,7 @@ use time::format_description::well_known::Iso8601;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::CliResult;
-use crate::store::{Database, ImportedUser, NewUser, Store, StoreError};
+use crate::store::{Database, ImportOptions, ImportReport, ImportedUser, NewUser, Store, StoreError};
 
 /// What a dumpdata file holds.
 #[derive(Debug, Default)]
@@ -19,19 +19,50 @@ pub struct Dump {
     pub others: BTreeMap<String, usize>,
 }
 
-pub async fn run(file: &str, store: &Database) -> CliResult {
+pub async fn run(file: &str, options: ImportOptions, store: &Database) -> CliResult {
     let text = read(file)?;
     let dump = parse(&text).map_err(|e| format!("cannot import {file}: {e}; nothing was imported"))?;
-    let counts = store.import_users(&dump.users).await.map_err(|e| match e {
-        StoreError::Conflict(m) => format!("cannot import {file}: {m}; nothing was imported"),
-        other => format!("cannot import {file}: {other}; nothing was imported"),
-    })?;
+    let report = store
+        .import_users(&dump.users, options)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => format!("cannot import {file}: {m}; nothing was imported"),
+            other => format!("cannot import {file}: {other}; nothing was imported"),
+        })?;
+    if options.dry_run {
+        print_plan(&report);
+        println!(
+            "dry run: {} users: {} created, {} updated, {} skipped, {} conflicting; nothing was written",
+            dump.users.len(),
+            report.created.len(),
+            report.updated.len(),
+            report.unchanged.len(),
+            report.conflicts.len()
+        );
+        if !report.conflicts.is_empty() {
+            return Err(format!(
+                "{} would be refused: {}",
+                records(report.conflicts.len()),
+                advice(options)
+            ));
+        }
+        return Ok(());
+    }
+    if !report.conflicts.is_empty() {
+        let lines: Vec<&str> = report.conflicts.iter().map(|c| c.message.as_str()).collect();
+        return Err(format!(
+            "cannot import {file}: {} would overwrite users it may not:\n  {}\nnothing was imported; {}",
+            records(report.conflicts.len()),
+            lines.join("\n  "),
+            advice(options)
+        ));
+    }
     let mut line = format!(
         "imported {} users: {} created, {} updated, {} skipped",
         dump.users.len(),
-        counts.created,
-        counts.updated,
-        counts.unchanged
+        report.created.len(),
+        report.updated.len(),
+        report.unchanged.len()
     );
     if !dump.others.is_empty() {
         let n: usize = dump.others.values().sum();
@@ -42,9 +73,57 @@ pub async fn run(file: &str, store: &Database) -> CliResult {
             labels.join(", ")
         );
     }
+    let changed = report.changed_hands();
+    if changed > 0 {
+        line += &format!(
+            "; tokens revoked for {changed} user{} whose id or username changed hands",
+            if changed == 1 { "" } else { "s" }
+        );
+    }
     println!("{line}");
     warn_unverifiable(&dump.users);
     Ok(())
+}
+
+fn records(n: usize) -> String {
+    format!("{n} record{}", if n == 1 { "" } else { "s" })
+}
+
+fn advice(options: ImportOptions) -> &'static str {
+    if options.replace {
+        "delete or rename the users named, or leave their records out of the file"
+    } else {
+        "--replace overwrites users created in jwtd (their tokens are revoked); --dry-run shows the plan"
+    }
+}
+
+/// One line per user: what the import does with it, its id and username.
+fn print_plan(report: &ImportReport) {
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    for (what, planned) in [
+        ("created", &report.created),
+        ("updated", &report.updated),
+        ("skipped", &report.unchanged),
+    ] {
+        for p in planned {
+            let note = if p.changes_hands {
+                " (id or username changes hands: tokens revoked)"
+            } else {
+                ""
+            };
+            lines.push((p.id, format!("{what} {} {}{note}", p.id, p.username)));
+        }
+    }
+    for c in &report.conflicts {
+        lines.push((
+            c.id,
+            format!("conflicting {} {}: {}", c.id, c.username, c.message),
+        ));
+    }
+    lines.sort_by_key(|(id, _)| *id);
+    for (_, line) in lines {
+        println!("{line}");
+    }
 }
 
 /// Users whose hash no login can ever match (MD5, crypt, a hasher of a third-party app)

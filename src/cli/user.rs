@@ -50,6 +50,13 @@ pub enum UserCommand {
     ImportDjango {
         /// The dumpdata JSON file, or - to read standard input.
         file: String,
+        /// Overwrite users created in jwtd whose id or username a record takes (their
+        /// tokens are revoked); without it such an import is refused.
+        #[arg(long)]
+        replace: bool,
+        /// Print what would be created, updated, skipped or refused; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -164,7 +171,14 @@ async fn execute(command: UserCommand, store: &Database) -> CliResult {
             store.delete_user(user.id).await.map_err(|e| e.to_string())?;
             println!("deleted {name}");
         }
-        UserCommand::ImportDjango { file } => super::import_django::run(&file, store).await?,
+        UserCommand::ImportDjango {
+            file,
+            replace,
+            dry_run,
+        } => {
+            let options = crate::store::ImportOptions { replace, dry_run };
+            super::import_django::run(&file, options, store).await?
+        }
         UserCommand::List => {
             let users = store.list_users().await.map_err(|e| e.to_string())?;
             println!(

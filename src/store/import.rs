@@ -21,21 +21,98 @@ pub struct ImportedUser {
     pub date_joined: Option<OffsetDateTime>,
 }
 
-/// What an import did.
+/// Where a stored user came from (the `origin` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Created in jwtd itself: `jwtd user create`, the API, registration.
+    Local,
+    /// Written by an import.
+    Import,
+    /// Stored before jwtd recorded origins (migration 0004): imported or created, jwtd
+    /// cannot tell, so it is overwritten only where the record names the same person.
+    Unknown,
+}
+
+impl Origin {
+    pub(super) fn parse(s: &str) -> Origin {
+        match s {
+            "import" => Origin::Import,
+            "unknown" => Origin::Unknown,
+            // Anything else is treated as the one that is never overwritten by surprise.
+            _ => Origin::Local,
+        }
+    }
+}
+
+/// A stored user with its origin, as an import reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct Stored {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub origin: String,
+}
+
+/// How to import.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ImportCounts {
-    pub created: u64,
-    pub updated: u64,
+pub struct ImportOptions {
+    /// Overwrite users created in jwtd whose id or username a record takes.
+    pub replace: bool,
+    /// Plan only: nothing is written.
+    pub dry_run: bool,
+}
+
+/// A user an import creates, updates or leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub id: i64,
+    pub username: String,
+    /// The id or the username named someone else before: the tokens issued before the
+    /// import are void.
+    pub changes_hands: bool,
+}
+
+/// A record that would overwrite a user it may not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub id: i64,
+    pub username: String,
+    /// `record N (pk ID, "username"): why`.
+    pub message: String,
+}
+
+/// What an import did — or, with conflicts or a dry run, would do (then nothing is written).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub created: Vec<Planned>,
+    pub updated: Vec<Planned>,
     /// Already stored exactly so.
-    pub unchanged: u64,
+    pub unchanged: Vec<Planned>,
+    pub conflicts: Vec<Conflict>,
+    /// Whether the changes were written.
+    pub written: bool,
+}
+
+impl ImportReport {
+    /// Users whose id or username changed hands (their tokens are revoked).
+    pub fn changed_hands(&self) -> usize {
+        self.created
+            .iter()
+            .chain(&self.updated)
+            .filter(|p| p.changes_hands)
+            .count()
+    }
 }
 
 pub(super) enum Change<'a> {
     /// A stored user the file renames gives up its name first, so that names can move
     /// between users in any order (a swap included) without tripping the unique index.
     Vacate(i64),
-    Create(&'a ImportedUser),
-    Update(&'a ImportedUser),
+    /// The bool: the id or username changes hands.
+    Create(&'a ImportedUser, bool),
+    Update(&'a ImportedUser, bool),
+    /// A user stored before origins were recorded, which the file gives exactly as stored:
+    /// from now on it counts as imported.
+    Adopt(i64),
 }
 
 /// The name a renamed user holds for the moment of the import: Django's username
@@ -45,15 +122,28 @@ pub(super) fn vacated_name(id: i64) -> String {
     format!("\u{1}import-{id}")
 }
 
-/// The writes that bring `existing` to what `users` say, or the first record that cannot be
-/// imported: an id given twice, or a username that another user would still hold. Updates
-/// come first, so that a stored user renamed by the file frees its name before a new user
-/// takes it.
+/// The writes that bring `existing` to what `users` say, and the report; an error for a
+/// file that cannot be imported whatever is stored (an id or a username given twice).
+/// Updates come first, so that a stored user renamed by the file frees its name before a
+/// new user takes it.
+///
+/// A record may not take the id or the username of a user created in jwtd (nor of one
+/// stored before origins were recorded, unless it has both its id and its username): that
+/// is a conflict, unless `replace`. A username held by a user the file does not change is
+/// a conflict in any case, since nothing can be overwritten to free it.
 pub(super) fn plan<'a>(
-    existing: &[User],
+    existing: &[Stored],
     users: &'a [ImportedUser],
-) -> Result<(Vec<Change<'a>>, ImportCounts)> {
-    let by_id: HashMap<i64, &User> = existing.iter().map(|u| (u.id, u)).collect();
+    options: ImportOptions,
+) -> Result<(Vec<Change<'a>>, ImportReport)> {
+    let by_id: HashMap<i64, (&User, Origin)> = existing
+        .iter()
+        .map(|s| (s.user.id, (&s.user, Origin::parse(&s.origin))))
+        .collect();
+    let by_name: HashMap<&str, (&User, Origin)> = existing
+        .iter()
+        .map(|s| (s.user.username.as_str(), (&s.user, Origin::parse(&s.origin))))
+        .collect();
     let mut seen: HashMap<i64, usize> = HashMap::new();
     for u in users {
         if let Some(first) = seen.insert(u.id, u.position) {
@@ -63,44 +153,99 @@ pub(super) fn plan<'a>(
             )));
         }
     }
-    // Usernames after the import: the file's, and those of stored users it leaves alone.
-    let mut holder: HashMap<&str, (i64, Option<usize>)> = existing
-        .iter()
-        .filter(|u| !seen.contains_key(&u.id))
-        .map(|u| (u.username.as_str(), (u.id, None)))
-        .collect();
-    let (mut vacate, mut updates, mut creates) = (Vec::new(), Vec::new(), Vec::new());
-    let mut counts = ImportCounts::default();
+    let mut names: HashMap<&str, (i64, usize)> = HashMap::new();
     for u in users {
-        if let Some(&(id, position)) = holder.get(u.fields.username.as_str()) {
-            let by = match position {
-                Some(p) => format!("record {p} (pk {id})"),
-                None => format!("the existing user with id {id}, which the file does not change"),
-            };
+        if let Some((id, position)) = names.insert(&u.fields.username, (u.id, u.position)) {
             return Err(StoreError::Conflict(format!(
-                "record {} (pk {}): field username: {:?} is already taken by {by}",
+                "record {} (pk {}): field username: {:?} is already taken by record {position} (pk {id})",
                 u.position, u.id, u.fields.username
             )));
         }
-        holder.insert(&u.fields.username, (u.id, Some(u.position)));
-        match by_id.get(&u.id) {
-            None => {
-                creates.push(Change::Create(u));
-                counts.created += 1;
+    }
+    let (mut vacate, mut updates, mut creates) = (Vec::new(), Vec::new(), Vec::new());
+    let mut report = ImportReport::default();
+    for u in users {
+        let name = u.fields.username.as_str();
+        let stored = by_id.get(&u.id).copied();
+        let holder = by_name.get(name).copied().filter(|(h, _)| h.id != u.id);
+        let mut reasons = Vec::new();
+        let mut replaceable = true;
+        if let Some((s, origin)) = stored {
+            match origin {
+                Origin::Local => reasons.push(format!(
+                    "pk {} belongs to {:?}, a user created in jwtd",
+                    u.id, s.username
+                )),
+                Origin::Unknown if s.username != name => reasons.push(format!(
+                    "pk {} belongs to {:?}, a user stored before jwtd recorded where users come from",
+                    u.id, s.username
+                )),
+                Origin::Unknown | Origin::Import => {}
             }
-            Some(stored) if same(stored, u) => counts.unchanged += 1,
-            Some(stored) => {
-                if stored.username != u.fields.username {
+        }
+        if let Some((h, origin)) = holder {
+            let whose = match origin {
+                Origin::Local => ", created in jwtd",
+                Origin::Unknown => ", stored before jwtd recorded where users come from",
+                Origin::Import => "",
+            };
+            if !seen.contains_key(&h.id) {
+                replaceable = false;
+                reasons.push(format!(
+                    "username {name:?} belongs to the user with id {}{whose}, which the file does not \
+                     change (delete or rename that user first)",
+                    h.id
+                ));
+            } else if origin != Origin::Import {
+                reasons.push(format!(
+                    "username {name:?} belongs to the user with id {}{whose}",
+                    h.id
+                ));
+            }
+        }
+        let replaced = !reasons.is_empty();
+        if replaced && !(options.replace && replaceable) {
+            report.conflicts.push(Conflict {
+                id: u.id,
+                username: name.to_string(),
+                message: format!(
+                    "record {} (pk {}, {name:?}): {}",
+                    u.position,
+                    u.id,
+                    reasons.join("; ")
+                ),
+            });
+            continue;
+        }
+        let changes_hands = replaced || holder.is_some() || stored.is_some_and(|(s, _)| s.username != name);
+        let planned = Planned {
+            id: u.id,
+            username: name.to_string(),
+            changes_hands,
+        };
+        match stored {
+            None => {
+                creates.push(Change::Create(u, changes_hands));
+                report.created.push(planned);
+            }
+            Some((s, origin)) if !replaced && same(s, u) => {
+                if origin != Origin::Import {
+                    updates.push(Change::Adopt(u.id));
+                }
+                report.unchanged.push(planned);
+            }
+            Some((s, _)) => {
+                if s.username != name {
                     vacate.push(Change::Vacate(u.id));
                 }
-                updates.push(Change::Update(u));
-                counts.updated += 1;
+                updates.push(Change::Update(u, changes_hands));
+                report.updated.push(planned);
             }
         }
     }
     vacate.append(&mut updates);
     vacate.append(&mut creates);
-    Ok((vacate, counts))
+    Ok((vacate, report))
 }
 
 fn same(stored: &User, u: &ImportedUser) -> bool {
@@ -121,7 +266,7 @@ fn same(stored: &User, u: &ImportedUser) -> bool {
 mod tests {
     use super::*;
 
-    fn stored(id: i64, username: &str) -> User {
+    fn user(id: i64, username: &str) -> User {
         User {
             id,
             username: username.into(),
@@ -134,11 +279,23 @@ mod tests {
             is_superuser: false,
             last_login: None,
             date_joined: OffsetDateTime::UNIX_EPOCH,
+            replaced_at: None,
+        }
+    }
+
+    fn stored(id: i64, username: &str) -> Stored {
+        stored_from(id, username, "import")
+    }
+
+    fn stored_from(id: i64, username: &str, origin: &str) -> Stored {
+        Stored {
+            user: user(id, username),
+            origin: origin.into(),
         }
     }
 
     fn imported(position: usize, id: i64, username: &str) -> ImportedUser {
-        let u = stored(id, username);
+        let u = user(id, username);
         ImportedUser {
             position,
             id,
@@ -153,12 +310,24 @@ mod tests {
         }
     }
 
-    fn error(result: Result<(Vec<Change<'_>>, ImportCounts)>) -> String {
+    fn report(existing: &[Stored], users: &[ImportedUser], replace: bool) -> ImportReport {
+        let options = ImportOptions {
+            replace,
+            dry_run: false,
+        };
+        plan(existing, users, options).unwrap().1
+    }
+
+    fn error(result: Result<(Vec<Change<'_>>, ImportReport)>) -> String {
         match result {
             Err(StoreError::Conflict(m)) => m,
             Err(e) => panic!("{e}"),
             Ok(_) => panic!("accepted"),
         }
+    }
+
+    fn ids(planned: &[Planned]) -> Vec<(i64, bool)> {
+        planned.iter().map(|p| (p.id, p.changes_hands)).collect()
     }
 
     #[test]
@@ -169,36 +338,115 @@ mod tests {
         let mut no_date = imported(3, 1, "a");
         no_date.date_joined = None;
         let users = [imported(1, 3, "c"), changed, no_date];
-        let (changes, counts) = plan(&existing, &users).unwrap();
-        assert_eq!(
-            counts,
-            ImportCounts {
-                created: 1,
-                updated: 1,
-                unchanged: 1
-            }
-        );
+        let (changes, r) = plan(&existing, &users, ImportOptions::default()).unwrap();
+        assert_eq!(ids(&r.created), [(3, false)]);
+        assert_eq!(ids(&r.updated), [(2, false)]);
+        assert_eq!(ids(&r.unchanged), [(1, false)]);
+        assert!(r.conflicts.is_empty());
         assert_eq!(changes.len(), 2);
     }
 
     #[test]
     fn usernames_stay_unique() {
         let existing = [stored(1, "a"), stored(2, "b")];
-        let m = error(plan(&existing, &[imported(1, 5, "b")]));
-        assert!(m.starts_with("record 1 (pk 5): field username: \"b\""), "{m}");
-        let m = error(plan(&[], &[imported(1, 1, "x"), imported(2, 2, "x")]));
-        assert!(
-            m.contains("record 2 (pk 2)") && m.contains("record 1 (pk 1)"),
-            "{m}"
+        let r = report(&existing, &[imported(1, 5, "b")], true);
+        assert_eq!(
+            r.conflicts[0].message,
+            "record 1 (pk 5, \"b\"): username \"b\" belongs to the user with id 2, which the file \
+             does not change (delete or rename that user first)"
         );
-        // Renaming a stored user frees its old name for another record.
-        let users = [imported(1, 1, "renamed"), imported(2, 7, "a")];
-        assert!(plan(&existing, &users).is_ok());
+        let m = error(plan(
+            &[],
+            &[imported(1, 1, "x"), imported(2, 2, "x")],
+            ImportOptions::default(),
+        ));
+        assert_eq!(
+            m,
+            "record 2 (pk 2): field username: \"x\" is already taken by record 1 (pk 1)"
+        );
+        // Renaming a stored user frees its old name for another record: both change hands.
+        let r = report(
+            &existing,
+            &[imported(1, 1, "renamed"), imported(2, 7, "a")],
+            false,
+        );
+        assert!(r.conflicts.is_empty());
+        assert_eq!(ids(&r.updated), [(1, true)]);
+        assert_eq!(ids(&r.created), [(7, true)]);
     }
 
     #[test]
     fn an_id_given_twice_is_refused() {
-        let m = error(plan(&[], &[imported(1, 1, "x"), imported(4, 1, "y")]));
+        let m = error(plan(
+            &[],
+            &[imported(1, 1, "x"), imported(4, 1, "y")],
+            ImportOptions::default(),
+        ));
         assert_eq!(m, "record 4: pk 1 is the pk of record 1 too");
+    }
+
+    #[test]
+    fn users_created_in_jwtd_are_replaced_only_on_purpose() {
+        let existing = [stored_from(1, "alice", "local"), stored_from(2, "bob", "local")];
+        let users = [
+            imported(1, 1, "ann"),
+            imported(2, 3, "bob"),
+            imported(3, 4, "cid"),
+        ];
+        let r = report(&existing, &users, false);
+        let messages: Vec<&str> = r.conflicts.iter().map(|c| c.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "record 1 (pk 1, \"ann\"): pk 1 belongs to \"alice\", a user created in jwtd",
+                "record 2 (pk 3, \"bob\"): username \"bob\" belongs to the user with id 2, created in \
+                 jwtd, which the file does not change (delete or rename that user first)",
+            ]
+        );
+        assert_eq!(ids(&r.created), [(4, false)]);
+        // --replace overwrites alice, never bob (nothing the file says frees his name).
+        let r = report(&existing, &users, true);
+        assert_eq!(ids(&r.updated), [(1, true)]);
+        assert_eq!(r.conflicts.len(), 1);
+        // Same id and username, yet created in jwtd: still a conflict, still a replacement.
+        let same = [imported(1, 1, "alice")];
+        assert_eq!(report(&existing, &same, false).conflicts.len(), 1);
+        assert_eq!(ids(&report(&existing, &same, true).updated), [(1, true)]);
+    }
+
+    #[test]
+    fn users_stored_before_origins_were_recorded() {
+        let existing = [stored_from(1, "ann", "unknown"), stored_from(2, "ben", "unknown")];
+        // The same id and username: the same person, adopted (or updated) as imported.
+        let mut changed = imported(2, 2, "ben");
+        changed.fields.email = "ben@example.test".into();
+        let users = [imported(1, 1, "ann"), changed];
+        let (changes, r) = plan(&existing, &users, ImportOptions::default()).unwrap();
+        assert!(r.conflicts.is_empty());
+        assert_eq!(ids(&r.unchanged), [(1, false)]);
+        assert_eq!(ids(&r.updated), [(2, false)]);
+        assert!(matches!(changes[0], Change::Adopt(1)));
+        // Another name under the id, or the name under another id: a conflict.
+        let r = report(&existing, &[imported(1, 1, "ben"), imported(2, 2, "ann")], false);
+        assert_eq!(r.conflicts.len(), 2, "{r:?}");
+        let r = report(&existing, &[imported(1, 1, "ben"), imported(2, 2, "ann")], true);
+        assert_eq!(ids(&r.updated), [(1, true), (2, true)]);
+    }
+
+    #[test]
+    fn imported_users_keep_or_lose_their_identity() {
+        let existing = [stored(1, "ann"), stored(2, "ben"), stored(3, "cid")];
+        let users = [
+            imported(1, 1, "ann"),
+            imported(2, 2, "bob"),
+            imported(3, 3, "dan"),
+            imported(4, 4, "cid"),
+        ];
+        let r = report(&existing, &users, false);
+        assert!(r.conflicts.is_empty());
+        assert_eq!(ids(&r.unchanged), [(1, false)]);
+        assert_eq!(ids(&r.updated), [(2, true), (3, true)]);
+        assert_eq!(ids(&r.created), [(4, true)]);
+        assert_eq!(r.changed_hands(), 3);
     }
 }

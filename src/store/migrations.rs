@@ -18,6 +18,11 @@ pub const SQLITE: Files = &[
         "login throttle",
         include_str!("../../migrations/sqlite/0003_login_throttle.sql"),
     ),
+    (
+        4,
+        "user_origin",
+        include_str!("../../migrations/sqlite/0004_user_origin.sql"),
+    ),
 ];
 
 pub const POSTGRES: Files = &[
@@ -30,6 +35,11 @@ pub const POSTGRES: Files = &[
         3,
         "login throttle",
         include_str!("../../migrations/postgres/0003_login_throttle.sql"),
+    ),
+    (
+        4,
+        "user_origin",
+        include_str!("../../migrations/postgres/0004_user_origin.sql"),
     ),
 ];
 

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-pub use import::{ImportCounts, ImportedUser};
+pub use import::{Conflict, ImportOptions, ImportReport, ImportedUser, Planned};
 pub use postgres::PostgresStore;
 pub use redis::RedisCounters;
 pub use sqlite::SqliteStore;
@@ -55,6 +55,9 @@ pub struct User {
     pub is_superuser: bool,
     pub last_login: Option<OffsetDateTime>,
     pub date_joined: OffsetDateTime,
+    /// When an import last gave this id (or username) to someone else (`--replace`, or a
+    /// renamed user): tokens issued before name the previous holder and are refused.
+    pub replaced_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -207,8 +210,15 @@ pub trait Store: Send + Sync {
     /// overwrite what a concurrent login or password change stored.
     fn replace_password(&self, id: i64, old: &str, new: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Creates or updates users by id, all in one transaction or not at all; ids handed out
-    /// afterwards come after the largest imported one.
-    fn import_users(&self, users: &[ImportedUser]) -> impl Future<Output = Result<ImportCounts>> + Send;
+    /// afterwards come after the largest imported one. With conflicts (see `import::plan`)
+    /// or `dry_run`, nothing is written and the report says what would have been. Users
+    /// whose id or username changes hands have their tokens blacklisted in the same
+    /// transaction.
+    fn import_users(
+        &self,
+        users: &[ImportedUser],
+        options: ImportOptions,
+    ) -> impl Future<Output = Result<ImportReport>> + Send;
     fn set_active(&self, id: i64, active: bool) -> impl Future<Output = Result<bool>> + Send;
     fn set_last_login(&self, id: i64, at: OffsetDateTime) -> impl Future<Output = Result<()>> + Send;
     fn delete_user(&self, id: i64) -> impl Future<Output = Result<bool>> + Send;
@@ -459,15 +469,17 @@ impl Store for Database {
         self.forget_user(id);
         result
     }
-    async fn import_users(&self, users: &[ImportedUser]) -> Result<ImportCounts> {
+    async fn import_users(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
         // One transaction over the whole file may take longer than database_timeout, which
         // is meant for requests; as with migrations, no limit.
         self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = match &self.backend {
-            Backend::Sqlite(s) => s.import_users(users).await,
-            Backend::Postgres(s) => s.import_users(users).await,
+            Backend::Sqlite(s) => s.import_users(users, options).await,
+            Backend::Postgres(s) => s.import_users(users, options).await,
         };
         self.forget_users();
+        // Blacklisted tokens of users that changed hands.
+        self.forget_tokens();
         result
     }
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {

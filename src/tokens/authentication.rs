@@ -4,7 +4,7 @@
 
 use super::error::AuthError;
 use super::now_f64;
-use super::serializers::{check_blacklist, find_user};
+use super::serializers::{check_blacklist, find_user, issued_to_holder};
 use super::token::{Token, TokenType, password_fingerprint};
 use crate::state::State;
 use crate::store::User;
@@ -72,7 +72,10 @@ pub async fn user_for_token(state: &State, token: &Token) -> Result<User, AuthEr
     let claim = token
         .get(&s.user_id_claim)
         .ok_or(AuthError::NoUserIdentification)?;
-    let user = find_user(state, claim).await?.ok_or(AuthError::UserNotFound)?;
+    let user = find_user(state, claim)
+        .await?
+        .filter(|user| issued_to_holder(user, token.get("iat")))
+        .ok_or(AuthError::UserNotFound)?;
     if s.check_user_is_active && !user.is_active {
         return Err(AuthError::UserInactive);
     }

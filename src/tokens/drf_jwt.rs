@@ -184,7 +184,8 @@ pub async fn authenticate(state: &State, raw: &str) -> Result<User, DrfJwtError>
     let Some(username) = username(&payload) else {
         return Err(DrfJwtError::InvalidPayload);
     };
-    match state.store.user_by_username(&username).await? {
+    let user = state.store.user_by_username(&username).await?;
+    match user.filter(|u| serializers::issued_to_holder(u, payload.get("iat"))) {
         None => Err(DrfJwtError::Invalid),
         Some(user) if !user.is_active => Err(DrfJwtError::UserDisabled),
         Some(user) => Ok(user),
@@ -270,7 +271,8 @@ async fn check_user(state: &State, payload: &Claims) -> Result<User, DrfJwtError
     if state.settings.jwt_token_id == JwtTokenId::Require && !payload.get("jti").is_some_and(is_truthy) {
         return Err(DrfJwtError::Invalid);
     }
-    match state.store.user_by_username(&username).await? {
+    let user = state.store.user_by_username(&username).await?;
+    match user.filter(|u| serializers::issued_to_holder(u, payload.get("iat"))) {
         None => Err(DrfJwtError::UserDoesNotExist),
         Some(user) if !user.is_active => Err(DrfJwtError::UserDisabled),
         Some(user) => Ok(user),

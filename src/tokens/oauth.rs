@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use serde_json::{Map, Value, json};
 
 use super::error::AuthError;
-use super::serializers::{claimed_id, decode, find_user, outstanding, sha256_hex, user_is_allowed};
+use super::serializers::{
+    claimed_id, decode, find_user, issued_to_holder, outstanding, sha256_hex, user_is_allowed,
+};
 use super::token::{Token, TokenType, password_fingerprint};
 use crate::config::IntrospectionClient;
 use crate::state::State;
@@ -105,7 +107,7 @@ pub async fn introspect(state: &State, raw: &str) -> Result<Value, AuthError> {
     let Some(user) = find_user(state, claim).await? else {
         return Ok(inactive);
     };
-    if !user_is_allowed(state, &user) {
+    if !user_is_allowed(state, &user) || !issued_to_holder(&user, token.get("iat")) {
         return Ok(inactive);
     }
     if s.check_revoke_token

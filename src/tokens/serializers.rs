@@ -140,7 +140,9 @@ pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
     let mut user_id = None;
     if let Some(claim) = refresh.get(&s.user_id_claim).filter(|v| is_truthy(v)) {
         match find_user(state, claim).await? {
-            Some(user) if user_is_allowed(state, &user) => user_id = Some(user.id),
+            Some(user) if user_is_allowed(state, &user) && issued_to_holder(&user, refresh.get("iat")) => {
+                user_id = Some(user.id)
+            }
             _ => {
                 if rotate_and_blacklist {
                     // Simple JWT reports a blacklisted token before looking at its user.
@@ -293,6 +295,18 @@ pub async fn find_user(state: &State, claim: &Value) -> Result<Option<User>, Aut
             _ => None,
         },
     })
+}
+
+/// Whether a token was issued to the person who holds `user`'s row now. An import that gave
+/// the row's id or username to someone else (`replaced_at`) voids the tokens issued before
+/// it — in the same second too, since `iat` has whole seconds — access tokens included,
+/// which no blacklist reaches. A token without `iat` cannot show it is younger.
+pub fn issued_to_holder(user: &User, iat: Option<&Value>) -> bool {
+    let Some(replaced_at) = user.replaced_at else {
+        return true;
+    };
+    let replaced_at = replaced_at.unix_timestamp_nanos() as f64 / 1e9;
+    iat.and_then(Value::as_f64).is_some_and(|iat| iat > replaced_at)
 }
 
 /// Simple JWT's `default_user_authentication_rule` for an existing user.

@@ -286,6 +286,7 @@ mod tests {
             is_superuser: false,
             last_login: None,
             date_joined: time::OffsetDateTime::UNIX_EPOCH,
+            replaced_at: None,
         }
     }
 

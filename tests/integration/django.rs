@@ -100,6 +100,8 @@ both_databases!(
     django_rehash_at_login_and_check_revoke_token,
     django_import_moves_usernames_between_users,
     refused_logins_take_as_long_as_the_dearest_imported_hash,
+    django_import_refuses_to_replace_users_created_in_jwtd,
+    django_import_revokes_the_tokens_of_ids_that_change_hands,
 );
 
 async fn django_users_log_in_with_every_hash_format(db: Db) {
@@ -271,26 +273,32 @@ async fn django_import_is_idempotent_and_counts(db: Db) {
     let late = store.user_by_id(40).await.unwrap().unwrap();
     assert_eq!(late.date_joined, instant("2025-01-02T02:04:05Z"));
     assert!(late.is_active && !late.is_staff && late.last_login.is_none());
-    let counts = store
-        .import_users(&[jwtd::store::ImportedUser {
-            position: 1,
-            id: 2,
-            fields: jwtd::store::NewUser {
-                username: cached.username.clone(),
-                password: cached.password.clone(),
-                email: "newer@example.test".into(),
-                first_name: cached.first_name.clone(),
-                last_name: cached.last_name.clone(),
-                is_active: cached.is_active,
-                is_staff: cached.is_staff,
-                is_superuser: cached.is_superuser,
-            },
-            last_login: cached.last_login,
-            date_joined: None,
-        }])
+    let report = store
+        .import_users(
+            &[jwtd::store::ImportedUser {
+                position: 1,
+                id: 2,
+                fields: jwtd::store::NewUser {
+                    username: cached.username.clone(),
+                    password: cached.password.clone(),
+                    email: "newer@example.test".into(),
+                    first_name: cached.first_name.clone(),
+                    last_name: cached.last_name.clone(),
+                    is_active: cached.is_active,
+                    is_staff: cached.is_staff,
+                    is_superuser: cached.is_superuser,
+                },
+                last_login: cached.last_login,
+                date_joined: None,
+            }],
+            Default::default(),
+        )
         .await
         .unwrap();
-    assert_eq!((counts.created, counts.updated, counts.unchanged), (0, 1, 0));
+    assert_eq!(
+        (report.created.len(), report.updated.len(), report.unchanged.len()),
+        (0, 1, 0)
+    );
     let fresh = store.user_by_id(2).await.unwrap().unwrap();
     assert_eq!(fresh.email, "newer@example.test");
     assert_eq!(
@@ -369,8 +377,22 @@ async fn django_import_refuses_a_username_held_by_another_id(db: Db) {
     let stderr = text(&o.stderr);
     assert!(
         stderr.contains(
-            "record 11 (pk 11): field username: \"admin\" is already taken by the existing user with id 2"
+            "record 11 (pk 11, \"admin\"): username \"admin\" belongs to the user with id 2, created in \
+             jwtd, which the file does not change (delete or rename that user first)"
         ),
+        "{stderr}"
+    );
+    // --replace overwrites somebody (pk 1), but nothing frees admin's name.
+    let o = cli
+        .run(
+            &["user", "import-django", "--replace", "-"],
+            Some(&dump.to_string()),
+        )
+        .await;
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("1 record would overwrite users it may not:\n  record 11 (pk 11, \"admin\")"),
         "{stderr}"
     );
     let list = text(&cli.run(&["user", "list"], None).await.stdout);
@@ -456,7 +478,8 @@ async fn django_import_moves_usernames_between_users(db: Db) {
     let swapped = json!([user(1, "ben"), user(2, "ann"), user(3, "dan"), user(4, "cid")]);
     assert_eq!(
         cli.import(&swapped).await,
-        "imported 4 users: 1 created, 3 updated, 0 skipped"
+        "imported 4 users: 1 created, 3 updated, 0 skipped; tokens revoked for 4 users whose id or \
+         username changed hands"
     );
     let list = text(&cli.run(&["user", "list"], None).await.stdout);
     let rows: Vec<(String, String)> = list
@@ -514,4 +537,207 @@ async fn refused_logins_take_as_long_as_the_dearest_imported_hash(db: Db) {
         unknown.as_secs_f64() >= 0.7 * imported.as_secs_f64(),
         "unknown {unknown:?} vs imported {imported:?}"
     );
+}
+
+/// A user created in jwtd is never overwritten by surprise: the import refuses, naming the
+/// conflict, and writes nothing; `--dry-run` shows the plan; `--replace` overwrites on
+/// purpose and voids every token of the replaced user, access tokens included, so that no
+/// token ever names a different person.
+async fn django_import_refuses_to_replace_users_created_in_jwtd(db: Db) {
+    let storage = Arc::new(Storage::new(db).await);
+    let cli = Cli::new(&storage);
+    let o = cli
+        .run(&["user", "create", "alice", "--password", "alice-pw"], None)
+        .await;
+    assert_eq!(
+        text(&o.stdout).trim(),
+        "created user alice (id 1)",
+        "{}",
+        text(&o.stderr)
+    );
+    let s = TestServer::start_on(storage.clone(), SERVER).await;
+    let (refresh, access) = s.login("alice", "alice-pw").await;
+    let alice_me = s.me(&access).await;
+    assert_eq!(alice_me.body["username"], "alice");
+
+    // Refused: pk 1 is alice's, created in jwtd. Nothing is written.
+    let o = cli.import_result(&fixture()).await;
+    let stderr = text(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout {} stderr {stderr}",
+        text(&o.stdout)
+    );
+    assert!(
+        stderr
+            .contains("record 2 (pk 1, \"pbkdf2_user\"): pk 1 belongs to \"alice\", a user created in jwtd"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    assert!(stderr.contains("--replace"), "{stderr}");
+    assert_eq!(s.me(&access).await.body, alice_me.body);
+    s.login("alice", "alice-pw").await;
+    assert!(s.state().store.user_by_username("admin").await.unwrap().is_none());
+
+    // A username held by a user of jwtd's own is a conflict as well.
+    let newcomer = json!([{"model": "auth.user", "pk": 7, "fields": {
+        "username": "alice", "password": "!x", "date_joined": "2024-05-01T10:00:00Z"}}]);
+    let o = cli.import_result(&newcomer).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains(
+            "record 1 (pk 7, \"alice\"): username \"alice\" belongs to the user with id 1, created in jwtd"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // The plan, by id and username, and nothing written; exit 1 for the conflict.
+    let o = cli
+        .run(
+            &["user", "import-django", "--dry-run", "-"],
+            Some(&fixture().to_string()),
+        )
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let plan = text(&o.stdout);
+    assert!(plan.contains("conflicting 1 pbkdf2_user:"), "{plan}");
+    assert!(plan.contains("created 11 admin"), "{plan}");
+    assert!(
+        plan.trim_end().ends_with(
+            "dry run: 11 users: 10 created, 0 updated, 0 skipped, 1 conflicting; nothing was written"
+        ),
+        "{plan}"
+    );
+    assert_eq!(s.me(&access).await.body, alice_me.body);
+
+    // On purpose: alice is replaced, and none of her tokens names pbkdf2_user.
+    let o = cli
+        .run(
+            &["user", "import-django", "--replace", "-"],
+            Some(&fixture().to_string()),
+        )
+        .await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout).trim(),
+        "imported 11 users: 10 created, 1 updated, 0 skipped; 1 record of other models skipped \
+         (auth.group); tokens revoked for 1 user whose id or username changed hands"
+    );
+    s.post(
+        "/api/token/",
+        json!({"username": "alice", "password": "alice-pw"}),
+    )
+    .await
+    .expect_401(no_active_account());
+    s.me(&access)
+        .await
+        .expect_401(json!({"detail": "User not found", "code": "user_not_found"}));
+    let r = s.post("/api/token/refresh/", json!({"refresh": refresh})).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(
+        storage
+            .outstanding()
+            .await
+            .iter()
+            .all(|t| t.blacklist_reason.as_deref() == Some("revoke")),
+        "alice's refresh token is blacklisted"
+    );
+    // Tokens issued after the replacement (from the next second on) work.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, access) = s.login("pbkdf2_user", "pbkdf2 pässwörd ✓").await;
+    assert_eq!(s.me(&access).await.body["username"], "pbkdf2_user");
+
+    // The replaced user now counts as imported: importing again is idempotent.
+    assert_eq!(
+        cli.import(&fixture()).await,
+        "imported 11 users: 0 created, 1 updated, 10 skipped; 1 record of other models skipped (auth.group)",
+        "the login rehashed pbkdf2_user's password, which the file sets back"
+    );
+    let o = cli
+        .run(
+            &["user", "import-django", "--dry-run", "-"],
+            Some(&fixture().to_string()),
+        )
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).trim_end().ends_with(
+            "dry run: 11 users: 0 created, 0 updated, 11 skipped, 0 conflicting; nothing was written"
+        ),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+/// Re-importing an imported user under the same id and username keeps its tokens; a row
+/// whose id now carries another username (or a username now held by another id) loses them.
+async fn django_import_revokes_the_tokens_of_ids_that_change_hands(db: Db) {
+    let storage = Arc::new(Storage::new(db).await);
+    let cli = Cli::new(&storage);
+    let user = |pk: i64, name: &str, email: &str| {
+        json!({"model": "auth.user", "pk": pk, "fields": {
+            "password": "!unusable", "username": name, "email": email,
+            "date_joined": "2024-05-01T10:00:00Z"}})
+    };
+    assert_eq!(
+        cli.import(&json!([
+            user(1, "ann", ""),
+            user(2, "ben", ""),
+            user(3, "cid", "")
+        ]))
+        .await,
+        "imported 3 users: 3 created, 0 updated, 0 skipped"
+    );
+    let s = TestServer::start_on(storage.clone(), SERVER).await;
+    let access = |id: &str| forge(&sj_claims("access", id), KEY);
+    let (ann, ben, cid) = (access("1"), access("2"), access("3"));
+    for token in [&ann, &ben, &cid] {
+        assert_eq!(s.me(token).await.status, 200);
+    }
+    // The next second, so that the tokens above were issued before the import.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // ann's email changes (same person); ben is renamed; cid's name goes to a new id.
+    assert_eq!(
+        cli.import(&json!([
+            user(1, "ann", "ann@example.test"),
+            user(2, "bob", ""),
+            user(3, "dan", ""),
+            user(4, "cid", ""),
+        ]))
+        .await,
+        "imported 4 users: 1 created, 3 updated, 0 skipped; tokens revoked for 3 users whose id or \
+         username changed hands"
+    );
+    let me = s.me(&ann).await;
+    assert_eq!(
+        (me.status, me.body["email"].clone()),
+        (200, json!("ann@example.test"))
+    );
+    for token in [&ben, &cid] {
+        s.me(token)
+            .await
+            .expect_401(json!({"detail": "User not found", "code": "user_not_found"}));
+    }
+    // cid's token names id 3 (now dan); one by username would name id 4 (now cid): both void.
+    let by_name = TestServer::start_on(
+        storage.clone(),
+        &format!("{SERVER}\nuser_id_field = \"username\"\nuser_id_claim = \"username\""),
+    )
+    .await;
+    let old_cid = forge(
+        &with(
+            sj_claims("access", "3"),
+            json!({"username": "cid", "iat": now() - 5}),
+        ),
+        KEY,
+    );
+    by_name
+        .me(&old_cid)
+        .await
+        .expect_401(json!({"detail": "User not found", "code": "user_not_found"}));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let new_cid = forge(&with(sj_claims("access", "4"), json!({"username": "cid"})), KEY);
+    assert_eq!(by_name.me(&new_cid).await.body["id"], 4);
 }

@@ -9,8 +9,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use time::OffsetDateTime;
 
 use super::{
-    Blacklisting, ConnectOptions, ImportCounts, ImportedUser, NewUser, OutstandingToken, Reason, Result,
-    Rotation, Store, StoreError, User, migrations,
+    Blacklisting, ConnectOptions, ImportOptions, ImportReport, ImportedUser, NewUser, OutstandingToken,
+    Reason, Result, Rotation, Store, StoreError, User, migrations,
 };
 
 const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
@@ -92,8 +92,8 @@ impl Store for PostgresStore {
     async fn replace_password(&self, id: i64, old: &str, new: &str) -> Result<bool> {
         users::replace_password(&self.pool, id, old, new).await
     }
-    async fn import_users(&self, users: &[ImportedUser]) -> Result<ImportCounts> {
-        users::import(&self.pool, users).await
+    async fn import_users(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
+        users::import(&self.pool, users, options).await
     }
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
         users::set_active(&self.pool, id, active).await

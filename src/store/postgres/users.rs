@@ -3,13 +3,13 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::store::import::{Change, plan, vacated_name};
-use crate::store::{ImportCounts, ImportedUser, NewUser, Result, User, now};
+use crate::store::import::{Change, Stored, plan, vacated_name};
+use crate::store::{ImportOptions, ImportReport, ImportedUser, NewUser, Reason, Result, User, now};
 
 macro_rules! columns {
     () => {
         "id, username, password, email, first_name, last_name, is_active, is_staff, is_superuser, \
-         last_login, date_joined"
+         last_login, date_joined, replaced_at"
     };
 }
 
@@ -81,19 +81,28 @@ pub(super) async fn replace_password(pool: &PgPool, id: i64, old: &str, new: &st
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn import(pool: &PgPool, users: &[ImportedUser]) -> Result<ImportCounts> {
+pub(super) async fn import(
+    pool: &PgPool,
+    users: &[ImportedUser],
+    options: ImportOptions,
+) -> Result<ImportReport> {
     let mut tx = pool.begin().await?;
     // Logins rehash passwords and commands change users meanwhile: they wait until the
     // import is done, so that what was read is what gets written over.
     sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
-    let existing = sqlx::query_as::<_, User>(concat!("SELECT ", columns!(), " FROM users"))
+    let existing = sqlx::query_as::<_, Stored>(concat!("SELECT ", columns!(), ", origin FROM users"))
         .fetch_all(&mut *tx)
         .await?;
-    let (changes, counts) = plan(&existing, users)?;
+    let (changes, mut report) = plan(&existing, users, options)?;
+    if options.dry_run || !report.conflicts.is_empty() {
+        // The transaction is dropped: rolled back, nothing written.
+        return Ok(report);
+    }
+    let at = now();
     for change in changes {
-        let (sql, u) = match change {
+        let (sql, u, changes_hands) = match change {
             Change::Vacate(id) => {
                 sqlx::query("UPDATE users SET username = $1 WHERE id = $2")
                     .bind(vacated_name(id))
@@ -102,31 +111,57 @@ pub(super) async fn import(pool: &PgPool, users: &[ImportedUser]) -> Result<Impo
                     .await?;
                 continue;
             }
-            Change::Create(u) => (
+            Change::Adopt(id) => {
+                sqlx::query("UPDATE users SET origin = 'import' WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                continue;
+            }
+            Change::Create(u, changes_hands) => (
                 "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
-                 is_staff, is_superuser, last_login, date_joined, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 is_staff, is_superuser, last_login, date_joined, id, replaced_at, origin) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import')",
                 u,
+                changes_hands,
             ),
-            Change::Update(u) => (
+            Change::Update(u, changes_hands) => (
                 "UPDATE users SET username = $1, password = $2, email = $3, first_name = $4, \
                  last_name = $5, is_active = $6, is_staff = $7, is_superuser = $8, last_login = $9, \
-                 date_joined = COALESCE($10, date_joined) WHERE id = $11",
+                 date_joined = COALESCE($10, date_joined), replaced_at = COALESCE($12, replaced_at), \
+                 origin = 'import' WHERE id = $11",
                 u,
+                changes_hands,
             ),
         };
         // A new user without date_joined joins now; a stored one keeps its date.
         let date_joined = match change {
-            Change::Create(_) => Some(u.date_joined.unwrap_or_else(now)),
-            Change::Update(_) | Change::Vacate(_) => u.date_joined,
+            Change::Create(..) => Some(u.date_joined.unwrap_or_else(now)),
+            _ => u.date_joined,
         };
         bind_user_fields!(sqlx::query(sql), u.fields)
             .bind(u.last_login)
             .bind(date_joined)
             .bind(u.id)
+            .bind(changes_hands.then_some(at))
             .execute(&mut *tx)
             .await?;
+        if changes_hands {
+            // The tokens of whoever held the id before; access tokens, which no blacklist
+            // reaches, are refused by `replaced_at`.
+            sqlx::query(
+                "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                 SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
+                 ON CONFLICT (token_id) DO NOTHING",
+            )
+            .bind(at)
+            .bind(Reason::Revoke.as_str())
+            .bind(u.id)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
-    if counts.created > 0 {
+    if !report.created.is_empty() {
         // Explicit ids do not move the identity sequence: move it past them (never back, so
         // that the ids of deleted users are not handed out again).
         sqlx::query(
@@ -137,7 +172,8 @@ pub(super) async fn import(pool: &PgPool, users: &[ImportedUser]) -> Result<Impo
         .await?;
     }
     tx.commit().await?;
-    Ok(counts)
+    report.written = true;
+    Ok(report)
 }
 
 pub(super) async fn set_active(pool: &PgPool, id: i64, active: bool) -> Result<bool> {

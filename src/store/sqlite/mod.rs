@@ -9,8 +9,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use time::OffsetDateTime;
 
 use super::{
-    Blacklisting, ConnectOptions, ImportCounts, ImportedUser, NewUser, OutstandingToken, Reason, Result,
-    Rotation, Store, StoreError, User, migrations,
+    Blacklisting, ConnectOptions, ImportOptions, ImportReport, ImportedUser, NewUser, OutstandingToken,
+    Reason, Result, Rotation, Store, StoreError, User, migrations,
 };
 
 const MIGRATIONS_TABLE_EXISTS: &str =
@@ -118,8 +118,8 @@ impl Store for SqliteStore {
     async fn replace_password(&self, id: i64, old: &str, new: &str) -> Result<bool> {
         users::replace_password(&self.writer, id, old, new).await
     }
-    async fn import_users(&self, users: &[ImportedUser]) -> Result<ImportCounts> {
-        users::import(&self.writer, users).await
+    async fn import_users(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
+        users::import(&self.writer, users, options).await
     }
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
         users::set_active(&self.writer, id, active).await
