@@ -136,9 +136,10 @@ async fn instances_share_the_counters(db: Db) {
     let a = TestServer::start_on(storage.clone(), settings).await;
     let b = TestServer::start_on(storage.clone(), settings).await;
     a.user("alice", "pw-alice-1").await;
-    let attempt = |s: &TestServer, password: &str| {
+    async fn attempt(s: &TestServer, password: &str) -> Reply {
         s.post("/api/token/", json!({"username": "alice", "password": password}))
-    };
+            .await
+    }
     // Failures spread over both instances lock the username after exactly three.
     assert_eq!(attempt(&a, "wrong-1").await.status, 401);
     assert_eq!(attempt(&b, "wrong-2").await.status, 401);
@@ -297,11 +298,12 @@ async fn redis_counters_are_shared_by_instances() {
     assert_eq!(login_from(&b, &client(3), &name, "wrong-5").await.status, 401);
     expect_throttled(&login_from(&a, &client(4), &name, "pw-alice-1").await);
     // The address rate: four per minute over both instances (client 1 used four already).
-    expect_throttled(&login_from(&a, &client(1), "nobody", "x").await);
-    for (s, i) in [(&a, 5), (&b, 5), (&a, 5), (&b, 5)] {
-        assert_eq!(login_from(s, &client(i), "nobody", "x").await.status, 401);
+    let nobody = |k: u8| format!("nobody-{}-{k}", run.simple());
+    expect_throttled(&login_from(&a, &client(1), &nobody(0), "x").await);
+    for (s, k) in [(&a, 1), (&b, 2), (&a, 3), (&b, 4)] {
+        assert_eq!(login_from(s, &client(5), &nobody(k), "x").await.status, 401);
     }
-    expect_throttled(&login_from(&b, &client(5), "nobody", "x").await);
+    expect_throttled(&login_from(&b, &client(5), &nobody(5), "x").await);
 }
 
 /// With Redis unreachable, logins get the database's 503 — never a login unguarded.
