@@ -64,6 +64,13 @@ async fn user_commands_manage_users(db: Db) {
 
     let o = jwtd(dir, &env, &["migrate"], None).await;
     ok(&o);
+    // Every command applies the migrations; with sqlx's INFO lines on, an up-to-date
+    // Postgres database must not add its notice (`relation "_sqlx_migrations" already
+    // exists, skipping`) to each command's output.
+    let verbose: Vec<(&str, &str)> = env.iter().copied().chain([("RUST_LOG", "info")]).collect();
+    let o = jwtd(dir, &verbose, &["migrate"], None).await;
+    ok(&o);
+    assert!(!text(&o.stderr).contains("already exists"), "{}", text(&o.stderr));
     let o = jwtd(
         dir,
         &env,

@@ -50,10 +50,23 @@ impl Store for PostgresStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        migrations::migrator(migrations::POSTGRES)
-            .run(&self.pool)
+        // sqlx's migrator creates its table with IF NOT EXISTS each time, and Postgres answers
+        // an up-to-date database with a NOTICE that sqlx logs at INFO, on every command. The
+        // session setting is reset before the connection goes back to the pool.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("SET client_min_messages = warning")
+            .execute(&mut *conn)
+            .await?;
+        // `run_direct` is what `run` calls once it holds a connection; `run(&mut *conn)` does
+        // not compile in a future that must be Send (sqlx's "Acquire is not general enough").
+        let migrated = migrations::migrator(migrations::POSTGRES)
+            .run_direct(None, &mut *conn, false)
             .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")));
+        sqlx::query("RESET client_min_messages")
+            .execute(&mut *conn)
+            .await?;
+        migrated
     }
 
     async fn latest_migration(&self) -> Result<i64> {
