@@ -10,7 +10,7 @@ use crate::keys;
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
-    /// Write a new private key (mode 0600) and print its kid and the settings to add.
+    /// Write a new private key (mode 0600) and print the settings that use it.
     Generate {
         /// HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA.
         #[arg(long, default_value = "ES256")]
@@ -43,15 +43,26 @@ pub fn run(command: KeyCommand, settings: &Settings) -> CliResult {
             let path = dir.join(format!("{}-{kid}.{extension}", keys::alg_name(alg)));
             keys::write_private(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             let absolute = absolute(&path);
-            println!("kid: {kid}");
+            let name = keys::alg_name(alg);
             println!("wrote {} (mode 0600)", absolute.display());
             println!();
-            println!("Add it to the key ring in your settings (the first key signs, every key verifies):");
-            println!();
-            println!("[[keys]]");
-            println!("kid = \"{kid}\"");
-            println!("algorithm = \"{}\"", keys::alg_name(alg));
-            println!("signing_key = \"file:{}\"", absolute.display());
+            if keys::is_hmac(alg) {
+                println!("To sign with this secret (tokens carry no kid):");
+            } else {
+                println!("To sign with this key alone (its kid: {kid}):");
+            }
+            println!("JWTD__ALGORITHM={name}");
+            println!("JWTD__SIGNING_KEY=file:{}", absolute.display());
+            if !keys::is_hmac(alg) {
+                // keys_dir names each key by its file.
+                let folder = absolute.parent().unwrap_or(&absolute);
+                println!();
+                println!(
+                    "Or to use every key in {}, the newest signing (this one's kid: {name}-{kid}):",
+                    folder.display()
+                );
+                println!("JWTD__KEYS_DIR={}", folder.display());
+            }
             Ok(())
         }
     }

@@ -67,6 +67,12 @@ pub struct Settings {
     // --- keys beyond Simple JWT (drf-jwt's key ring, JWKS) -------------------------------
     /// Several keys with key ids: the first signs, all verify. Instead of signing_key.
     pub keys: Vec<KeyConfig>,
+    /// A folder of PEM keys (`KID.pem`) instead of signing_key and `[[keys]]`: every key
+    /// verifies and is published; `signing_kid` (else the newest file) signs.
+    #[serde(deserialize_with = "non_empty")]
+    pub keys_dir: Option<PathBuf>,
+    #[serde(deserialize_with = "non_empty")]
+    pub signing_kid: Option<String>,
     /// Refuse tokens without a known `kid` (drf-jwt's JWT_INSIST_ON_KID).
     pub insist_on_kid: bool,
     /// The public base URL of this service, for absolute URLs in the discovery documents.
@@ -212,6 +218,8 @@ impl Default for Settings {
             revoke_token_claim: "hash_password".into(),
             check_user_is_active: true,
             keys: Vec::new(),
+            keys_dir: None,
+            signing_kid: None,
             insist_on_kid: false,
             public_url: None,
             well_known_max_age: Duration::secs(300),
@@ -894,6 +902,8 @@ const KNOWN_KEYS: &[&str] = &[
     "revoke_token_claim",
     "check_user_is_active",
     "keys",
+    "keys_dir",
+    "signing_kid",
     "insist_on_kid",
     "public_url",
     "well_known_max_age",

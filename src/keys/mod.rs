@@ -8,6 +8,7 @@
 //! verifies; keys found at `jwk_url` verify tokens whose `kid` the ring does not know.
 
 mod dev;
+mod dir;
 mod generate;
 pub mod jwk;
 mod material;
@@ -103,12 +104,19 @@ struct Header<'a> {
 }
 
 impl KeyRing {
-    /// Builds the ring from the settings: `[[keys]]`, or Simple JWT's single `signing_key`
-    /// (`verifying_key`), or — with neither — the development key under `data_dir`.
+    /// Builds the ring from the settings: `keys_dir`, `[[keys]]`, or Simple JWT's single
+    /// `signing_key` (`verifying_key`), or — with none — the development key under `data_dir`.
     pub fn from_settings(s: &Settings) -> Result<KeyRing, ConfigError> {
         let mut keys = Vec::new();
         let signer;
-        if s.keys.is_empty() {
+        if let Some(path) = &s.keys_dir {
+            (keys, signer) = dir::load(s, path)?;
+        } else if s.signing_kid.is_some() {
+            return Err(ConfigError::key(
+                "signing_kid",
+                "names a key of keys_dir, which is not set (with [[keys]], the first key signs)",
+            ));
+        } else if s.keys.is_empty() {
             let alg = s.algorithm;
             let text = match &s.signing_key {
                 Some(key) => material::resolve("signing_key", key.expose())?,

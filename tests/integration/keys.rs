@@ -558,3 +558,304 @@ async fn verifies_tokens_of_another_issuer_through_jwk_url() {
     .unwrap();
     s.me(&hs).await.expect_401(not_valid_for_any("Token is invalid"));
 }
+
+/// `jwtd key generate --out DIR` run by the binary: the key's path and the settings it prints.
+async fn generate_with_cli(dir: &std::path::Path, alg: &str) -> (std::path::PathBuf, String) {
+    let o = crate::cli::jwtd(
+        dir,
+        &[],
+        &["key", "generate", "--alg", alg, "--out", "keys"],
+        None,
+    )
+    .await;
+    let out = crate::cli::text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", crate::cli::text(&o.stderr));
+    let path = out
+        .lines()
+        .find_map(|l| l.strip_prefix("JWTD__SIGNING_KEY=file:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    (std::path::PathBuf::from(path), out)
+}
+
+fn set_age(path: &std::path::Path, seconds_ago: u64) {
+    let at = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+}
+
+/// What `jwtd key generate` prints is exactly what the README shows, and the settings it
+/// names work from the environment: a single key, or the whole folder as the ring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_dir_makes_the_ring_from_a_folder_of_pem_files() {
+    let work = TempDir::new();
+    let (es256, out) = generate_with_cli(work.path(), "ES256").await;
+    let folder = std::fs::canonicalize(work.path().join("keys")).unwrap();
+    let file_kid = es256.file_stem().unwrap().to_str().unwrap().to_string();
+    let thumbprint = file_kid.strip_prefix("ES256-").unwrap();
+    assert_eq!(
+        out,
+        format!(
+            "wrote {path} (mode 0600)\n\nTo sign with this key alone (its kid: {thumbprint}):\n\
+             JWTD__ALGORITHM=ES256\nJWTD__SIGNING_KEY=file:{path}\n\n\
+             Or to use every key in {folder}, the newest signing (this one's kid: {file_kid}):\n\
+             JWTD__KEYS_DIR={folder}\n",
+            path = es256.display(),
+            folder = folder.display()
+        )
+    );
+    let (eddsa, _) = generate_with_cli(work.path(), "EdDSA").await;
+    let (rsa, _) = generate_with_cli(work.path(), "RS256").await;
+    let (_, hmac_out) = generate_with_cli(work.path(), "HS256").await;
+    assert!(
+        hmac_out.contains("(tokens carry no kid):\nJWTD__ALGORITHM=HS256\n")
+            && !hmac_out.contains("KEYS_DIR"),
+        "{hmac_out}"
+    );
+    // Not keys: other names, hidden entries (Kubernetes' ..data), folders.
+    std::fs::write(folder.join("README.txt"), "not a key").unwrap();
+    std::fs::create_dir(folder.join("..data")).unwrap();
+    std::fs::create_dir(folder.join("old.pem")).unwrap();
+    set_age(&es256, 300);
+    set_age(&rsa, 200);
+    set_age(&eddsa, 100);
+    let kid_of = |p: &std::path::PathBuf| p.file_stem().unwrap().to_str().unwrap().to_string();
+
+    // One key alone, as printed.
+    let storage = Storage::new(Db::Sqlite).await;
+    let db = storage.database_url();
+    let signing_key = format!("file:{}", es256.display());
+    let env = [
+        ("JWTD__DATABASE_URL", db.as_str()),
+        ("JWTD__ALGORITHM", "ES256"),
+        ("JWTD__SIGNING_KEY", signing_key.as_str()),
+    ];
+    let o = crate::cli::jwtd(
+        work.path(),
+        &env,
+        &["user", "create", "alice", "--password", "pw-alice-1"],
+        None,
+    )
+    .await;
+    assert!(o.status.success(), "{}", crate::cli::text(&o.stderr));
+    let client = reqwest::Client::new();
+    let login = |base: String| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .post(format!("{base}/api/token/"))
+                .json(&json!({"username": "alice", "password": "pw-alice-1"}))
+                .send()
+                .await
+                .unwrap();
+            let body: Value = r.json().await.unwrap();
+            body["access"].as_str().unwrap().to_string()
+        }
+    };
+    let (addr, mut single, _) = start_binary(work.path(), &env).await;
+    let access = login(format!("http://{addr}")).await;
+    assert_eq!(
+        header_of(&access),
+        json!({"alg": "ES256", "typ": "JWT", "kid": thumbprint})
+    );
+    single.kill().await.unwrap();
+
+    // The folder: every key published with its file's name and its own algorithm; the
+    // newest file signs.
+    let keys_dir = folder.display().to_string();
+    let env = [
+        ("JWTD__DATABASE_URL", db.as_str()),
+        ("JWTD__KEYS_DIR", keys_dir.as_str()),
+    ];
+    let (addr, mut ring, _) = start_binary(work.path(), &env).await;
+    let base = format!("http://{addr}");
+    let access = login(base.clone()).await;
+    assert_eq!(
+        header_of(&access),
+        json!({"alg": "EdDSA", "typ": "JWT", "kid": kid_of(&eddsa)})
+    );
+    let jwks: Value = client
+        .get(format!("{base}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut published: Vec<(String, String)> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().into(),
+                k["alg"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    published.sort();
+    let mut expected = vec![
+        (kid_of(&es256), "ES256".to_string()),
+        (kid_of(&eddsa), "EdDSA".to_string()),
+        (kid_of(&rsa), "RS256".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(published, expected);
+    // Every key verifies: a token of the ES256 file, named by its kid.
+    let me = |token: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            client
+                .get(format!("{base}/api/me/"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(kid_of(&es256));
+    let es_text = std::fs::read_to_string(&es256).unwrap();
+    let es_token = jsonwebtoken::encode(
+        &header,
+        &sj_claims("access", "1"),
+        &encoding_key(Algorithm::ES256, &es_text),
+    )
+    .unwrap();
+    assert_eq!(me(es_token.clone()).await, 200);
+    assert_eq!(me(access).await, 200);
+    ring.kill().await.unwrap();
+
+    // signing_kid picks the signing key; an RSA key takes `algorithm` when it is an RSA one.
+    let rsa_kid = kid_of(&rsa);
+    let env = [
+        ("JWTD__DATABASE_URL", db.as_str()),
+        ("JWTD__KEYS_DIR", keys_dir.as_str()),
+        ("JWTD__SIGNING_KID", rsa_kid.as_str()),
+        ("JWTD__ALGORITHM", "PS256"),
+    ];
+    let (addr, mut pinned, _) = start_binary(work.path(), &env).await;
+    let access = login(format!("http://{addr}")).await;
+    assert_eq!(
+        header_of(&access),
+        json!({"alg": "PS256", "typ": "JWT", "kid": rsa_kid})
+    );
+    pinned.kill().await.unwrap();
+
+    // A file that is not a key stops start-up, named.
+    std::fs::write(
+        folder.join("broken.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let o = crate::cli::jwtd(work.path(), &env, &["token", "mint", "alice"], None).await;
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = crate::cli::text(&o.stderr);
+    assert!(
+        stderr.trim().ends_with(&format!(
+            "configuration error: `keys_dir`: {}: not a key jwtd knows (PRIVATE KEY in PEM): \
+             expected a P-256 (ES256), P-384 (ES384), Ed25519 (EdDSA) or RSA (PS256) private key",
+            folder.join("broken.pem").display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_dir_errors_name_the_file_or_the_setting() {
+    let dir = TempDir::new();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    key_file(&keys, Algorithm::ES384, "a.pem");
+    let (_, es256) = key_file(dir.path(), Algorithm::ES256, "outside.pem");
+    let public = dir.path().join("public");
+    std::fs::create_dir(&public).unwrap();
+    std::fs::write(public.join("p.pem"), public_pem_of(Algorithm::ES256, &es256)).unwrap();
+    let dangling = dir.path().join("dangling");
+    std::fs::create_dir(&dangling).unwrap();
+    std::os::unix::fs::symlink("/no/such/key", dangling.join("gone.pem")).unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rsa-1024.pem"),
+        small.join("old.pem"),
+    )
+    .unwrap();
+    let at = |d: &std::path::Path| format!("keys_dir = \"{}\"", d.display());
+    let cases = vec![
+        (
+            "keys_dir = \"/no/such/folder\"".to_string(),
+            "`keys_dir`: cannot read /no/such/folder: ".to_string(),
+        ),
+        (
+            at(&empty),
+            format!("`keys_dir`: {} holds no .pem file", empty.display()),
+        ),
+        (
+            at(&public),
+            format!("`keys_dir`: {}: a public key", public.join("p.pem").display()),
+        ),
+        (
+            at(&dangling),
+            format!(
+                "`keys_dir`: cannot read {}: ",
+                dangling.join("gone.pem").display()
+            ),
+        ),
+        (
+            format!("{}\nsigning_kid = \"b\"", at(&keys)),
+            format!(
+                "`signing_kid`: no key \"b\" in {}: there is no b.pem (the keys there: a)",
+                keys.display()
+            ),
+        ),
+        (
+            format!("{}\nsigning_key = \"{KEY}\"", at(&keys)),
+            "`keys_dir`: set either keys_dir or signing_key, not both".into(),
+        ),
+        (
+            format!("{}\n[[keys]]\nkid = \"x\"\nsigning_key = \"{KEY}\"", at(&keys)),
+            "`keys_dir`: set either keys_dir or keys, not both".into(),
+        ),
+        (
+            format!("signing_key = \"{KEY}\"\nsigning_kid = \"a\""),
+            "`signing_kid`: names a key of keys_dir, which is not set".into(),
+        ),
+        (
+            at(&small),
+            format!(
+                "{}: RSA keys must have at least 2048 bits",
+                small.join("old.pem").display()
+            ),
+        ),
+    ];
+    for (settings, message) in cases {
+        let storage = Storage::new(Db::Sqlite).await;
+        let err = jwtd::state::State::build(storage.settings_without_key(&settings))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {settings}"));
+        let err = err.to_string();
+        assert!(err.contains(&message), "{settings}\n→ {err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+    // The P-384 key alone: ES384, named by its file.
+    let storage = Storage::new(Db::Sqlite).await;
+    let state = jwtd::state::State::build(storage.settings_without_key(&at(&keys)))
+        .await
+        .unwrap();
+    let ring = state.backend.keys();
+    assert_eq!(
+        (ring.algorithm(), ring.signing_kid()),
+        (Algorithm::ES384, Some("a"))
+    );
+}
