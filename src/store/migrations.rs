@@ -7,17 +7,31 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 type Files = &'static [(i64, &'static str, &'static str)];
 
-pub const SQLITE: Files = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+pub const SQLITE: Files = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "token families",
+        include_str!("../../migrations/sqlite/0002_token_families.sql"),
+    ),
+];
 
-pub const POSTGRES: Files = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+pub const POSTGRES: Files = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "token families",
+        include_str!("../../migrations/postgres/0002_token_families.sql"),
+    ),
+];
 
 pub fn latest(files: Files) -> i64 {
     files.iter().map(|(v, _, _)| *v).max().unwrap_or(0)
