@@ -14,6 +14,11 @@ pub const SQLITE: Files = &[
         include_str!("../../migrations/sqlite/0001_initial.sql"),
     ),
     (
+        2,
+        "token families",
+        include_str!("../../migrations/sqlite/0002_token_families.sql"),
+    ),
+    (
         3,
         "login throttle",
         include_str!("../../migrations/sqlite/0003_login_throttle.sql"),
@@ -30,6 +35,11 @@ pub const POSTGRES: Files = &[
         1,
         "initial",
         include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "token families",
+        include_str!("../../migrations/postgres/0002_token_families.sql"),
     ),
     (
         3,

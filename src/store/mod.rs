@@ -133,6 +133,8 @@ pub enum Rotation {
     Rotated,
     /// Another request blacklisted the old token first; nothing was written.
     AlreadyBlacklisted,
+    /// The old token's family is revoked: no new token was recorded.
+    FamilyRevoked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,16 +239,23 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<bool>> + Send;
     /// In one transaction: blacklist `old` (recording it if needed) and record `new` in
     /// `old`'s family — unless `old` is already blacklisted, in which case nothing is
-    /// written. The unique blacklist row decides between concurrent rotations, on one
-    /// instance or many.
+    /// written, or the family is revoked, in which case `new` is not recorded. The unique
+    /// blacklist row decides between concurrent rotations, on one instance or many; the
+    /// family's lock orders a rotation and a revocation of its family.
     fn rotate(
         &self,
         old: &OutstandingToken,
         new: &OutstandingToken,
     ) -> impl Future<Output = Result<Rotation>> + Send;
+    /// Records `new` in its family (`new.family`), as `add_outstanding` does, unless the
+    /// family is revoked; returns whether it was recorded. Ordered with revocations of the
+    /// family as `rotate` is.
+    fn add_to_family(&self, new: &OutstandingToken) -> impl Future<Output = Result<bool>> + Send;
     /// When and why the token with this jti was blacklisted, if it was.
     fn blacklisting(&self, jti: &str) -> impl Future<Output = Result<Option<Blacklisting>>> + Send;
-    /// Blacklists every unexpired token of a family; returns how many were newly blacklisted.
+    /// Marks a family revoked and blacklists every unexpired token of it, in one transaction
+    /// that waits for rotations of the family under way: a token they record is blacklisted,
+    /// and none is recorded afterwards. Returns how many tokens were newly blacklisted.
     fn blacklist_family(&self, family: &str, reason: Reason) -> impl Future<Output = Result<u64>> + Send;
     /// Blacklists every unexpired token of a user; returns how many were newly blacklisted.
     fn blacklist_user(&self, user_id: i64, reason: Reason) -> impl Future<Output = Result<u64>> + Send;
@@ -254,7 +263,8 @@ pub trait Store: Send + Sync {
     /// whether this call blacklisted it.
     fn blacklist_jti(&self, jti: &str, reason: Reason) -> impl Future<Output = Result<Option<bool>>> + Send;
     /// Deletes outstanding tokens that expired before `now`, with their blacklist rows
-    /// (Simple JWT's `flushexpiredtokens`); returns how many.
+    /// (Simple JWT's `flushexpiredtokens`), and the families left without tokens; returns
+    /// how many tokens.
     fn flush_expired(&self, now: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
 }
 
@@ -523,6 +533,9 @@ impl Store for Database {
         let result = dispatch!(self, s => s.rotate(old, new));
         self.forget_token(&old.jti);
         result
+    }
+    async fn add_to_family(&self, new: &OutstandingToken) -> Result<bool> {
+        dispatch!(self, s => s.add_to_family(new))
     }
     async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
         dispatch!(self, s => s.blacklisting(jti))

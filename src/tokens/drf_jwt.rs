@@ -198,9 +198,27 @@ pub async fn authenticate(state: &State, raw: &str) -> Result<User, DrfJwtError>
 pub async fn logout(state: &State, raw: &str) -> Result<Option<String>, DrfJwtError> {
     let payload = decode(state, raw).await?;
     let user = check_user(state, &payload).await?;
-    let record = outstanding(state, raw, &payload, &user)?;
+    let record = outstanding(state, raw, &payload, Some(user.id))?;
     state.store.blacklist(&record, Reason::Blacklist).await?;
     Ok((state.settings.jwt_token_id != JwtTokenId::Require).then(|| raw.to_string()))
+}
+
+/// RFC 7009 for a drf-jwt token: its login (or, without id, the token) is blacklisted under
+/// the key drf-jwt's endpoints look up. Anything drf-jwt's endpoints would not accept is
+/// ignored, as the RFC asks for invalid tokens.
+pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
+    let Ok(payload) = decode(state, raw).await else {
+        return Ok(());
+    };
+    let user_id = match username(&payload) {
+        Some(name) => state.store.user_by_username(&name).await?.map(|u| u.id),
+        None => None,
+    };
+    let Ok(record) = outstanding(state, raw, &payload, user_id) else {
+        return Ok(());
+    };
+    state.store.blacklist(&record, Reason::Revoke).await?;
+    Ok(())
 }
 
 /// `jwt_create_payload`: drf-jwt's claims in its order (`aud` and `iss` are added by the
@@ -232,7 +250,7 @@ fn create_payload(state: &State, user: &User, now: i64) -> Claims {
 /// revoked with the user's other tokens. A refreshed token updates its login's row.
 async fn encode_recorded(state: &State, payload: &Claims, user: &User) -> Result<String, DrfJwtError> {
     let raw = state.backend.encode(payload);
-    let record = outstanding(state, &raw, payload, user)?;
+    let record = outstanding(state, &raw, payload, Some(user.id))?;
     state.store.add_outstanding(&record).await?;
     Ok(raw)
 }
@@ -240,11 +258,16 @@ async fn encode_recorded(state: &State, payload: &Claims, user: &User) -> Result
 /// `check_payload`: decoded as PyJWT does for drf-jwt, and not blacklisted.
 async fn check_payload(state: &State, raw: &str) -> Result<Claims, DrfJwtError> {
     let payload = decode(state, raw).await?;
-    if state
-        .store
-        .is_blacklisted(&blacklist_key(state, raw, &payload)?)
-        .await?
-    {
+    let key = blacklist_key(state, raw, &payload)?;
+    // Until tokens logged out by earlier versions, which keyed a token without id by the
+    // hash of all of it, have expired, such a token is looked up under that key too.
+    let blacklisted = state.store.is_blacklisted(&key).await?
+        || (key.starts_with(SIGNING_INPUT_PREFIX)
+            && state
+                .store
+                .is_blacklisted(&format!("sha256:{}", sha256_hex(raw)))
+                .await?);
+    if blacklisted {
         return Err(DrfJwtError::Blacklisted);
     }
     Ok(payload)
@@ -301,7 +324,10 @@ fn token_id(payload: &Claims) -> Option<&Value> {
 /// What the token is blacklisted under — the outstanding-token row's `jti`. drf-jwt's
 /// blacklist holds the token id (a UUID) and the token itself; jwtd never stores tokens,
 /// so a token without id (or any token under `jwt_token_id = "off"`, where drf-jwt
-/// compares tokens only) is blacklisted under its SHA-256.
+/// compares tokens only) is blacklisted under the SHA-256 of its signing input
+/// (`header.payload`). Not of the whole token: an ECDSA signature (r, s) has a twin
+/// (r, n − s) that verifies as well, and the twin of a logged-out token would have another
+/// hash. High-S signatures cannot simply be refused: PyJWT makes them half the time.
 fn blacklist_key(state: &State, raw: &str, payload: &Claims) -> Result<String, DrfJwtError> {
     let id = match state.settings.jwt_token_id {
         JwtTokenId::Off => None,
@@ -309,9 +335,14 @@ fn blacklist_key(state: &State, raw: &str, payload: &Claims) -> Result<String, D
     };
     match id {
         Some(id) => uuid_field(id),
-        None => Ok(format!("sha256:{}", sha256_hex(raw))),
+        None => {
+            let signing_input = raw.rsplit_once('.').map_or(raw, |(input, _)| input);
+            Ok(format!("{SIGNING_INPUT_PREFIX}{}", sha256_hex(signing_input)))
+        }
     }
 }
+
+const SIGNING_INPUT_PREFIX: &str = "sha256-input:";
 
 /// Django's `UUIDField.to_python`: the canonical form of a token id, so that `ABC…`,
 /// `abc…` and the form without hyphens are one login, as in drf-jwt's blacklist table.
@@ -345,7 +376,7 @@ fn outstanding(
     state: &State,
     raw: &str,
     payload: &Claims,
-    user: &User,
+    user_id: Option<i64>,
 ) -> Result<OutstandingToken, DrfJwtError> {
     let s = &state.settings;
     let key = blacklist_key(state, raw, payload)?;
@@ -363,7 +394,7 @@ fn outstanding(
         expires = expires.max(last_refresh);
     }
     Ok(OutstandingToken {
-        user_id: Some(user.id),
+        user_id,
         jti: key.clone(),
         token_sha256: sha256_hex(raw),
         family: Some(key),

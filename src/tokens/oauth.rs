@@ -66,8 +66,12 @@ pub async fn authenticate_client(state: &State, client_id: &str, secret: &str) -
 }
 
 /// RFC 7009: revokes a token jwtd issued (any type); invalid or unknown tokens are ignored,
-/// as the RFC asks. A refresh token's whole family (its login) is revoked with it.
+/// as the RFC asks. A refresh token's whole family (its login) is revoked with it, and so is
+/// a drf-jwt token's login, under the key drf-jwt's endpoints look up.
 pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
+    if state.settings.drf_jwt_endpoints {
+        super::drf_jwt::revoke(state, raw).await?;
+    }
     let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()).await else {
         return Ok(());
     };

@@ -169,14 +169,20 @@ pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
     let new = outstanding(state, &refresh, &new_raw, user_id);
     if !s.blacklist_after_rotation {
         state.store.add_outstanding(&new).await?;
-    } else if state.store.rotate(&old, &new).await? == Rotation::AlreadyBlacklisted {
-        if !s.refresh_token_reuse_detection {
-            return Err(TokenError::Blacklisted.into());
+    } else {
+        match state.store.rotate(&old, &new).await? {
+            Rotation::Rotated => {}
+            Rotation::FamilyRevoked => return Err(TokenError::Blacklisted.into()),
+            Rotation::AlreadyBlacklisted if !s.refresh_token_reuse_detection => {
+                return Err(TokenError::Blacklisted.into());
+            }
+            Rotation::AlreadyBlacklisted => {
+                return reused(state, &old, new).await.map(|()| Refreshed {
+                    access,
+                    refresh: Some(new_raw),
+                });
+            }
         }
-        return reused(state, &old, new).await.map(|()| Refreshed {
-            access,
-            refresh: Some(new_raw),
-        });
     }
     Ok(Refreshed {
         access,
@@ -188,6 +194,7 @@ pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
 /// `refresh_token_reuse_interval` ago, it is a client retrying: it gets another token of the
 /// same family. Otherwise somebody replays an old token — the thief or the victim, there is
 /// no telling — so every token of the family is blacklisted and the login must start over.
+/// A revoked family stays revoked: a retry gets nothing then.
 async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken) -> Result<(), AuthError> {
     let Some(blacklisting) = state.store.blacklisting(&old.jti).await? else {
         return Err(TokenError::Blacklisted.into());
@@ -201,7 +208,9 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
     // of 0 must mean "no retries at all".
     if !interval.is_zero() && age.whole_milliseconds() <= interval.as_millis() as i128 {
         new.family = Some(blacklisting.family);
-        state.store.add_outstanding(&new).await?;
+        if !state.store.add_to_family(&new).await? {
+            return Err(TokenError::Blacklisted.into());
+        }
         return Ok(());
     }
     let revoked = state

@@ -10,7 +10,10 @@ use crate::common::*;
 const ROTATE: &str = "rotate_refresh_tokens = true\nblacklist_after_rotation = true";
 const N: usize = 24;
 
-both_databases!(concurrent_refreshes_yield_exactly_one_pair);
+both_databases!(
+    concurrent_refreshes_yield_exactly_one_pair,
+    reuse_detection_stops_a_thief_racing_the_victim
+);
 
 async fn concurrent_refreshes_yield_exactly_one_pair(db: Db) {
     let s = TestServer::start(db, ROTATE).await;
@@ -76,4 +79,89 @@ fn assert_exactly_one_winner(replies: &[Reply], round: &str) {
     for r in replies.iter().filter(|r| r.status != 200) {
         r.expect_401(invalid("Token is blacklisted"));
     }
+}
+
+const REUSE: &str =
+    "rotate_refresh_tokens = true\nblacklist_after_rotation = true\nrefresh_token_reuse_detection = true";
+const TRIALS: usize = 20;
+
+/// A thief keeps rotating a stolen chain on one instance while the victim, on another
+/// instance of the same database, presents an older token of the family. Once the victim
+/// has been told the family is revoked, no refresh of the thief's may succeed, and no token
+/// of the family may be left unblacklisted.
+async fn reuse_detection_stops_a_thief_racing_the_victim(db: Db) {
+    let storage = std::sync::Arc::new(Storage::new(db).await);
+    let thief_side = TestServer::start_on(storage.clone(), REUSE).await;
+    let victim_side = TestServer::start_on(storage.clone(), REUSE).await;
+    thief_side.user("alice", "pw-alice-1").await;
+    let mut escapes = Vec::new();
+    for trial in 0..TRIALS {
+        let (victims, _) = thief_side.login("alice", "pw-alice-1").await;
+        let family = jti(&victims);
+        // The thief's first rotation turns the victim's copy into a rotated-away token.
+        let stolen = thief_side
+            .post("/api/token/refresh/", json!({"refresh": victims}))
+            .await
+            .str("refresh");
+        let revoked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thief = {
+            let (client, url, revoked) = (
+                thief_side.client.clone(),
+                thief_side.url("/api/token/refresh/"),
+                revoked.clone(),
+            );
+            tokio::spawn(async move {
+                let (mut current, mut after) = (stolen, 0);
+                // Rotates until refused; a few successes sent after the revocation are
+                // enough to count the trial as an escape.
+                while after < 3 {
+                    let sent_after_revocation = revoked.load(std::sync::atomic::Ordering::SeqCst);
+                    let r = Reply::from(
+                        client
+                            .post(&url)
+                            .json(&json!({"refresh": current}))
+                            .send()
+                            .await
+                            .unwrap(),
+                    )
+                    .await;
+                    if r.status != 200 {
+                        r.expect_401(invalid("Token is blacklisted"));
+                        break;
+                    }
+                    current = r.str("refresh");
+                    after += usize::from(sent_after_revocation);
+                }
+                (current, after)
+            })
+        };
+        // Let the thief's chain get going, by a different head start each trial.
+        tokio::time::sleep(std::time::Duration::from_millis((trial % 5) as u64 * 3)).await;
+        victim_side
+            .post("/api/token/refresh/", json!({"refresh": victims}))
+            .await
+            .expect_401(invalid("Token is blacklisted"));
+        revoked.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (newest, after) = thief.await.unwrap();
+        let newest_refreshes = victim_side
+            .post("/api/token/refresh/", json!({"refresh": newest}))
+            .await
+            .status
+            == 200;
+        let unblacklisted = storage
+            .outstanding()
+            .await
+            .into_iter()
+            .filter(|o| o.family.as_deref() == Some(family.as_str()) && o.blacklist_reason.is_none())
+            .count();
+        if after > 0 || newest_refreshes || unblacklisted > 0 {
+            escapes.push((trial, after, newest_refreshes, unblacklisted));
+        }
+    }
+    assert!(
+        escapes.is_empty(),
+        "{} of {TRIALS} trials let the thief go on (trial, rotations after the revocation, \
+         newest token still refreshes, tokens of the family not blacklisted): {escapes:?}",
+        escapes.len()
+    );
 }

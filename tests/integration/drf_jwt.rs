@@ -25,6 +25,8 @@ both_databases!(
     drf_jwt_logout_refusals,
     drf_jwt_auth_header_prefix,
     drf_jwt_tokens_are_revoked_with_their_user,
+    drf_jwt_logout_holds_for_the_malleated_signature,
+    drf_jwt_tokens_are_revoked_by_rfc_7009,
     drf_jwt_bad_input_is_never_a_server_error,
 );
 
@@ -466,7 +468,7 @@ async fn drf_jwt_token_id_off(db: Db) {
     let r = s.drf_refresh(&token).await;
     assert_eq!(r.status, 201);
     assert!(claims(&r.str("token")).get("orig_jti").is_none());
-    // Without ids, drf-jwt blacklists the token itself; jwtd its SHA-256.
+    // Without ids, drf-jwt blacklists the token itself; jwtd the SHA-256 of its signing input.
     let other = forge(&with(drf_claims(), json!({"jti": null, "exp": now() + 299})), KEY);
     s.drf_logout(Some(&format!("Bearer {token}")), json!({}))
         .await
@@ -477,13 +479,36 @@ async fn drf_jwt_token_id_off(db: Db) {
     assert_eq!(s.drf_verify(&other).await.status, 201);
     let row = s
         .storage
-        .outstanding_jti(&format!("sha256:{}", sha256_hex(&token)))
+        .outstanding_jti(&format!(
+            "sha256-input:{}",
+            sha256_hex(token.rsplit_once('.').unwrap().0)
+        ))
         .await
         .unwrap();
     assert_eq!(row.blacklist_reason.as_deref(), Some("blacklist"));
     // Ids are not looked at: not even a malformed one.
     let odd = forge(&with(drf_claims(), json!({"jti": "abc"})), KEY);
     assert_eq!(s.drf_verify(&odd).await.status, 201);
+    // Logged out by an earlier version, which keyed it by the hash of the whole token.
+    let earlier = forge(&with(drf_claims(), json!({"jti": null, "exp": now() + 298})), KEY);
+    let at = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let record = jwtd::store::OutstandingToken {
+        user_id: Some(1),
+        jti: format!("sha256:{}", sha256_hex(&earlier)),
+        token_sha256: sha256_hex(&earlier),
+        family: None,
+        created_at: at,
+        expires_at: at + time::Duration::hours(1),
+    };
+    assert_eq!(s.drf_verify(&earlier).await.status, 201);
+    s.state()
+        .store
+        .blacklist(&record, jwtd::store::Reason::Blacklist)
+        .await
+        .unwrap();
+    s.drf_verify(&earlier)
+        .await
+        .expect(400, non_field("Token is blacklisted."));
 }
 
 async fn drf_jwt_token_id_require(db: Db) {
@@ -777,6 +802,99 @@ async fn drf_jwt_tokens_are_revoked_with_their_user(db: Db) {
     let header = header_of(&token);
     assert_eq!((&header["alg"], &header["kid"]), (&json!("ES256"), &json!("k1")));
     assert_eq!(s.drf_verify(&token).await.status, 201);
+}
+
+/// An ECDSA signature (r, s) has a twin (r, n − s) that verifies as well. Under
+/// `jwt_token_id = "off"` a token is blacklisted by itself: its twin must be out with it.
+async fn drf_jwt_logout_holds_for_the_malleated_signature(db: Db) {
+    let dir = TempDir::new();
+    let path = dir.path().join("es256.pem");
+    std::fs::write(
+        &path,
+        jwtd::keys::generate(jsonwebtoken::Algorithm::ES256).unwrap(),
+    )
+    .unwrap();
+    for token_id in ["off", "include"] {
+        let s = TestServer::start_on_without_key(
+            Arc::new(Storage::new(db).await),
+            &format!(
+                "{ON}\njwt_token_id = \"{token_id}\"\n[[keys]]\nkid = \"k1\"\nalgorithm = \"ES256\"\n\
+                 signing_key = \"file:{}\"\n",
+                path.display()
+            ),
+        )
+        .await;
+        s.user("alice", "pw-alice-1").await;
+        let token = s.drf_obtain().await;
+        let twin = with_other_s(&token);
+        // High-S signatures are valid (PyJWT makes them half the time): the twin is accepted
+        // as long as the token is.
+        assert_eq!(s.drf_verify(&twin).await.status, 201, "{token_id}");
+        s.drf_logout(Some(&format!("Bearer {token}")), json!({}))
+            .await
+            .expect(201, json!({"token": token}));
+        for t in [&token, &twin] {
+            s.drf_verify(t)
+                .await
+                .expect(400, non_field("Token is blacklisted."));
+            s.drf_refresh(t)
+                .await
+                .expect(400, non_field("Token is blacklisted."));
+        }
+    }
+}
+
+/// The token with its ES256 signature's s replaced by n − s (n: the order of P-256).
+fn with_other_s(token: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let n = hex::decode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551").unwrap();
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let mut signature = b64.decode(signature).unwrap();
+    assert_eq!(signature.len(), 64);
+    let s = &mut signature[32..];
+    let mut borrow = 0;
+    for i in (0..32).rev() {
+        let d = i16::from(n[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        s[i] = d.rem_euclid(256) as u8;
+    }
+    assert_eq!(borrow, 0);
+    format!("{input}.{}", b64.encode(&signature))
+}
+
+/// RFC 7009's endpoint revokes a drf-jwt token under the key drf-jwt's endpoints look up:
+/// a refreshed token's whole login, a token without id by itself.
+async fn drf_jwt_tokens_are_revoked_by_rfc_7009(db: Db) {
+    let s = server(db, "").await;
+    let first = s.drf_obtain().await;
+    let refreshed = s.drf_refresh(&first).await.str("token");
+    assert!(claims(&refreshed)["orig_jti"].is_string());
+    s.post("/api/token/revoke/", json!({"token": refreshed}))
+        .await
+        .expect(200, json!({}));
+    for t in [&first, &refreshed] {
+        s.drf_verify(t)
+            .await
+            .expect(400, non_field("Token is blacklisted."));
+        s.drf_refresh(t)
+            .await
+            .expect(400, non_field("Token is blacklisted."));
+    }
+    let other = s.drf_obtain().await;
+    assert_eq!(s.drf_verify(&other).await.status, 201);
+
+    let s = server(db, "jwt_token_id = \"off\"").await;
+    let token = s.drf_obtain().await;
+    s.post("/api/token/revoke/", json!({"token": token}))
+        .await
+        .expect(200, json!({}));
+    s.drf_verify(&token)
+        .await
+        .expect(400, non_field("Token is blacklisted."));
+    // (A token obtained in the same second would be the same token: no id tells them apart.)
+    let other = forge(&with(drf_claims(), json!({"jti": null, "exp": now() + 299})), KEY);
+    assert_eq!(s.drf_verify(&other).await.status, 201);
 }
 
 async fn drf_jwt_bad_input_is_never_a_server_error(db: Db) {

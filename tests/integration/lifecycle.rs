@@ -15,6 +15,7 @@ both_databases!(
     rotation_with_blacklisting_refuses_the_old_token,
     reuse_detection_revokes_the_whole_family,
     reuse_interval_tolerates_a_retry,
+    a_revoked_family_gets_no_retry,
     sliding_tokens_obtain_refresh_and_authenticate,
     auth_token_classes_choose_what_me_accepts,
     operator_commands_revoke_and_flush,
@@ -255,6 +256,46 @@ async fn reuse_interval_tolerates_a_retry(db: Db) {
     s.post("/api/token/refresh/", json!({"refresh": t}))
         .await
         .expect_401(invalid("Token is blacklisted"));
+}
+
+/// Once a family is revoked — by reuse detection or by RFC 7009 — a token of it rotated
+/// away within the reuse interval is no longer a retry: nothing more is issued in the family.
+async fn a_revoked_family_gets_no_retry(db: Db) {
+    let s = TestServer::start(
+        db,
+        &format!("{ROTATE}\nrefresh_token_reuse_detection = true\nrefresh_token_reuse_interval = 2"),
+    )
+    .await;
+    s.user("alice", "pw-alice-1").await;
+    let refresh = |t: String| {
+        let s = &s;
+        async move { s.post("/api/token/refresh/", json!({"refresh": t})).await }
+    };
+    // The victim's t1 was rotated away longer ago than the interval; the thief's t2 just now.
+    let (t1, _) = s.login("alice", "pw-alice-1").await;
+    let t2 = refresh(t1.clone()).await.str("refresh");
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let t3 = refresh(t2.clone()).await.str("refresh");
+    refresh(t1).await.expect_401(invalid("Token is blacklisted"));
+    for t in [t2, t3] {
+        refresh(t).await.expect_401(invalid("Token is blacklisted"));
+    }
+
+    // RFC 7009 revokes the family of the refresh token it is given.
+    let (u1, _) = s.login("alice", "pw-alice-1").await;
+    let u2 = refresh(u1.clone()).await.str("refresh");
+    s.post("/api/token/revoke/", json!({"token": u2}))
+        .await
+        .expect(200, json!({}));
+    refresh(u1.clone())
+        .await
+        .expect_401(invalid("Token is blacklisted"));
+    let family = jti(&u1);
+    for o in s.storage.outstanding().await {
+        if o.family.as_deref() == Some(family.as_str()) {
+            assert!(o.blacklist_reason.is_some(), "{o:?}");
+        }
+    }
 }
 
 async fn sliding_tokens_obtain_refresh_and_authenticate(db: Db) {

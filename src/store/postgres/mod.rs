@@ -130,6 +130,9 @@ impl Store for PostgresStore {
     async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
         tokens::rotate(&self.pool, old, new).await
     }
+    async fn add_to_family(&self, new: &OutstandingToken) -> Result<bool> {
+        tokens::add_to_family(&self.pool, new).await
+    }
     async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
         tokens::blacklisting(&self.pool, jti).await
     }

@@ -1,6 +1,6 @@
-//! The `outstanding_tokens` and `blacklisted_tokens` tables on Postgres. Writes that must be
-//! atomic are single statements (data-modifying CTEs): atomic without an explicit
-//! transaction, and one round trip each.
+//! The `outstanding_tokens`, `blacklisted_tokens` and `token_families` tables on Postgres.
+//! Writes that must be atomic are single statements (data-modifying CTEs): atomic without an
+//! explicit transaction, and one round trip each. Revoking a family is the exception.
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -9,13 +9,17 @@ use crate::store::{Blacklisting, OutstandingToken, Reason, Result, Rotation, now
 
 /// Records the token if it is not yet (the user looked up in the insert, so a deleted user
 /// leaves it without one); `DO UPDATE` rather than `DO NOTHING` so that `RETURNING` yields
-/// the existing row too.
+/// the existing row too. It sets a column outside any unique index, so the row lock it
+/// takes is `FOR NO KEY UPDATE`: a family revocation blacklisting this token meanwhile only
+/// needs `FOR KEY SHARE` for its foreign key and does not wait for it. (Setting `jti` would
+/// lock `FOR UPDATE`, and a rotation holding that while it waits for the family's lock
+/// deadlocks with the revocation holding the family's lock.)
 macro_rules! upsert_old {
     () => {
         "old_row AS (INSERT INTO outstanding_tokens \
          (user_id, jti, token_sha256, family, created_at, expires_at) \
          VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
-         ON CONFLICT (jti) DO UPDATE SET jti = EXCLUDED.jti RETURNING id, family, jti)"
+         ON CONFLICT (jti) DO UPDATE SET family = outstanding_tokens.family RETURNING id, family, jti)"
     };
 }
 
@@ -66,21 +70,42 @@ pub(super) async fn blacklist(pool: &PgPool, t: &OutstandingToken, reason: Reaso
     Ok(done.rows_affected() == 1)
 }
 
+/// Locks the row of the family `$family` (creating it), as the first thing its statement
+/// does that the others wait for: `RETURNING` then gives the revocation committed last,
+/// even one committed after the statement began, which a plain `SELECT` would not see.
+macro_rules! lock_family {
+    ($family:literal) => {
+        concat!(
+            "fam AS (INSERT INTO token_families (family) ",
+            $family,
+            " ON CONFLICT (family) DO UPDATE SET revoked_at = token_families.revoked_at \
+             RETURNING revoked_at, reason)"
+        )
+    };
+}
+
+/// The old token's family is locked before the old token is blacklisted (the blacklist row
+/// depends on `fam`), as `blacklist_family` does: a rotation and a revocation of one family
+/// take their locks in the same order and never deadlock. If the family is revoked, the old
+/// token is blacklisted for the revocation's reason and nothing is recorded.
 pub(super) async fn rotate(
     pool: &PgPool,
     old: &OutstandingToken,
     new: &OutstandingToken,
 ) -> Result<Rotation> {
-    let rotated = sqlx::query_scalar::<_, bool>(concat!(
+    let (rotated, revoked) = sqlx::query_as::<_, (bool, bool)>(concat!(
         "WITH ",
         upsert_old!(),
+        ", ",
+        lock_family!("SELECT COALESCE(family, jti) FROM old_row"),
         ", banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-           SELECT id, $7, 'rotation' FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING token_id), \
+           SELECT o.id, $7, COALESCE(f.reason, 'rotation') FROM old_row o, fam f \
+           ON CONFLICT (token_id) DO NOTHING RETURNING token_id), \
          fresh AS (INSERT INTO outstanding_tokens \
            (user_id, jti, token_sha256, family, created_at, expires_at) \
            SELECT (SELECT id FROM users WHERE id = $8), $9, $10, COALESCE(o.family, o.jti), $11, $12 \
-           FROM old_row o WHERE EXISTS (SELECT 1 FROM banned) RETURNING id) \
-         SELECT EXISTS (SELECT 1 FROM fresh)"
+           FROM old_row o, fam f WHERE f.revoked_at IS NULL AND EXISTS (SELECT 1 FROM banned) RETURNING id) \
+         SELECT EXISTS (SELECT 1 FROM fresh), EXISTS (SELECT 1 FROM fam WHERE revoked_at IS NOT NULL)"
     ))
     .bind(old.user_id)
     .bind(&old.jti)
@@ -98,9 +123,30 @@ pub(super) async fn rotate(
     .await?;
     Ok(if rotated {
         Rotation::Rotated
+    } else if revoked {
+        Rotation::FamilyRevoked
     } else {
         Rotation::AlreadyBlacklisted
     })
+}
+
+pub(super) async fn add_to_family(pool: &PgPool, t: &OutstandingToken) -> Result<bool> {
+    let done = sqlx::query(concat!(
+        "WITH ",
+        lock_family!("VALUES ($4)"),
+        " INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+         SELECT (SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6 FROM fam WHERE revoked_at IS NULL \
+         ON CONFLICT (jti) DO UPDATE SET expires_at = EXCLUDED.expires_at, token_sha256 = EXCLUDED.token_sha256"
+    ))
+    .bind(t.user_id)
+    .bind(&t.jti)
+    .bind(&t.token_sha256)
+    .bind(t.family.as_ref().unwrap_or(&t.jti))
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn blacklisting(pool: &PgPool, jti: &str) -> Result<Option<Blacklisting>> {
@@ -118,17 +164,34 @@ pub(super) async fn blacklisting(pool: &PgPool, jti: &str) -> Result<Option<Blac
     }))
 }
 
+/// Two statements in one transaction: the first marks the family revoked and holds its lock,
+/// after any rotation of the family under way has committed; the second, with a snapshot
+/// taken only then, sees the token that rotation recorded. (One statement would not: its
+/// snapshot predates the wait.)
 pub(super) async fn blacklist_family(pool: &PgPool, family: &str, reason: Reason) -> Result<u64> {
+    let at = now();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO token_families (family, revoked_at, reason) VALUES ($1, $2, $3) \
+         ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, EXCLUDED.revoked_at), \
+         reason = COALESCE(token_families.reason, EXCLUDED.reason)",
+    )
+    .bind(family)
+    .bind(at)
+    .bind(reason.as_str())
+    .execute(&mut *tx)
+    .await?;
     let done = sqlx::query(
         "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
          SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
          ON CONFLICT (token_id) DO NOTHING",
     )
-    .bind(now())
+    .bind(at)
     .bind(reason.as_str())
     .bind(family)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }
 
@@ -166,5 +229,11 @@ pub(super) async fn flush_expired(pool: &PgPool, now: OffsetDateTime) -> Result<
         .bind(now)
         .execute(pool)
         .await?;
+    sqlx::query(FORGET_EMPTY_FAMILIES).execute(pool).await?;
     Ok(done.rows_affected())
 }
+
+/// A family whose tokens have all expired can neither be rotated nor retried any more.
+const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families f \
+     WHERE NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.family = f.family) \
+     AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = f.family)";

@@ -143,6 +143,9 @@ impl Store for SqliteStore {
     async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
         tokens::rotate(&self.writer, old, new).await
     }
+    async fn add_to_family(&self, new: &OutstandingToken) -> Result<bool> {
+        tokens::add_to_family(&self.writer, new).await
+    }
     async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
         tokens::blacklisting(&self.pool, jti).await
     }

@@ -1,6 +1,8 @@
-//! The `outstanding_tokens` and `blacklisted_tokens` tables on SQLite. Writes run in
-//! `BEGIN IMMEDIATE` transactions: the write lock is taken up front, so concurrent writers
-//! queue on the busy timeout instead of failing when they upgrade a read lock.
+//! The `outstanding_tokens`, `blacklisted_tokens` and `token_families` tables on SQLite.
+//! Writes run in
+//! `BEGIN IMMEDIATE` transactions (or are single statements): the write lock is taken up
+//! front, so concurrent writers queue on the busy timeout instead of failing when they upgrade
+//! a read lock. The file's one write lock also orders rotations and family revocations.
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
@@ -90,7 +92,7 @@ pub(super) async fn blacklist(pool: &SqlitePool, t: &OutstandingToken, reason: R
 
 /// One transaction, three trips (begin, the statements, commit): the new token is recorded
 /// only if the blacklist insert before it changed a row (`changes()`), i.e. if this call,
-/// not a concurrent one, rotated the old token away.
+/// not a concurrent one, rotated the old token away, and if the family is not revoked.
 pub(super) async fn rotate(
     pool: &SqlitePool,
     old: &OutstandingToken,
@@ -102,7 +104,9 @@ pub(super) async fn rotate(
             record_and_blacklist!(),
             "; INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
              SELECT (SELECT id FROM users WHERE id = ?9), ?10, ?11, COALESCE(family, jti), ?12, ?13 \
-             FROM outstanding_tokens WHERE jti = ?2 AND changes() = 1 RETURNING 1"
+             FROM outstanding_tokens o WHERE jti = ?2 AND changes() = 1 \
+             AND NOT EXISTS (SELECT 1 FROM token_families f \
+               WHERE f.family = COALESCE(o.family, o.jti) AND f.revoked_at IS NOT NULL) RETURNING 1"
         )),
         old,
     )
@@ -116,11 +120,40 @@ pub(super) async fn rotate(
     .fetch_all(&mut *tx)
     .await?;
     if rows.is_empty() {
+        let revoked = sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM outstanding_tokens o JOIN token_families f \
+             ON f.family = COALESCE(o.family, o.jti) WHERE o.jti = ? AND f.revoked_at IS NOT NULL)",
+        )
+        .bind(&old.jti)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.rollback().await?;
-        return Ok(Rotation::AlreadyBlacklisted);
+        return Ok(if revoked {
+            Rotation::FamilyRevoked
+        } else {
+            Rotation::AlreadyBlacklisted
+        });
     }
     tx.commit().await?;
     Ok(Rotation::Rotated)
+}
+
+pub(super) async fn add_to_family(pool: &SqlitePool, t: &OutstandingToken) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+         SELECT (SELECT id FROM users WHERE id = ?1), ?2, ?3, ?4, ?5, ?6 \
+         WHERE NOT EXISTS (SELECT 1 FROM token_families WHERE family = ?4 AND revoked_at IS NOT NULL) \
+         ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256",
+    )
+    .bind(t.user_id)
+    .bind(&t.jti)
+    .bind(&t.token_sha256)
+    .bind(t.family.as_ref().unwrap_or(&t.jti))
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn blacklisting(pool: &SqlitePool, jti: &str) -> Result<Option<Blacklisting>> {
@@ -138,20 +171,25 @@ pub(super) async fn blacklisting(pool: &SqlitePool, jti: &str) -> Result<Option<
     }))
 }
 
+/// Marks the family revoked and blacklists its tokens in one transaction, which the write
+/// lock orders with every rotation.
 pub(super) async fn blacklist_family(pool: &SqlitePool, family: &str, reason: Reason) -> Result<u64> {
-    let done = sqlx::query(
-        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-         SELECT id, ?, ? FROM outstanding_tokens WHERE (family = ? OR jti = ?) AND expires_at > ? \
-         ON CONFLICT (token_id) DO NOTHING",
+    let mut tx = begin_write(pool).await?;
+    let rows = sqlx::query(
+        "INSERT INTO token_families (family, revoked_at, reason) VALUES (?3, ?1, ?2) \
+         ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(revoked_at, excluded.revoked_at), \
+         reason = COALESCE(reason, excluded.reason); \
+         INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+         SELECT id, ?1, ?2 FROM outstanding_tokens WHERE (family = ?3 OR jti = ?3) AND expires_at > ?1 \
+         ON CONFLICT (token_id) DO NOTHING RETURNING 1",
     )
     .bind(now())
     .bind(reason.as_str())
     .bind(family)
-    .bind(family)
-    .bind(now())
-    .execute(pool)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 pub(super) async fn blacklist_user(pool: &SqlitePool, user_id: i64, reason: Reason) -> Result<u64> {
@@ -186,5 +224,13 @@ pub(super) async fn flush_expired(pool: &SqlitePool, now: OffsetDateTime) -> Res
         .bind(now)
         .execute(pool)
         .await?;
+    // A family whose tokens have all expired can neither be rotated nor retried any more.
+    sqlx::query(
+        "DELETE FROM token_families WHERE NOT EXISTS \
+         (SELECT 1 FROM outstanding_tokens o WHERE o.family = token_families.family) \
+         AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = token_families.family)",
+    )
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected())
 }
