@@ -172,11 +172,21 @@ impl From<sqlx::Error> for StoreError {
                     return StoreError::Conflict(db.message().to_string());
                 }
                 let code = db.code().unwrap_or_default();
-                // Postgres: connection exceptions (08), insufficient resources (53), operator
-                // intervention such as a shutdown (57), serialization failures (40).
-                // SQLite: BUSY (5) and LOCKED (6) after the busy timeout.
-                let transient = ["08", "53", "57", "40"].iter().any(|c| code.starts_with(c))
-                    || matches!(code.as_ref(), "5" | "6" | "261" | "517");
+                let transient = if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLite's extended result codes carry the primary one in their low byte:
+                    // BUSY (5) and LOCKED (6) after the busy timeout; the storage failing
+                    // under it: READONLY (8), IOERR (10), FULL (13), CANTOPEN (14).
+                    code.parse::<i32>()
+                        .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+                } else {
+                    // Postgres: connection exceptions (08), insufficient resources such as a
+                    // full disk (53), operator intervention such as a shutdown (57),
+                    // serialization failures (40), system errors such as I/O (58), and a
+                    // read-only transaction (25006: a standby, a failover under way).
+                    ["08", "53", "57", "40", "58", "25006"]
+                        .iter()
+                        .any(|c| code.starts_with(c))
+                };
                 if transient {
                     StoreError::Unavailable(db.message().to_string())
                 } else {
@@ -276,6 +286,9 @@ pub struct Database {
     queries: std::sync::atomic::AtomicU64,
     pings: std::sync::Arc<std::sync::atomic::AtomicU64>,
     cache: Option<cache::ReadCache>,
+    /// The last write failed for want of the database (disk full, read-only, I/O error,
+    /// unreachable): `/readyz` then tries a write of its own until one succeeds.
+    write_failed: std::sync::atomic::AtomicBool,
 }
 
 enum Backend {
@@ -332,6 +345,7 @@ impl Database {
             queries: Default::default(),
             pings: options.pings.clone(),
             cache: cache::ReadCache::new(options.cache_ttl),
+            write_failed: Default::default(),
         })
     }
 
@@ -391,20 +405,35 @@ impl Database {
             Backend::Postgres(s) => s.pool_state(),
         }
     }
+}
 
-    /// Reachable, and every migration this version knows applied.
-    pub async fn ready(&self) -> Result<()> {
-        let latest = match &self.backend {
-            Backend::Sqlite(_) => migrations::latest(migrations::SQLITE),
-            Backend::Postgres(_) => migrations::latest(migrations::POSTGRES),
-        };
-        let applied = self.latest_migration().await?;
-        if applied < latest {
-            return Err(StoreError::Unavailable(format!(
-                "migration {latest} is not applied (at {applied})"
-            )));
+/// Why `/readyz` answers 503. The reason it gives is one of jwtd's own; the database's text
+/// (which may name tables, files or hosts) goes only to the log.
+#[derive(Debug)]
+pub enum NotReady {
+    Unreachable(StoreError),
+    Migrations { latest: i64, applied: i64 },
+    Writes(StoreError),
+}
+
+impl NotReady {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NotReady::Unreachable(_) => "database unavailable",
+            NotReady::Migrations { .. } => "database migrations not applied",
+            NotReady::Writes(_) => "database writes are failing",
         }
-        Ok(())
+    }
+}
+
+impl fmt::Display for NotReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotReady::Unreachable(e) | NotReady::Writes(e) => write!(f, "{}: {e}", self.reason()),
+            NotReady::Migrations { latest, applied } => {
+                write!(f, "migration {latest} is not applied (at {applied})")
+            }
+        }
     }
 }
 
@@ -429,6 +458,44 @@ macro_rules! dispatch {
     }};
 }
 
+impl Database {
+    /// Reachable, every migration this version knows applied, and — after a write failed
+    /// for want of the database — writable again. Readiness costs one read while writes
+    /// succeed; only after a failed one does it write (see `probe_write`), so that it
+    /// recovers by itself while no traffic comes (a load balancer stops sending any).
+    pub async fn ready(&self) -> std::result::Result<(), NotReady> {
+        let latest = match &self.backend {
+            Backend::Sqlite(_) => migrations::latest(migrations::SQLITE),
+            Backend::Postgres(_) => migrations::latest(migrations::POSTGRES),
+        };
+        let applied = self.latest_migration().await.map_err(NotReady::Unreachable)?;
+        if applied < latest {
+            return Err(NotReady::Migrations { latest, applied });
+        }
+        if self.write_failed.load(std::sync::atomic::Ordering::Relaxed) {
+            let probe = dispatch!(self, s => s.probe_write());
+            self.wrote(probe).map_err(NotReady::Writes)?;
+        }
+        Ok(())
+    }
+
+    /// Remembers whether a write reached the database: a failure for want of it (see
+    /// `write_failed`) until the next success.
+    fn wrote<T>(&self, result: Result<T>) -> Result<T> {
+        use std::sync::atomic::Ordering::Relaxed;
+        match &result {
+            Ok(_) => {
+                if self.write_failed.load(Relaxed) {
+                    self.write_failed.store(false, Relaxed);
+                }
+            }
+            Err(StoreError::Unavailable(_)) => self.write_failed.store(true, Relaxed),
+            Err(_) => {}
+        }
+        result
+    }
+}
+
 impl Store for Database {
     async fn ping(&self) -> Result<()> {
         dispatch!(self, s => s.ping())
@@ -444,7 +511,7 @@ impl Store for Database {
         dispatch!(self, s => s.latest_migration())
     }
     async fn create_user(&self, user: &NewUser) -> Result<User> {
-        dispatch!(self, s => s.create_user(user))
+        self.wrote(dispatch!(self, s => s.create_user(user)))
     }
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let Some(cache) = &self.cache else {
@@ -470,12 +537,12 @@ impl Store for Database {
         dispatch!(self, s => s.legacy_password_hashes())
     }
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
-        let result = dispatch!(self, s => s.set_password(id, hash));
+        let result = self.wrote(dispatch!(self, s => s.set_password(id, hash)));
         self.forget_user(id);
         result
     }
     async fn replace_password(&self, id: i64, old: &str, new: &str) -> Result<bool> {
-        let result = dispatch!(self, s => s.replace_password(id, old, new));
+        let result = self.wrote(dispatch!(self, s => s.replace_password(id, old, new)));
         self.forget_user(id);
         result
     }
@@ -483,32 +550,32 @@ impl Store for Database {
         // One transaction over the whole file may take longer than database_timeout, which
         // is meant for requests; as with migrations, no limit.
         self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = match &self.backend {
+        let result = self.wrote(match &self.backend {
             Backend::Sqlite(s) => s.import_users(users, options).await,
             Backend::Postgres(s) => s.import_users(users, options).await,
-        };
+        });
         self.forget_users();
         // Blacklisted tokens of users that changed hands.
         self.forget_tokens();
         result
     }
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
-        let result = dispatch!(self, s => s.set_active(id, active));
+        let result = self.wrote(dispatch!(self, s => s.set_active(id, active)));
         self.forget_user(id);
         result
     }
     async fn set_last_login(&self, id: i64, at: OffsetDateTime) -> Result<()> {
-        let result = dispatch!(self, s => s.set_last_login(id, at));
+        let result = self.wrote(dispatch!(self, s => s.set_last_login(id, at)));
         self.forget_user(id);
         result
     }
     async fn delete_user(&self, id: i64) -> Result<bool> {
-        let result = dispatch!(self, s => s.delete_user(id));
+        let result = self.wrote(dispatch!(self, s => s.delete_user(id)));
         self.forget_user(id);
         result
     }
     async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
-        dispatch!(self, s => s.add_outstanding(token))
+        self.wrote(dispatch!(self, s => s.add_outstanding(token)))
     }
     async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
         let Some(cache) = &self.cache else {
@@ -525,12 +592,12 @@ impl Store for Database {
         Ok(blacklisted)
     }
     async fn blacklist(&self, token: &OutstandingToken, reason: Reason) -> Result<bool> {
-        let result = dispatch!(self, s => s.blacklist(token, reason));
+        let result = self.wrote(dispatch!(self, s => s.blacklist(token, reason)));
         self.forget_token(&token.jti);
         result
     }
     async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
-        let result = dispatch!(self, s => s.rotate(old, new));
+        let result = self.wrote(dispatch!(self, s => s.rotate(old, new)));
         self.forget_token(&old.jti);
         result
     }
@@ -541,22 +608,22 @@ impl Store for Database {
         dispatch!(self, s => s.blacklisting(jti))
     }
     async fn blacklist_family(&self, family: &str, reason: Reason) -> Result<u64> {
-        let result = dispatch!(self, s => s.blacklist_family(family, reason));
+        let result = self.wrote(dispatch!(self, s => s.blacklist_family(family, reason)));
         self.forget_tokens();
         result
     }
     async fn blacklist_user(&self, user_id: i64, reason: Reason) -> Result<u64> {
-        let result = dispatch!(self, s => s.blacklist_user(user_id, reason));
+        let result = self.wrote(dispatch!(self, s => s.blacklist_user(user_id, reason)));
         self.forget_tokens();
         result
     }
     async fn blacklist_jti(&self, jti: &str, reason: Reason) -> Result<Option<bool>> {
-        let result = dispatch!(self, s => s.blacklist_jti(jti, reason));
+        let result = self.wrote(dispatch!(self, s => s.blacklist_jti(jti, reason)));
         self.forget_token(jti);
         result
     }
     async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
-        dispatch!(self, s => s.flush_expired(now))
+        self.wrote(dispatch!(self, s => s.flush_expired(now)))
     }
 }
 
@@ -647,4 +714,55 @@ impl Database {
 pub fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(0).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full SQLite database (`max_page_count` reached: SQLITE_FULL, as on a full disk) is
+    /// unavailable, not an error of jwtd's; readiness follows the writes and comes back by
+    /// itself once the database has room again.
+    #[tokio::test]
+    async fn a_full_sqlite_database_is_unavailable_until_it_has_room() {
+        let dir = std::env::temp_dir().join(format!("jwtd-full-{}", uuid::Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}", dir.join("jwtd.db").display());
+        let db = Database::connect(&url, &ConnectOptions::default()).await.unwrap();
+        db.migrate().await.unwrap();
+        let Backend::Sqlite(sqlite) = &db.backend else {
+            unreachable!()
+        };
+        // The writer pool has one connection: the limit holds for every write.
+        let limit = |pages: i64| async move {
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {pages}")))
+                .execute(&sqlite.writer)
+                .await
+                .unwrap();
+        };
+        let user = |name: &str| NewUser {
+            username: name.into(),
+            password: "!".into(),
+            // Larger than a page: the row needs pages of its own.
+            email: "e".repeat(20_000),
+            is_active: true,
+            ..NewUser::default()
+        };
+        db.create_user(&user("alice")).await.unwrap();
+        assert!(db.ready().await.is_ok());
+        limit(1).await; // never below the current size: the database is full as it is.
+
+        let refused = db.create_user(&user("bob")).await;
+        assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+        let not_ready = db.ready().await.unwrap_err();
+        assert!(matches!(not_ready, NotReady::Writes(_)), "{not_ready}");
+        assert_eq!(not_ready.reason(), "database writes are failing");
+        // Reads go on.
+        assert!(db.user_by_username("alice").await.unwrap().is_some());
+
+        limit(1 << 30).await;
+        assert!(db.ready().await.is_ok());
+        db.create_user(&user("bob")).await.unwrap();
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

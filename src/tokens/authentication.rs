@@ -37,6 +37,12 @@ pub fn raw_token<'a>(state: &State, header: &'a [u8]) -> Result<Option<&'a [u8]>
 
 /// `get_validated_token`: the first configured class that accepts the token wins; if none
 /// does, the error lists each class's reason.
+///
+/// Unlike Simple JWT, access tokens are checked against the blacklist too: jwtd revokes
+/// them (RFC 7009, `jwtd token revoke`), and its own endpoints must then refuse them. The
+/// check is the store's cached "not blacklisted" answer (`database_cache_ttl`): a revocation
+/// through this instance is seen at once, one through another instance or the CLI within
+/// that TTL.
 pub async fn validated_token(state: &State, raw: &[u8]) -> Result<Token, AuthError> {
     let s = &state.settings;
     let now = now_f64();
@@ -53,12 +59,11 @@ pub async fn validated_token(state: &State, raw: &[u8]) -> Result<Token, AuthErr
             token.verify(s, state.backend.leeway()).map(|()| token)
         });
         match result {
-            Ok(token) if kind.is_blacklistable() => match check_blacklist(state, &token).await {
+            Ok(token) => match check_blacklist(state, &token).await {
                 Ok(()) => return Ok(token),
                 Err(AuthError::InvalidToken(e)) => messages.push((class, e)),
                 Err(other) => return Err(other),
             },
-            Ok(token) => return Ok(token),
             Err(e) => messages.push((class, e)),
         }
     }

@@ -228,11 +228,21 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
 }
 
 /// `TokenRefreshSlidingSerializer`: a new `exp` (and `iat`) until `refresh_exp` passes.
+///
+/// Deviation from Simple JWT 5.5, which renews the token without looking at its user: the
+/// user must pass the same rule as for a refresh (`refresh`), with the same refusal, or
+/// a deactivated user could keep a sliding token alive until `refresh_exp`.
 pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthError> {
     let s = &state.settings;
     let mut token = decode(state, TokenType::Sliding, raw.as_bytes()).await?;
     check_blacklist(state, &token).await?;
     token.check_exp(&s.sliding_token_refresh_exp_claim, state.backend.leeway())?;
+    if let Some(claim) = token.get(&s.user_id_claim).filter(|v| is_truthy(v)) {
+        match find_user(state, claim).await? {
+            Some(user) if user_is_allowed(state, &user) => {}
+            _ => return Err(AuthError::NoActiveAccountForToken),
+        }
+    }
     let now = now_secs();
     token.set_exp("exp", now, TokenType::Sliding.lifetime(s));
     token.set_iat(now);

@@ -9,6 +9,7 @@ mod concurrency;
 mod cookies;
 mod django;
 mod drf_jwt;
+mod faults;
 mod impersonation;
 mod keys;
 mod lifecycle;

@@ -41,6 +41,19 @@ impl PostgresStore {
             max: self.pool.options().get_max_connections(),
         }
     }
+
+    /// A write that leaves nothing behind, for readiness after a failed write (see
+    /// `Database::ready`): a read-only server (a standby, a failover under way) refuses it,
+    /// and committing it writes the catalog's log.
+    pub async fn probe_write(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("CREATE TEMPORARY TABLE jwtd_write_probe (b bytea) ON COMMIT DROP")
+            .persistent(false)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 impl Store for PostgresStore {

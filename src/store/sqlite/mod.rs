@@ -30,11 +30,8 @@ impl SqliteStore {
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<SqliteStore> {
         let connect = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad SQLite URL: {e}")))?;
-        if let Some(dir) = connect.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+        if creates_file(url) {
+            create_owner_only(connect.get_filename())?;
         }
         let connect = connect
             .create_if_missing(true)
@@ -65,6 +62,81 @@ impl SqliteStore {
             size: self.pool.size() + self.writer.size(),
             idle: (self.pool.num_idle() + self.writer.num_idle()) as u32,
             max: self.pool.options().get_max_connections() + 1,
+        }
+    }
+
+    /// A write that leaves nothing behind, for readiness after a failed write (see
+    /// `Database::ready`): it allocates pages (refused on a full database) and commits them
+    /// to the write-ahead log (refused on a full, read-only or failing disk), then the
+    /// transaction's net change is nil.
+    pub async fn probe_write(&self) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for sql in [
+            "CREATE TABLE jwtd_write_probe (b BLOB)",
+            "INSERT INTO jwtd_write_probe VALUES (randomblob(16384))",
+            "DROP TABLE jwtd_write_probe",
+        ] {
+            sqlx::query(sql).persistent(false).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Whether the URL names a file that may be created: not an in-memory or read-only one.
+fn creates_file(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    !url.contains(":memory:")
+        && !query
+            .split('&')
+            .any(|p| matches!(p, "mode=memory" | "mode=ro" | "immutable=true" | "immutable=1"))
+}
+
+/// The database holds password hashes and e-mail addresses: its folder (when jwtd creates
+/// it) is the owner's alone, and the file is created owner-only before SQLite opens it —
+/// SQLite would create it under the umask (0644 with the usual 022), and it gives the
+/// `-wal` and `-shm` files the database file's permissions. Existing files keep theirs.
+fn create_owner_only(file: &std::path::Path) -> Result<()> {
+    let cannot = |path: &std::path::Path, e: std::io::Error| {
+        StoreError::Other(format!("cannot create {}: {e}", path.display()))
+    };
+    if let Some(dir) = file.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.is_dir()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| cannot(dir, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_others_may_read(file);
+            Ok(())
+        }
+        Err(e) => Err(cannot(file, e)),
+    }
+}
+
+/// A database made by an earlier version (or by hand) may be readable by others: said once
+/// at start-up, since changing an operator's permissions could lock out their backups.
+fn warn_if_others_may_read(file: &std::path::Path) {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(file) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                file = %file.display(),
+                mode = format!("{mode:o}"),
+                "the SQLite database is readable by other users; chmod 600 it (and its -wal and -shm files)"
+            );
         }
     }
 }
