@@ -36,6 +36,8 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
         }
+        let path = connect.get_filename().to_path_buf();
+        super::pool::check_sqlite_file(&path)?;
         let connect = connect
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -45,13 +47,16 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(options.acquire_timeout);
         // The writer first: it creates the file and switches it to WAL.
+        let named = |e: sqlx::Error| super::pool::sqlite_error(&path, e.into());
         let writer = super::pool::options(options, options.pings.clone())
             .max_connections(1)
             .connect_with(connect.clone())
-            .await?;
+            .await
+            .map_err(named)?;
         let pool = super::pool::options(options, options.pings.clone())
             .connect_with(connect)
-            .await?;
+            .await
+            .map_err(named)?;
         Ok(SqliteStore { pool, writer })
     }
 
