@@ -22,6 +22,8 @@ pub struct State {
 pub enum StartError {
     Config(ConfigError),
     Store(StoreError),
+    /// A file that cannot be read or written.
+    Files(String),
 }
 
 impl fmt::Display for StartError {
@@ -29,6 +31,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Config(e) => write!(f, "{e}"),
             StartError::Store(e) => write!(f, "{e}"),
+            StartError::Files(e) => write!(f, "{e}"),
         }
     }
 }
@@ -59,6 +62,7 @@ impl State {
         settings: Settings,
         patience: std::time::Duration,
     ) -> Result<State, StartError> {
+        crate::keys::check_dev_key_files(&settings).map_err(StartError::Files)?;
         let backend = TokenBackend::from_settings(&settings)?;
         let started = std::time::Instant::now();
         let store = loop {

@@ -36,7 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server (what `jwtd` alone does).
-    Serve,
+    Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage users.
@@ -62,12 +62,34 @@ enum Command {
     },
 }
 
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// The address to listen on, HOST:PORT (e.g. 0.0.0.0:8000); instead of the `bind`
+    /// setting (JWTD__BIND).
+    #[arg(long, value_name = "HOST:PORT")]
+    bind: Option<String>,
+}
+
 /// A command's failure: printed as one line, exit status 1.
 pub type CliResult = Result<(), String>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(&Sources::standard(cli.config.clone())) {
+    let variables = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().unwrap_or_default())));
+    for warning in crate::config::stray_variables(variables) {
+        eprintln!("jwtd: {warning}");
+    }
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let sources = Sources::standard(cli.config.clone());
+    let loaded = Settings::load(&sources).and_then(|mut settings| {
+        if let Command::Serve(ServeArgs { bind: Some(bind) }) = &command {
+            settings.bind = bind.clone();
+            settings.validate()?;
+        }
+        Ok(settings)
+    });
+    let settings = match loaded {
         Ok(s) => s,
         Err(e) => {
             eprintln!("jwtd: {e}");
@@ -75,13 +97,28 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(&settings);
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
+    let files: Vec<String> = sources
+        .files_read()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let files = if files.is_empty() {
+        "no configuration file read (built-in defaults and JWTD__* variables)".to_string()
+    } else {
+        format!("configuration read from {}", files.join(", "))
+    };
+    if matches!(command, Command::Serve(_)) {
+        tracing::info!("{files}");
+    } else {
+        tracing::debug!("{files}");
+    }
+    let result = match command {
+        Command::Serve(_) => actix_web::rt::System::new().block_on(serve(settings)),
         Command::Key(c) => key::run(c, &settings),
         Command::Healthcheck { url } => health::check(url.as_deref(), &settings),
         command => runtime().block_on(async move {
             match command {
-                Command::Serve | Command::Key(_) | Command::Healthcheck { .. } => {
+                Command::Serve(_) | Command::Key(_) | Command::Healthcheck { .. } => {
                     unreachable!("handled above")
                 }
                 Command::Migrate => migrate(settings).await,
@@ -121,7 +158,12 @@ async fn serve(settings: Settings) -> CliResult {
         .await
         .map_err(|e| e.to_string())?;
     describe_database(&state);
-    let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let listener = std::net::TcpListener::bind(&bind).map_err(|e| {
+        format!(
+            "cannot listen on {bind}: {e}; choose another address with the bind setting \
+             (JWTD__BIND=HOST:PORT, or jwtd serve --bind HOST:PORT)"
+        )
+    })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let http = Arc::new(HttpState::new(state));
     let server = crate::http::server(http.clone(), listener, workers)
@@ -207,5 +249,39 @@ async fn open_store(settings: &Settings) -> Result<crate::store::Database, Strin
 impl From<StartError> for String {
     fn from(e: StartError) -> Self {
         e.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `jwtd COMMAND --help` explains every argument.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.get_help().is_none() && !["help", "version"].contains(&id) {
+                    missing.push(format!("{path}: {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+        let mint = super::Cli::command()
+            .find_subcommand("token")
+            .and_then(|t| t.find_subcommand("mint"))
+            .map(|m| m.get_about().map(|a| a.to_string()).unwrap_or_default())
+            .unwrap();
+        assert!(
+            mint.contains("refresh") && mint.contains("access") && mint.contains("JSON"),
+            "{mint}"
+        );
     }
 }

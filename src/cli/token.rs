@@ -12,12 +12,23 @@ use crate::tokens::serializers;
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
-    /// Print a fresh refresh/access pair for a user as JSON (drf-jwt's obtain_token).
-    Mint { name: String },
+    /// Issue a new refresh and access token for a user, without the password, and print
+    /// them on standard output as JSON, as POST /api/token/ answers:
+    /// {"refresh": "…", "access": "…"}.
+    Mint {
+        /// The username.
+        name: String,
+    },
     /// Blacklist every outstanding refresh and sliding token of a user (log out everywhere).
-    Revoke { name: String },
+    Revoke {
+        /// The username.
+        name: String,
+    },
     /// Blacklist one outstanding token by its jti.
-    Blacklist { jti: String },
+    Blacklist {
+        /// The token's id (its jti claim).
+        jti: String,
+    },
     /// Delete expired outstanding tokens and their blacklist rows (flushexpiredtokens).
     FlushExpired,
 }

@@ -6,6 +6,7 @@
 //! never leaves a setting silently at its default.
 
 mod duration;
+mod strict;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,6 +18,10 @@ pub use duration::Duration;
 
 /// The repository's commented default file; read when present in the working directory.
 pub const DEFAULT_FILE: &str = "config/default.toml";
+
+/// The operator's settings file, read from the working directory when neither `--config`
+/// nor `JWTD_CONFIG` names one.
+pub const LOCAL_FILE: &str = "jwtd.toml";
 
 /// Settings whose values are lists, so that `JWTD__AUTH_HEADER_TYPES=Bearer,JWT` works.
 const LIST_KEYS: &[&str] = &[
@@ -419,14 +424,52 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// What `jwtd` reads when started: the repository default file, the given file and the
-    /// process environment.
+    /// What `jwtd` reads when started: the repository default file, the given file (else
+    /// `jwtd.toml` in the working directory, when there is one) and the process environment.
     pub fn standard(file: Option<PathBuf>) -> Self {
+        let local = PathBuf::from(LOCAL_FILE);
         Sources {
             default_file: Some(PathBuf::from(DEFAULT_FILE)),
-            file,
+            file: file.or_else(|| local.is_file().then_some(local)),
             env: None,
         }
+    }
+
+    /// The settings files that exist among these sources, in the order they are read.
+    pub fn files_read(&self) -> Vec<&Path> {
+        let default = self.default_file.as_deref().filter(|p| p.is_file());
+        default.into_iter().chain(self.file.as_deref()).collect()
+    }
+}
+
+/// A settings file named in messages as it was given: `config::File` names it relative to
+/// the working directory (`../../etc/jwtd/jwtd.toml` for `/etc/jwtd/jwtd.toml`).
+#[derive(Debug, Clone)]
+struct GivenFile {
+    path: PathBuf,
+    required: bool,
+}
+
+impl config::Source for GivenFile {
+    fn clone_into_box(&self) -> Box<dyn config::Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<config::Map<String, config::Value>, config::ConfigError> {
+        let shown = self.path.display().to_string();
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if !self.required && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(config::Map::new());
+            }
+            Err(e) => return Err(config::ConfigError::Message(format!("cannot read {shown}: {e}"))),
+        };
+        config::Format::parse(&config::FileFormat::Toml, Some(&shown), &text).map_err(|cause| {
+            config::ConfigError::FileParse {
+                uri: Some(shown),
+                cause,
+            }
+        })
     }
 }
 
@@ -434,7 +477,10 @@ impl Settings {
     pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
         let mut builder = config::Config::builder();
         if let Some(path) = &sources.default_file {
-            builder = builder.add_source(config::File::from(path.as_path()).required(false));
+            builder = builder.add_source(GivenFile {
+                path: path.clone(),
+                required: false,
+            });
         }
         if let Some(path) = &sources.file {
             if !path.is_file() {
@@ -443,7 +489,10 @@ impl Settings {
                     path.display()
                 )));
             }
-            builder = builder.add_source(config::File::from(path.as_path()).required(true));
+            builder = builder.add_source(GivenFile {
+                path: path.clone(),
+                required: true,
+            });
         }
         let mut env = config::Environment::with_prefix("JWTD")
             .prefix_separator("__")
@@ -461,7 +510,27 @@ impl Settings {
             .build()
             .map_err(|e| ConfigError(e.to_string()))?;
         check_known_keys(&merged)?;
-        let settings: Settings = merged.try_deserialize().map_err(|e| ConfigError(e.to_string()))?;
+        let table = config::Source::collect(&merged).map_err(|e| ConfigError(e.to_string()))?;
+        let settings = Settings::deserialize(strict::Strict(merged)).map_err(|e| {
+            // A value's own errors name its key, not where it was set.
+            let origin = match &e {
+                config::ConfigError::At {
+                    key: Some(key),
+                    origin: None,
+                    ..
+                } => {
+                    let top = key.split(['.', '[']).next().unwrap_or_default();
+                    table
+                        .get(top)
+                        .map(|v| v.origin().unwrap_or("the environment").to_string())
+                }
+                _ => None,
+            };
+            match origin {
+                Some(origin) => ConfigError(format!("{e} (set in {origin})")),
+                None => ConfigError(e.to_string()),
+            }
+        })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -593,11 +662,9 @@ impl Settings {
             ));
         }
         for name in &self.jwk_algorithms {
-            if name.parse::<jsonwebtoken::Algorithm>().is_err() {
-                return Err(ConfigError::key(
-                    "jwk_algorithms",
-                    format!("unknown algorithm {name:?}"),
-                ));
+            let name = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name);
+            if let Err(e) = jsonwebtoken::Algorithm::deserialize(strict::Strict(name)) {
+                return Err(ConfigError::key("jwk_algorithms", e));
             }
         }
         for alg in self.jwk_algorithms() {
@@ -669,16 +736,8 @@ impl Settings {
         if self.max_token_length < 256 {
             return Err(ConfigError::key("max_token_length", "must be at least 256 bytes"));
         }
-        if let Some(bind) = &self.metrics_bind
-            && bind
-                .rsplit_once(':')
-                .and_then(|(_, p)| p.parse::<u16>().ok())
-                .is_none()
-        {
-            return Err(ConfigError::key(
-                "metrics_bind",
-                format!("{bind:?} is not HOST:PORT"),
-            ));
+        if let Some(bind) = &self.metrics_bind {
+            check_bind("metrics_bind", bind)?;
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -688,17 +747,7 @@ impl Settings {
                 format!("{url:?} is not an http(s) URL"),
             ));
         }
-        if self
-            .bind
-            .rsplit_once(':')
-            .and_then(|(_, p)| p.parse::<u16>().ok())
-            .is_none()
-        {
-            return Err(ConfigError::key(
-                "bind",
-                format!("{:?} is not HOST:PORT", self.bind),
-            ));
-        }
+        check_bind("bind", &self.bind)?;
         self.validate_cookies()?;
         self.check_file_values()?;
         if let Some(url) = &self.database_url {
@@ -937,6 +986,43 @@ pub fn origin_of(url: &str) -> Option<String> {
     (!host.is_empty() && !host.starts_with(':')).then(|| format!("{scheme}://{host}"))
 }
 
+/// An address to listen on: `HOST:PORT`, the host an IP address (IPv6 in brackets) or a
+/// name, checked here so that `:8000` stops start-up naming the setting rather than failing
+/// to resolve when the server binds.
+fn check_bind(key: &str, bind: &str) -> Result<(), ConfigError> {
+    if bind.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let refused = |why: &str| {
+        ConfigError::key(
+            key,
+            format!(
+                "{bind:?} is not HOST:PORT{why} (e.g. 127.0.0.1:8000, 0.0.0.0:8000 for every interface, [::1]:8000)"
+            ),
+        )
+    };
+    let Some((host, port)) = bind.rsplit_once(':') else {
+        return Err(refused(""));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(refused(": the port is not a number from 0 to 65535"));
+    }
+    if host.is_empty() {
+        return Err(refused(": the host is missing"));
+    }
+    let is_name = host.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    if !is_name {
+        return Err(refused(": the host is neither an IP address nor a host name"));
+    }
+    Ok(())
+}
+
 /// RFC 6265's cookie-name: an HTTP token.
 fn is_cookie_name(name: &str) -> bool {
     !name.is_empty()
@@ -1050,6 +1136,50 @@ const KNOWN_KEYS: &[&str] = &[
     "auth_cookie_tokens_in_body",
 ];
 
+/// Settings people look for under another name.
+const HINTS: &[(&str, &str)] = &[
+    ("port", BIND_HINT),
+    ("host", BIND_HINT),
+    ("listen", BIND_HINT),
+    ("address", BIND_HINT),
+    ("addr", BIND_HINT),
+];
+const BIND_HINT: &str = "the address and port are one setting, `bind` (HOST:PORT, e.g. JWTD__BIND=0.0.0.0:8000 or `jwtd serve --bind 0.0.0.0:8000`)";
+
+/// Variables whose names start with `JWTD_` that jwtd or its tools read with one underscore.
+const SINGLE_UNDERSCORE_VARIABLES: &[&str] = &["JWTD_CONFIG"];
+const TOOL_VARIABLE_PREFIXES: &[&str] = &["JWTD_TEST_", "JWTD_BENCH_"];
+
+/// Warnings for `JWTD_*` variables jwtd does not read: a setting written with one
+/// underscore (`JWTD_ACCESS_TOKEN_LIFETIME`, as in `JWTD_CONFIG`) would otherwise be
+/// ignored without a word.
+pub fn stray_variables(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut names: Vec<String> = vars
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            name.starts_with("JWTD_")
+                && !name.starts_with("JWTD__")
+                && !SINGLE_UNDERSCORE_VARIABLES.contains(&name.as_str())
+                && !TOOL_VARIABLE_PREFIXES.iter().any(|p| name.starts_with(p))
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let rest = &name["JWTD_".len()..];
+            let key = rest.to_ascii_lowercase();
+            let what = if KNOWN_KEYS.contains(&key.as_str()) {
+                "settings are read from JWTD__<SETTING> (two underscores)".to_string()
+            } else {
+                "jwtd reads JWTD_CONFIG and JWTD__<SETTING> variables (two underscores)".to_string()
+            };
+            format!("warning: ignoring {name}: {what}; did you mean JWTD__{rest}?")
+        })
+        .collect()
+}
+
 fn check_known_keys(merged: &config::Config) -> Result<(), ConfigError> {
     use config::Source;
     let table = merged.collect().map_err(|e| ConfigError(e.to_string()))?;
@@ -1064,13 +1194,20 @@ fn check_known_keys(merged: &config::Config) -> Result<(), ConfigError> {
             .origin()
             .map(|o| format!(" (set in {o})"))
             .unwrap_or_else(|| " (set in the environment)".to_string());
-        let suggestion = known
-            .iter()
-            .map(|k| (strsim::levenshtein(k, key), k))
-            .min()
-            .filter(|(d, _)| *d <= 3)
-            .map(|(_, k)| format!("; did you mean `{k}`?"))
-            .unwrap_or_default();
+        let lower = key.to_ascii_lowercase();
+        let suggestion = if lower != *key && known.contains(&lower.as_str()) {
+            format!("; jwtd spells Simple JWT's settings in lower case: `{lower}`")
+        } else if let Some((_, hint)) = HINTS.iter().find(|(k, _)| *k == lower) {
+            format!("; {hint}")
+        } else {
+            known
+                .iter()
+                .map(|k| (strsim::levenshtein(k, key), k))
+                .min()
+                .filter(|(d, _)| *d <= 3)
+                .map(|(_, k)| format!("; did you mean `{k}`?"))
+                .unwrap_or_default()
+        };
         return Err(ConfigError(format!(
             "unknown setting `{key}`{origin}{suggestion}"
         )));
@@ -1333,6 +1470,144 @@ mod tests {
             let e = load_with(&format!("{toml}\n"), &[]).unwrap_err();
             assert!(e.to_string().contains(key), "{toml}: {e}");
         }
+    }
+
+    #[test]
+    fn enum_values_are_listed_with_the_nearest_one() {
+        let e = load_with("algorithm = \"HS257\"\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("\"HS257\" is not one of HS256, HS384, HS512"), "{e}");
+        assert!(e.contains("did you mean \"HS256\"?"), "{e}");
+        assert!(
+            e.contains("algorithm") && !e.contains("variant constructor"),
+            "{e}"
+        );
+        let e = load_with("", &[("JWTD__USER_ID_FIELD", "ID")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("did you mean \"id\"?") && e.contains("user_id_field"),
+            "{e}"
+        );
+        let e = load_with(
+            "[[keys]]\nkid = \"a\"\nalgorithm = \"RS265\"\nsigning_key = \"x\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("did you mean \"RS256\"?"), "{e}");
+        let e = load_with("jwk_algorithms = [\"ES265\"]\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("jwk_algorithms") && e.contains("did you mean \"ES256\"?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn booleans_are_true_or_false() {
+        for (toml, env) in [
+            ("rotate_refresh_tokens = \"yes\"\n", vec![]),
+            ("rotate_refresh_tokens = \"on\"\n", vec![]),
+            ("rotate_refresh_tokens = 2\n", vec![]),
+            ("", vec![("JWTD__ROTATE_REFRESH_TOKENS", "yes")]),
+            ("", vec![("JWTD__ROTATE_REFRESH_TOKENS", "off")]),
+            ("", vec![("JWTD__METRICS", "no")]),
+        ] {
+            let e = load_with(toml, &env).unwrap_err().to_string();
+            assert!(
+                e.contains("is not a boolean: write true or false"),
+                "{toml}{env:?}: {e}"
+            );
+        }
+        for (toml, env, on) in [
+            ("rotate_refresh_tokens = true\n", vec![], true),
+            ("", vec![("JWTD__ROTATE_REFRESH_TOKENS", "true")], true),
+            ("", vec![("JWTD__ROTATE_REFRESH_TOKENS", "1")], true),
+            ("", vec![("JWTD__ROTATE_REFRESH_TOKENS", "False")], false),
+            (
+                "rotate_refresh_tokens = true\n",
+                vec![("JWTD__ROTATE_REFRESH_TOKENS", "0")],
+                false,
+            ),
+        ] {
+            let s = load_with(toml, &env).unwrap();
+            assert_eq!(s.rotate_refresh_tokens, on, "{toml}{env:?}");
+        }
+    }
+
+    #[test]
+    fn simple_jwt_names_and_other_names_get_a_hint() {
+        let e = load_with("ACCESS_TOKEN_LIFETIME = \"10m\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown setting `ACCESS_TOKEN_LIFETIME`"), "{e}");
+        assert!(e.contains("lower case: `access_token_lifetime`"), "{e}");
+        let e = load_with("", &[("JWTD__PORT", "8001")]).unwrap_err().to_string();
+        assert!(
+            e.contains("unknown setting `port`") && e.contains("`bind`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn listening_addresses_are_checked_when_loaded() {
+        for bind in [
+            ":18005",
+            "18005",
+            "localhost:",
+            "local host:80",
+            "127.0.0.1:65536",
+        ] {
+            let e = load_with("", &[("JWTD__BIND", bind)]).unwrap_err().to_string();
+            assert!(
+                e.contains("`bind`") && e.contains("is not HOST:PORT"),
+                "{bind}: {e}"
+            );
+            let e = load_with(&format!("metrics_bind = \"{bind}\"\n"), &[]).unwrap_err();
+            assert!(e.to_string().contains("`metrics_bind`"), "{bind}: {e}");
+        }
+        for bind in ["localhost:8000", "0.0.0.0:0", "[::1]:8000", "jwtd.internal:80"] {
+            assert_eq!(load_with("", &[("JWTD__BIND", bind)]).unwrap().bind, bind);
+        }
+    }
+
+    #[test]
+    fn files_are_named_as_given() {
+        let dir = std::env::temp_dir().join(format!("jwtd-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("jwtd.toml");
+        std::fs::write(&file, "acess_token_lifetime = 5\n").unwrap();
+        let sources = Sources {
+            default_file: Some(dir.join("absent.toml")),
+            file: Some(file.clone()),
+            env: Some(HashMap::new()),
+        };
+        assert_eq!(sources.files_read(), vec![file.as_path()]);
+        let e = Settings::load(&sources).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(e.contains(&format!("(set in {})", file.display())), "{e}");
+    }
+
+    #[test]
+    fn stray_jwtd_variables_are_named_with_the_two_underscore_form() {
+        let vars = [
+            ("JWTD_ACCESS_TOKEN_LIFETIME", "600"),
+            ("JWTD_CONFIG", "jwtd.toml"),
+            ("JWTD__BIND", "127.0.0.1:0"),
+            ("JWTD_TEST_POSTGRES_URL", "postgres://"),
+            ("JWTD_FROBNICATE", "1"),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let warnings = stray_variables(vars);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("ignoring JWTD_ACCESS_TOKEN_LIFETIME")
+                && warnings[0].contains("did you mean JWTD__ACCESS_TOKEN_LIFETIME?"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("ignoring JWTD_FROBNICATE"), "{warnings:?}");
     }
 
     #[test]

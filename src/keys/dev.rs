@@ -9,9 +9,49 @@ use crate::config::{ConfigError, Settings};
 /// never picks up a key of the wrong kind.
 pub const DEV_KEY_FILE: &str = "dev-signing-key";
 
+fn path(settings: &Settings) -> std::path::PathBuf {
+    settings.data_path(&format!("{DEV_KEY_FILE}.{}", alg_name(settings.algorithm)))
+}
+
+/// Whether the development key can be used, when it is to be: read where it is, or
+/// written into `data_dir` if it is not there yet. What stands in the way is a matter of
+/// the files (a `data_dir` this user cannot write), not of a setting, and is said so
+/// before the key ring reports on the settings.
+pub fn check_files(settings: &Settings) -> Result<(), String> {
+    if !settings.keys.is_empty() || settings.signing_key.is_some() {
+        return Ok(());
+    }
+    let path = path(settings);
+    let shown = path.display();
+    match std::fs::File::open(&path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::config::ensure_data_dir(settings)?;
+            let dir = &settings.data_dir;
+            // Created and removed: nothing is left behind when the check is all that runs.
+            let probe = dir.join(format!(".{DEV_KEY_FILE}.{}.probe", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+            {
+                Ok(_) => {
+                    let _ = std::fs::remove_file(&probe);
+                    Ok(())
+                }
+                Err(e) => Err(format!(
+                    "cannot write the development key {shown} (no signing_key is set): data_dir {} is not writable: {e}",
+                    dir.display()
+                )),
+            }
+        }
+        Err(e) => Err(format!("cannot read the development key {shown}: {e}")),
+    }
+}
+
 pub(super) fn load_or_create(settings: &Settings) -> Result<String, ConfigError> {
     let alg = settings.algorithm;
-    let path = settings.data_path(&format!("{DEV_KEY_FILE}.{}", alg_name(alg)));
+    let path = path(settings);
     let err = |e: String| ConfigError::key("signing_key", e);
     match std::fs::read_to_string(&path) {
         Ok(text) => {

@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::config::{ConfigError, KeyConfig, Settings};
 
-pub use dev::DEV_KEY_FILE;
+pub use dev::{DEV_KEY_FILE, check_files as check_dev_key_files};
 pub use generate::{generate, write_private};
 pub use jwk::PublicKey;
 pub use material::min_hmac_len;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::error::TokenError;
-use super::token::{Claims, is_truthy, number_as_secs};
+use super::token::{Claims, is_truthy, number_as_secs, python_int};
 use crate::config::{ConfigError, Settings};
 use crate::keys::{JwsError, KeyRing};
 
@@ -118,15 +118,12 @@ impl TokenBackend {
     }
 
     /// As `decode`, telling the failures apart as PyJWT's exception classes do, for
-    /// protocols whose answers depend on them (drf-jwt). With `strict_audience`, a token
-    /// carrying an `aud` is refused when no audience is configured (PyJWT's default, which
-    /// drf-jwt keeps).
-    pub async fn decode_as_pyjwt(
-        &self,
-        token: &[u8],
-        now: f64,
-        strict_audience: bool,
-    ) -> Result<Claims, PyJwtError> {
+    /// protocols whose answers depend on them (drf-jwt). With `drf_jwt`, PyJWT as drf-jwt
+    /// calls it: a token carrying an `aud` is refused when no audience is configured
+    /// (PyJWT's default, which drf-jwt keeps), and `exp`, `iat` and `nbf` are read with
+    /// Python's `int()`, so numeric strings pass. Simple JWT, after PyJWT let such a token
+    /// through, fails on it with a 500; its endpoints refuse it.
+    pub async fn decode_as_pyjwt(&self, token: &[u8], now: f64, drf_jwt: bool) -> Result<Claims, PyJwtError> {
         // Oversized tokens are refused before any base64 or crypto work.
         if token.len() > self.max_length {
             return Err(PyJwtError::Invalid);
@@ -148,27 +145,29 @@ impl TokenBackend {
                 claims
             }
         };
-        self.validate_claims(&claims, now, strict_audience)?;
+        self.validate_claims(&claims, now, drf_jwt)?;
         Ok(claims)
     }
 
     /// PyJWT's `_validate_claims` in its order, with its exception classes: `iat` and `nbf`
     /// not in the future, `exp` not passed, then `iss`, `aud`, `sub` and `jti` of the right
     /// type.
-    fn validate_claims(&self, claims: &Claims, now: f64, strict_audience: bool) -> Result<(), PyJwtError> {
+    fn validate_claims(&self, claims: &Claims, now: f64, drf_jwt: bool) -> Result<(), PyJwtError> {
         let leeway = self.leeway;
+        let strict_audience = drf_jwt;
+        let read_time: fn(&Value) -> Option<i64> = if drf_jwt { python_int } else { number_as_secs };
         // A non-numeric iat is PyJWT's InvalidIssuedAtError, a non-numeric nbf or exp its
         // DecodeError.
         for (claim, unreadable) in [("iat", PyJwtError::Invalid), ("nbf", PyJwtError::Decode)] {
             if let Some(v) = claims.get(claim) {
-                let t = number_as_secs(v).ok_or(unreadable)?;
+                let t = read_time(v).ok_or(unreadable)?;
                 if t as f64 > now + leeway {
                     return Err(PyJwtError::Invalid);
                 }
             }
         }
         if let Some(v) = claims.get("exp") {
-            let t = number_as_secs(v).ok_or(PyJwtError::Decode)?;
+            let t = read_time(v).ok_or(PyJwtError::Decode)?;
             if t as f64 <= now - leeway {
                 return Err(PyJwtError::Expired);
             }

@@ -16,7 +16,7 @@ use super::backend::PyJwtError;
 use super::error::AuthError;
 use super::impersonation::IMPERSONATOR_CLAIM;
 use super::serializers::{self, sha256_hex};
-use super::token::{Claims, is_truthy, number_as_secs};
+use super::token::{Claims, is_truthy, number_as_secs, python_int};
 use super::{now_f64, now_secs};
 use crate::config::JwtTokenId;
 use crate::state::State;
@@ -176,11 +176,21 @@ pub async fn verify(state: &State, raw: &str) -> Result<Issued, DrfJwtError> {
 /// or why not. Its messages differ from the serializers' (`Invalid payload.` for a token
 /// without username, `Invalid token.` for an unknown user), and it never asks for a `jti`.
 pub async fn authenticate(state: &State, raw: &str) -> Result<User, DrfJwtError> {
+    let payload = decode_signed(state, raw).await?;
+    if shared_with_simple_jwt(state, &payload) {
+        // drf-jwt would take a Simple JWT token's claims and look for a username in them.
+        return Err(match username(&payload) {
+            None => DrfJwtError::InvalidPayload,
+            Some(_) => DrfJwtError::Invalid,
+        });
+    }
     // drf-jwt fails with a 500 when the token id is not a UUID; here it is not valid.
-    let payload = check_payload(state, raw).await.map_err(|e| match e {
-        DrfJwtError::NotAUuid(_) => DrfJwtError::Invalid,
-        e => e,
-    })?;
+    check_not_blacklisted(state, raw, &payload)
+        .await
+        .map_err(|e| match e {
+            DrfJwtError::NotAUuid(_) => DrfJwtError::Invalid,
+            e => e,
+        })?;
     let Some(username) = username(&payload) else {
         return Err(DrfJwtError::InvalidPayload);
     };
@@ -258,7 +268,12 @@ async fn encode_recorded(state: &State, payload: &Claims, user: &User) -> Result
 /// `check_payload`: decoded as PyJWT does for drf-jwt, and not blacklisted.
 async fn check_payload(state: &State, raw: &str) -> Result<Claims, DrfJwtError> {
     let payload = decode(state, raw).await?;
-    let key = blacklist_key(state, raw, &payload)?;
+    check_not_blacklisted(state, raw, &payload).await?;
+    Ok(payload)
+}
+
+async fn check_not_blacklisted(state: &State, raw: &str, payload: &Claims) -> Result<(), DrfJwtError> {
+    let key = blacklist_key(state, raw, payload)?;
     // Until tokens logged out by earlier versions, which keyed a token without id by the
     // hash of all of it, have expired, such a token is looked up under that key too.
     let blacklisted = state.store.is_blacklisted(&key).await?
@@ -270,20 +285,29 @@ async fn check_payload(state: &State, raw: &str) -> Result<Claims, DrfJwtError> 
     if blacklisted {
         return Err(DrfJwtError::Blacklisted);
     }
-    Ok(payload)
+    Ok(())
 }
 
 async fn decode(state: &State, raw: &str) -> Result<Claims, DrfJwtError> {
-    let payload = state
-        .backend
-        .decode_as_pyjwt(raw.as_bytes(), now_f64(), true)
-        .await?;
-    // The keys are shared with Simple JWT's endpoints: their tokens (typed, and
-    // impersonation tokens) must not pass for drf-jwt logins, whatever claims they carry.
-    if payload.get(&state.settings.token_type_claim).is_some() || payload.get(IMPERSONATOR_CLAIM).is_some() {
+    let payload = decode_signed(state, raw).await?;
+    if shared_with_simple_jwt(state, &payload) {
         return Err(DrfJwtError::Invalid);
     }
     Ok(payload)
+}
+
+/// The claims of a token signed by one of jwtd's keys, checked as PyJWT checks them.
+async fn decode_signed(state: &State, raw: &str) -> Result<Claims, DrfJwtError> {
+    Ok(state
+        .backend
+        .decode_as_pyjwt(raw.as_bytes(), now_f64(), true)
+        .await?)
+}
+
+/// The keys are shared with Simple JWT's endpoints: their tokens (typed, and impersonation
+/// tokens) must not pass for drf-jwt logins, whatever claims they carry.
+fn shared_with_simple_jwt(state: &State, payload: &Claims) -> bool {
+    payload.get(&state.settings.token_type_claim).is_some() || payload.get(IMPERSONATOR_CLAIM).is_some()
 }
 
 /// `check_user`: the active user the token names.
@@ -381,12 +405,9 @@ fn outstanding(
     let s = &state.settings;
     let key = blacklist_key(state, raw, payload)?;
     let at = |secs: i64| OffsetDateTime::from_unix_timestamp(secs).ok();
-    let issued = payload
-        .get("iat")
-        .and_then(number_as_secs)
-        .unwrap_or_else(now_secs);
+    let issued = payload.get("iat").and_then(python_int).unwrap_or_else(now_secs);
     // A token without exp never expires: neither may its row.
-    let mut expires = payload.get("exp").and_then(number_as_secs).unwrap_or(i64::MAX);
+    let mut expires = payload.get("exp").and_then(python_int).unwrap_or(i64::MAX);
     if let Some(origin) = payload.get("orig_iat").and_then(number_as_secs) {
         let last_refresh = origin
             .saturating_add(s.jwt_refresh_expiration_delta.as_secs() as i64)

@@ -250,9 +250,64 @@ pub fn number_as_secs(v: &Value) -> Option<i64> {
     }
 }
 
+/// Python's `int()` of a claim value, as PyJWT 2 reads `exp`, `iat` and `nbf`: numbers
+/// (floats truncated), booleans, and strings of decimal digits with white space around, an
+/// optional sign and single `_` between digits (`"1796451329"`). Values beyond an i64 are
+/// clamped: they compare with the clock as Python's big integers do.
+pub fn python_int(v: &Value) -> Option<i64> {
+    let text = match v {
+        Value::Bool(b) => return Some(i64::from(*b)),
+        Value::String(s) => s.trim(),
+        other => return number_as_secs(other),
+    };
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let bytes = digits.as_bytes();
+    let well_formed = !bytes.is_empty()
+        && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'_')
+        && bytes[0] != b'_'
+        && bytes[bytes.len() - 1] != b'_'
+        && !digits.contains("__");
+    if !well_formed {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for d in bytes.iter().filter(|b| b.is_ascii_digit()) {
+        let d = i64::from(d - b'0');
+        n = n.saturating_mul(10).saturating_add(if negative { -d } else { d });
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claims_are_read_as_python_int_reads_them() {
+        use serde_json::json;
+        for (value, read) in [
+            (json!(1796451329), Some(1796451329)),
+            (json!(1796451329.9), Some(1796451329)),
+            (json!("1796451329"), Some(1796451329)),
+            (json!(" +17_96 \n"), Some(1796)),
+            (json!("-5"), Some(-5)),
+            (json!(true), Some(1)),
+            (json!("99999999999999999999999"), Some(i64::MAX)),
+            (json!("1.5"), None),
+            (json!("1__0"), None),
+            (json!("_1"), None),
+            (json!(""), None),
+            (json!("0x10"), None),
+            (json!(null), None),
+            (json!([1]), None),
+        ] {
+            assert_eq!(python_int(&value), read, "{value}");
+        }
+    }
 
     #[test]
     fn jtis_are_random_version_4_uuids_as_uuid4_hex() {

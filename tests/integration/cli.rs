@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use crate::both_databases;
 use crate::common::*;
@@ -346,4 +346,265 @@ async fn starts_with_the_embedded_defaults() {
         .unwrap();
     assert_eq!(r.status(), 200);
     child.kill().await.unwrap();
+}
+
+/// Runs `jwtd` as an unprivileged user when the tests run as root, for whom no file is
+/// read-only; `None` when that is not possible here.
+async fn jwtd_unprivileged(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Option<Output> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(jwtd(dir, env, args, None).await);
+    }
+    let mut cmd = tokio::process::Command::new("setpriv");
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(args)
+        .stdin(Stdio::null());
+    let o = cmd.output().await.ok()?;
+    // setpriv missing or refused: nothing to learn here.
+    (o.status.code() != Some(127) && !text(&o.stderr).starts_with("setpriv:")).then_some(o)
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+}
+
+/// What an operator meets in the first hour, each said with what to do about it.
+#[tokio::test]
+async fn first_hour_mistakes_are_explained() {
+    let dir = TempDir::new();
+    let d = dir.path();
+    std::fs::write(d.join("upper.toml"), "ACCESS_TOKEN_LIFETIME = \"10m\"\n").unwrap();
+    std::fs::write(d.join("yes.toml"), "rotate_refresh_tokens = \"yes\"\n").unwrap();
+    for (args, env, needles) in [
+        (
+            vec!["migrate"],
+            vec![("JWTD__ALGORITHM", "HS257")],
+            vec!["algorithm", "HS256, HS384, HS512", "did you mean \"HS256\"?"],
+        ),
+        (
+            vec!["migrate"],
+            vec![("JWTD__PORT", "8001")],
+            vec!["unknown setting `port`", "`bind`", "--bind"],
+        ),
+        (
+            vec!["migrate"],
+            vec![("JWTD__BIND", ":18005")],
+            vec!["`bind`", "\":18005\" is not HOST:PORT"],
+        ),
+        (
+            vec!["serve", "--bind", "localhost"],
+            vec![],
+            vec!["`bind`", "\"localhost\" is not HOST:PORT"],
+        ),
+        (
+            vec!["--config", "upper.toml", "migrate"],
+            vec![],
+            vec!["`ACCESS_TOKEN_LIFETIME`", "`access_token_lifetime`"],
+        ),
+        (
+            vec!["--config", "yes.toml", "migrate"],
+            vec![],
+            vec!["rotate_refresh_tokens", "\"yes\" is not a boolean"],
+        ),
+        (
+            vec!["migrate"],
+            vec![("JWTD__METRICS", "on")],
+            vec!["metrics", "\"on\" is not a boolean"],
+        ),
+    ] {
+        let o = jwtd(d, &env, &args, None).await;
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?} {env:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{args:?} {env:?}: {needle} not in {err}");
+        }
+    }
+    // A setting written with one underscore, as JWTD_CONFIG is: warned about, not ignored.
+    std::fs::write(d.join("given.toml"), "").unwrap();
+    let o = jwtd(
+        d,
+        &[
+            ("JWTD_ACCESS_TOKEN_LIFETIME", "600"),
+            ("JWTD_CONFIG", "given.toml"),
+        ],
+        &["migrate"],
+        None,
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("JWTD_ACCESS_TOKEN_LIFETIME") && err.contains("JWTD__ACCESS_TOKEN_LIFETIME"),
+        "{err}"
+    );
+    // An e-mail address Django would refuse.
+    let o = jwtd(
+        d,
+        &[("JWTD__SIGNING_KEY", KEY)],
+        &[
+            "user",
+            "create",
+            "erin",
+            "--password",
+            "x",
+            "--email",
+            "erin@example",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("Enter a valid email address."),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// `jwtd.toml` in the working directory is read when no file is named; the log names the
+/// files read; a file's path shows in messages as it was given.
+#[tokio::test]
+async fn configuration_files_are_found_and_named() {
+    let dir = TempDir::new();
+    let d = dir.path();
+    std::fs::write(d.join("jwtd.toml"), "access_token_lifetime = \"5 parsecs\"\n").unwrap();
+    let o = jwtd(d, &[], &["migrate"], None).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("jwtd.toml"), "{}", text(&o.stderr));
+    std::fs::write(d.join("jwtd.toml"), "access_token_lifetime = \"10m\"\n").unwrap();
+    let (_, mut child, log) = start_binary(d, &[]).await;
+    child.kill().await.unwrap();
+    assert!(log.contains("configuration read from jwtd.toml"), "{log}");
+
+    let elsewhere = TempDir::new();
+    let typo = elsewhere.path().join("typo.toml");
+    std::fs::write(&typo, "acess_token_lifetime = 5\n").unwrap();
+    let o = jwtd(d, &[], &["--config", typo.to_str().unwrap(), "migrate"], None).await;
+    let err = text(&o.stderr);
+    assert!(err.contains(&format!("(set in {})", typo.display())), "{err}");
+}
+
+/// The address: `serve --bind` over the setting, and a busy port names the setting.
+#[tokio::test]
+async fn the_listening_address_is_chosen_with_bind() {
+    let dir = TempDir::new();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let env = [("JWTD__SIGNING_KEY", KEY), ("JWTD__BIND", busy_addr.as_str())];
+    let o = jwtd(dir.path(), &env, &["serve"], None).await;
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&busy_addr) && last.contains("JWTD__BIND") && last.contains("--bind"),
+        "{err}"
+    );
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(env)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let listening = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on http://127.0.0.1:") {
+                return line;
+            }
+        }
+        panic!("jwtd exited");
+    })
+    .await
+    .unwrap();
+    assert!(!listening.contains(&busy_addr), "{listening}");
+    child.kill().await.unwrap();
+}
+
+/// An unreachable Postgres: its address and the system's reason, at once, without the
+/// password of the URL.
+#[tokio::test]
+async fn an_unreachable_postgres_is_named_with_the_reason() {
+    let dir = TempDir::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("postgres://jwtd:s3cret-pw@127.0.0.1:{port}/jwtd");
+    let env = [("JWTD__DATABASE_URL", url.as_str()), ("JWTD__SIGNING_KEY", KEY)];
+    let started = std::time::Instant::now();
+    let o = jwtd(dir.path(), &env, &["migrate"], None).await;
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(!err.contains("s3cret-pw"), "{err}");
+}
+
+/// Files that cannot be written: the path and the cause, exit status 1.
+#[tokio::test]
+async fn unwritable_data_is_named_with_the_cause() {
+    let dir = TempDir::new();
+    let d = dir.path();
+    chmod(d, 0o755);
+    let ro = d.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    chmod(&ro, 0o555);
+    let rodb = d.join("rodb");
+    std::fs::create_dir(&rodb).unwrap();
+    let o = jwtd(d, &[("JWTD__DATA_DIR", "rodb")], &["migrate"], None).await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    chmod(&rodb, 0o777);
+    chmod(&rodb.join("jwtd.db"), 0o444);
+    for name in ["jwtd.db-wal", "jwtd.db-shm"] {
+        let _ = std::fs::remove_file(rodb.join(name));
+    }
+    for (env, args, needles) in [
+        (
+            vec![("JWTD__DATA_DIR", "ro"), ("JWTD__BIND", "127.0.0.1:0")],
+            vec!["serve"],
+            vec![
+                "ro/dev-signing-key.HS256",
+                "data_dir ro is not writable",
+                "ermission denied",
+            ],
+        ),
+        (
+            vec![("JWTD__DATA_DIR", "ro"), ("JWTD__SIGNING_KEY", KEY)],
+            vec!["migrate"],
+            vec![
+                "ro/jwtd.db",
+                "cannot create files in its directory ro",
+                "ermission denied",
+            ],
+        ),
+        (
+            vec![("JWTD__DATA_DIR", "rodb"), ("JWTD__SIGNING_KEY", KEY)],
+            vec!["user", "create", "bob", "--password", "x"],
+            vec!["rodb/jwtd.db", "the file cannot be written", "ermission denied"],
+        ),
+    ] {
+        let Some(o) = jwtd_unprivileged(d, &env, &args).await else {
+            eprintln!("no unprivileged user to run as: read-only files not tested");
+            return;
+        };
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            !err.contains("configuration error") && !err.contains("signing_key`"),
+            "{err}"
+        );
+        for needle in needles {
+            assert!(err.contains(needle), "{args:?}: {needle} not in {err}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ both_databases!(
     drf_jwt_obtain_answers_201_with_drf_jwt_claims,
     drf_jwt_obtain_refusals,
     drf_jwt_verify,
+    drf_jwt_times_may_be_numeric_strings,
     drf_jwt_refresh_keeps_the_login,
     drf_jwt_refresh_refusals,
     drf_jwt_allow_refresh_false,
@@ -347,6 +348,42 @@ async fn drf_jwt_verify(db: Db) {
     s.post("/api-token-verify/", json!({"token": " "}))
         .await
         .expect(400, json!({"token": ["This field may not be blank."]}));
+}
+
+/// PyJWT reads `exp`, `iat` and `nbf` with Python's `int()`: drf-jwt takes `"1796451329"`.
+async fn drf_jwt_times_may_be_numeric_strings(db: Db) {
+    let s = server(db, "").await;
+    let (issued, later) = (now().to_string(), (now() + 300).to_string());
+    let t = forge(
+        &with(
+            drf_claims(),
+            json!({"exp": later, "iat": issued, "nbf": format!(" {issued} ")}),
+        ),
+        KEY,
+    );
+    s.drf_verify(&t)
+        .await
+        .expect(201, json!({"pk": issued, "token": t}));
+    s.drf_logout(Some(&format!("Bearer {t}")), json!({}))
+        .await
+        .expect(201, json!({"token": t}));
+    for (claims, message) in [
+        (json!({"exp": (now() - 1).to_string()}), "Token has expired."),
+        (json!({"exp": "1.5e9"}), "Error decoding token."),
+        (json!({"nbf": "1_0_"}), "Error decoding token."),
+        (json!({"iat": format!("{}.5", now())}), "Invalid token."),
+        (json!({"iat": (now() + 60).to_string()}), "Invalid token."),
+    ] {
+        s.drf_verify(&forge(&with(drf_claims(), claims.clone()), KEY))
+            .await
+            .expect(400, non_field(message));
+    }
+    // Simple JWT's endpoints refuse them: Simple JWT itself fails on them after PyJWT.
+    let sj = forge(&with(sj_claims("access", "1"), json!({"exp": later})), KEY);
+    assert_eq!(
+        s.post("/api/token/verify/", json!({"token": sj})).await.status,
+        401
+    );
 }
 
 async fn drf_jwt_refresh_keeps_the_login(db: Db) {
@@ -690,6 +727,8 @@ async fn drf_jwt_logout_refusals(db: Db) {
             "User account is disabled.",
         ),
         (format!("Bearer {}", alg_none(&drf_claims())), "Invalid token."),
+        // A Simple JWT token names no username: drf-jwt's authentication finds none.
+        (forged(sj_claims("access", "1")), "Invalid payload."),
     ] {
         let r = s.drf_logout(Some(&authorization), json!({})).await;
         r.expect(401, json!({"detail": message}));

@@ -24,6 +24,9 @@ impl PostgresStore {
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad Postgres URL: {e}")))?
             .application_name("jwtd");
+        let place = super::pool::postgres_place(&connect);
+        super::pool::first_connection::<sqlx::PgConnection>(&connect, options.acquire_timeout, &place)
+            .await?;
         let pool = super::pool::options(options, options.pings.clone())
             .connect_with(connect)
             .await?;

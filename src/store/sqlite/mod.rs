@@ -33,6 +33,8 @@ impl SqliteStore {
         if creates_file(url) {
             create_owner_only(connect.get_filename())?;
         }
+        let path = connect.get_filename().to_path_buf();
+        super::pool::check_sqlite_file(&path)?;
         let connect = connect
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -42,13 +44,16 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(options.acquire_timeout);
         // The writer first: it creates the file and switches it to WAL.
+        let named = |e: sqlx::Error| super::pool::sqlite_error(&path, e.into());
         let writer = super::pool::options(options, options.pings.clone())
             .max_connections(1)
             .connect_with(connect.clone())
-            .await?;
+            .await
+            .map_err(named)?;
         let pool = super::pool::options(options, options.pings.clone())
             .connect_with(connect)
-            .await?;
+            .await
+            .map_err(named)?;
         Ok(SqliteStore { pool, writer })
     }
 
