@@ -125,7 +125,11 @@ fn create_owner_only(file: &std::path::Path) -> Result<()> {
             warn_if_others_may_read(file);
             Ok(())
         }
-        Err(e) => Err(cannot(file, e)),
+        // The same words as for an existing file that cannot be written: the path and the
+        // cause, whichever of the two steps finds it.
+        Err(e) => Err(super::pool::check_sqlite_file(file)
+            .err()
+            .unwrap_or_else(|| cannot(file, e))),
     }
 }
 
