@@ -117,7 +117,7 @@ def check_jwks(binary, alg):
             [binary, "key", "generate", "--alg", alg, "--out", os.path.join(workdir, "keys")],
             cwd=workdir, env=environment(workdir), check=True, capture_output=True, text=True,
         ).stdout
-        key_file = out.split('signing_key = "')[1].split('"')[0]
+        key_file = out.split("JWTD__SIGNING_KEY=")[1].splitlines()[0]
         env = environment(workdir, algorithm=alg, signing_key=key_file)
         subprocess.run(
             [binary, "user", "create", "alice", "--password", "alice-password-1"],
