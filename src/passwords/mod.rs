@@ -88,7 +88,7 @@ impl PasswordHasher {
         // Threads of their own rather than tokio's blocking pool: that pool hands each hash
         // to whichever of its (many) threads is free, and a hash that wakes up on a CPU
         // already busy with another waits for the scheduler to move it; two long-lived
-        // threads settle one per CPU (bench/run: obtain 104 -> 124 req/s on 2 vCPUs).
+        // threads settle one per CPU (bench/README.md has the obtain figures).
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..concurrency.max(1) {
