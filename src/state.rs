@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::config::{ConfigError, Settings};
 use crate::passwords::PasswordHasher;
-use crate::store::{ConnectOptions, Database, Store, StoreError};
+use crate::store::{ConnectOptions, Database, StoreError};
 use crate::tokens::TokenBackend;
 use crate::tokens::oauth::Clients;
 

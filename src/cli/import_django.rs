@@ -9,7 +9,7 @@ use time::format_description::well_known::Iso8601;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::CliResult;
-use crate::store::{Database, ImportOptions, ImportReport, ImportedUser, NewUser, Store, StoreError};
+use crate::store::{Database, ImportOptions, ImportReport, ImportedUser, NewUser, StoreError};
 
 /// What a dumpdata file holds.
 #[derive(Debug, Default)]

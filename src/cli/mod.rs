@@ -16,7 +16,6 @@ use clap::{Parser, Subcommand};
 use crate::config::{Settings, Sources};
 use crate::http::HttpState;
 use crate::state::{self, StartError, State};
-use crate::store::Store;
 
 #[derive(Parser)]
 #[command(

@@ -7,7 +7,7 @@ use super::user::find;
 use super::{CliResult, open_store};
 use crate::config::Settings;
 use crate::state::State;
-use crate::store::{Reason, Store};
+use crate::store::Reason;
 use crate::tokens::serializers;
 
 #[derive(Subcommand)]

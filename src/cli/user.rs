@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use super::{CliResult, open_store};
 use crate::config::Settings;
 use crate::passwords::PasswordHasher;
-use crate::store::{Database, NewUser, Reason, Store, StoreError, User};
+use crate::store::{Database, NewUser, Reason, StoreError, User};
 
 #[derive(Subcommand)]
 pub enum UserCommand {

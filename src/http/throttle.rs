@@ -295,7 +295,6 @@ mod tests {
 
     /// A fresh SQLite database in a temporary file.
     async fn database() -> (Database, std::path::PathBuf) {
-        use crate::store::Store;
         let path = std::env::temp_dir().join(format!("jwtd-throttle-{}.db", uuid::Uuid::new_v4().simple()));
         let store = Database::connect(
             &format!("sqlite://{}", path.display()),

@@ -1,12 +1,13 @@
-//! What an import of users (`jwtd user import-django`) changes, decided once against the
-//! users already stored; each backend then writes the changes in the same transaction it
-//! read them in.
+//! An import of users (`jwtd user import-django`): what it changes, decided once against
+//! the users already stored, then written in the same transaction they were read in. The
+//! two databases differ in how that transaction keeps others out and in how ids handed out
+//! afterwards follow the imported ones.
 
 use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
-use super::{NewUser, Result, StoreError, User};
+use super::{Database, NewUser, Reason, Result, StoreError, User, now};
 
 /// A user as an import brings it: its id and every field of Django's `auth_user`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,6 +261,129 @@ fn same(stored: &User, u: &ImportedUser) -> bool {
         && stored.is_superuser == f.is_superuser
         && stored.last_login == u.last_login
         && u.date_joined.is_none_or(|d| d == stored.date_joined)
+}
+
+const READ: &str = concat!("SELECT ", user_columns!(), ", origin FROM users");
+const VACATE: &str = "UPDATE users SET username = $1 WHERE id = $2";
+const ADOPT: &str = "UPDATE users SET origin = 'import' WHERE id = $1";
+const CREATE: &str = "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
+     is_staff, is_superuser, last_login, date_joined, id, replaced_at, origin) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import')";
+const UPDATE: &str = "UPDATE users SET username = $1, password = $2, email = $3, first_name = $4, \
+     last_name = $5, is_active = $6, is_staff = $7, is_superuser = $8, last_login = $9, \
+     date_joined = COALESCE($10, date_joined), replaced_at = COALESCE($12, replaced_at), \
+     origin = 'import' WHERE id = $11";
+/// The tokens of whoever held the id before; access tokens, which no blacklist reaches, are
+/// refused by `replaced_at`.
+const REVOKE_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+     SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
+     ON CONFLICT (token_id) DO NOTHING";
+
+/// Reads the stored users, plans, and writes the plan, in the transaction `$tx` of either
+/// database; returns early (the transaction dropped: rolled back) when nothing is to be
+/// written. Expands to the report.
+macro_rules! read_plan_write {
+    ($tx:ident, $users:ident, $options:ident) => {{
+        let existing = sqlx::query_as::<_, Stored>(READ).fetch_all(&mut *$tx).await?;
+        let (changes, mut report) = plan(&existing, $users, $options)?;
+        if $options.dry_run || !report.conflicts.is_empty() {
+            return Ok(report);
+        }
+        let at = now();
+        for change in changes {
+            let (sql, u, changes_hands) = match change {
+                Change::Vacate(id) => {
+                    sqlx::query(VACATE)
+                        .bind(vacated_name(id))
+                        .bind(id)
+                        .execute(&mut *$tx)
+                        .await?;
+                    continue;
+                }
+                Change::Adopt(id) => {
+                    sqlx::query(ADOPT).bind(id).execute(&mut *$tx).await?;
+                    continue;
+                }
+                Change::Create(u, changes_hands) => (CREATE, u, changes_hands),
+                Change::Update(u, changes_hands) => (UPDATE, u, changes_hands),
+            };
+            // A new user without date_joined joins now; a stored one keeps its date.
+            let date_joined = match change {
+                Change::Create(..) => Some(u.date_joined.unwrap_or_else(now)),
+                _ => u.date_joined,
+            };
+            bind_user_fields!(sqlx::query(sql), u.fields)
+                .bind(u.last_login)
+                .bind(date_joined)
+                .bind(u.id)
+                .bind(changes_hands.then_some(at))
+                .execute(&mut *$tx)
+                .await?;
+            if changes_hands {
+                sqlx::query(REVOKE_TOKENS)
+                    .bind(at)
+                    .bind(Reason::Revoke.as_str())
+                    .bind(u.id)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+        report.written = true;
+        report
+    }};
+}
+
+impl Database {
+    /// Creates or updates users by id, all in one transaction or not at all; ids handed out
+    /// afterwards come after the largest imported one. With conflicts (see `plan`) or
+    /// `dry_run`, nothing is written and the report says what would have been. Users whose
+    /// id or username changes hands have their tokens blacklisted in the same transaction.
+    pub async fn import_users(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
+        // One transaction over the whole file may take longer than database_timeout, which
+        // is meant for requests; as with migrations, no limit.
+        self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let result = self.wrote(self.import_unbounded(users, options).await);
+        self.forget_users();
+        // Blacklisted tokens of users that changed hands.
+        self.forget_tokens();
+        result
+    }
+
+    async fn import_unbounded(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
+        match &self.pool {
+            // SQLite: the write lock, taken up front, keeps every other writer out.
+            super::Pool::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let report = read_plan_write!(tx, users, options);
+                // AUTOINCREMENT keeps sqlite_sequence at the largest id ever inserted,
+                // explicit ones included: the next `user create` gets a fresh id with
+                // nothing more to do.
+                tx.commit().await?;
+                Ok(report)
+            }
+            // Postgres: logins rehash passwords and commands change users meanwhile: they
+            // wait until the import is done, so that what was read is what gets written over.
+            super::Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+                let report = read_plan_write!(tx, users, options);
+                if !report.created.is_empty() {
+                    // Explicit ids do not move the identity sequence: move it past them
+                    // (never back, so that the ids of deleted users are not handed out again).
+                    sqlx::query(
+                        "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+                         GREATEST(nextval(pg_get_serial_sequence('users', 'id')) - 1, (SELECT MAX(id) FROM users)))",
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(report)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@ use std::borrow::Cow;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
+use super::{Database, Pool, Result, StoreError};
+
 type Files = &'static [(i64, &'static str, &'static str)];
 
-pub const SQLITE: Files = &[
+const SQLITE: Files = &[
     (
         1,
         "initial",
@@ -30,7 +32,7 @@ pub const SQLITE: Files = &[
     ),
 ];
 
-pub const POSTGRES: Files = &[
+const POSTGRES: Files = &[
     (
         1,
         "initial",
@@ -53,11 +55,11 @@ pub const POSTGRES: Files = &[
     ),
 ];
 
-pub fn latest(files: Files) -> i64 {
+fn latest(files: Files) -> i64 {
     files.iter().map(|(v, _, _)| *v).max().unwrap_or(0)
 }
 
-pub fn migrator(files: Files) -> Migrator {
+fn migrator(files: Files) -> Migrator {
     Migrator::with_migrations(
         files
             .iter()
@@ -72,4 +74,67 @@ pub fn migrator(files: Files) -> Migrator {
             })
             .collect(),
     )
+}
+
+impl Database {
+    /// Applies pending migrations. They may take their time: no timeout.
+    pub async fn migrate(&self) -> Result<()> {
+        let failed = |e| StoreError::Other(format!("migration failed: {e}"));
+        match &self.pool {
+            Pool::Sqlite { writer, .. } => migrator(SQLITE).run(writer).await.map_err(failed),
+            Pool::Postgres(pool) => {
+                // sqlx's migrator creates its table with IF NOT EXISTS each time, and Postgres
+                // answers an up-to-date database with a NOTICE that sqlx logs at INFO, on every
+                // command. The session setting is reset before the connection goes back to the
+                // pool.
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET client_min_messages = warning")
+                    .execute(&mut *conn)
+                    .await?;
+                // `run_direct` is what `run` calls once it holds a connection; `run(&mut *conn)`
+                // does not compile in a future that must be Send (sqlx's "Acquire is not
+                // general enough").
+                let migrated = migrator(POSTGRES)
+                    .run_direct(None, &mut *conn, false)
+                    .await
+                    .map_err(failed);
+                sqlx::query("RESET client_min_messages")
+                    .execute(&mut *conn)
+                    .await?;
+                migrated
+            }
+        }
+    }
+
+    /// The newest migration this version knows.
+    pub(super) fn known_migration(&self) -> i64 {
+        match &self.pool {
+            Pool::Sqlite { .. } => latest(SQLITE),
+            Pool::Postgres(_) => latest(POSTGRES),
+        }
+    }
+
+    /// The newest migration applied (0 for none).
+    pub async fn latest_migration(&self) -> Result<i64> {
+        let table_exists = match &self.pool {
+            Pool::Sqlite { .. } => {
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')"
+            }
+            Pool::Postgres(_) => "SELECT to_regclass('_sqlx_migrations') IS NOT NULL",
+        };
+        on_pool!(self, read, |db| {
+            let exists: bool = sqlx::query_scalar(table_exists).fetch_one(db).await?;
+            if exists {
+                sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+                )
+                .fetch_one(db)
+                .await?
+                .unwrap_or(0)
+            } else {
+                0
+            }
+        })
+        .await
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use super::Result;
+use super::{Database, Result};
 
 /// The counters' clock: microseconds since the Unix epoch.
 pub fn now_micros() -> i64 {
@@ -89,124 +89,106 @@ const CLEAR: &str = "DELETE FROM login_throttle WHERE bucket = $1";
 const LOCK: &str = "INSERT INTO login_throttle (bucket, at, expires_at) VALUES ($1, $2, $3)";
 const PRUNE: &str = "DELETE FROM login_throttle WHERE expires_at <= $1";
 
-/// The queries over a pool of either database: `reader` for reads, `writer` for writes
-/// (SQLite has one writer connection; Postgres uses its one pool for both).
-macro_rules! queries {
-    ($db:ty) => {
-        use sqlx::Pool;
-
-        use super::*;
-
-        pub async fn take(
-            writer: &Pool<$db>,
-            bucket: &str,
-            now: i64,
-            since: i64,
-            expires: i64,
-            limit: i64,
-        ) -> Result<Option<Full>> {
+/// The login throttles' counters in the database, each call bounded by `database_timeout`;
+/// reads of state from the read pool, everything else (the counts after a write included,
+/// which must see it) from the write pool.
+impl Counters for Database {
+    async fn take(
+        &self,
+        bucket: &str,
+        now: i64,
+        since: i64,
+        expires: i64,
+        limit: i64,
+    ) -> Result<Option<Full>> {
+        on_pool!(self, write, |db| {
             let done = sqlx::query(TAKE)
                 .bind(bucket)
                 .bind(now)
                 .bind(expires)
                 .bind(since)
                 .bind(limit)
-                .execute(writer)
+                .execute(db)
                 .await?;
             if done.rows_affected() == 1 {
-                return Ok(None);
+                None
+            } else {
+                let (count, oldest): (i64, Option<i64>) = sqlx::query_as(FULL)
+                    .bind(bucket)
+                    .bind(since)
+                    .fetch_one(db)
+                    .await?;
+                Some(Full {
+                    count,
+                    oldest: oldest.unwrap_or(now),
+                })
             }
-            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(FULL)
-                .bind(bucket)
-                .bind(since)
-                .fetch_one(writer)
-                .await?;
-            Ok(Some(Full {
-                count,
-                oldest: oldest.unwrap_or(now),
-            }))
-        }
+        })
+        .await
+    }
 
-        pub async fn state(
-            reader: &Pool<$db>,
-            locks: [&str; 2],
-            failures: &str,
-            now: i64,
-            since: i64,
-        ) -> Result<LoginState> {
-            let (locked_until, failures): (Option<i64>, i64) = sqlx::query_as(STATE)
+    async fn state(&self, locks: [&str; 2], failures: &str, now: i64, since: i64) -> Result<LoginState> {
+        on_pool!(self, read, |db| {
+            let (locked_until, failures) = sqlx::query_as(STATE)
                 .bind(locks[0])
                 .bind(locks[1])
                 .bind(failures)
                 .bind(now)
                 .bind(since)
-                .fetch_one(reader)
+                .fetch_one(db)
                 .await?;
-            Ok(LoginState {
+            LoginState {
                 locked_until,
                 failures,
-            })
-        }
+            }
+        })
+        .await
+    }
 
-        pub async fn fail(
-            writer: &Pool<$db>,
-            buckets: [&str; 2],
-            now: i64,
-            since: i64,
-            expires: i64,
-        ) -> Result<[i64; 2]> {
+    async fn fail(&self, buckets: [&str; 2], now: i64, since: i64, expires: i64) -> Result<[i64; 2]> {
+        on_pool!(self, write, |db| {
             sqlx::query(FAIL)
                 .bind(buckets[0])
                 .bind(buckets[1])
                 .bind(now)
                 .bind(expires)
-                .execute(writer)
+                .execute(db)
                 .await?;
             let (a, b): (i64, i64) = sqlx::query_as(COUNT_TWO)
                 .bind(buckets[0])
                 .bind(buckets[1])
                 .bind(since)
-                .fetch_one(writer)
+                .fetch_one(db)
                 .await?;
-            Ok([a, b])
-        }
+            [a, b]
+        })
+        .await
+    }
 
-        pub async fn lock(
-            writer: &Pool<$db>,
-            lock: &str,
-            failures: &str,
-            now: i64,
-            until: i64,
-        ) -> Result<()> {
-            sqlx::query(CLEAR).bind(failures).execute(writer).await?;
+    async fn lock(&self, lock: &str, failures: &str, now: i64, until: i64) -> Result<()> {
+        on_pool!(self, write, |db| {
+            sqlx::query(CLEAR).bind(failures).execute(db).await?;
             sqlx::query(LOCK)
                 .bind(lock)
                 .bind(now)
                 .bind(until)
-                .execute(writer)
+                .execute(db)
                 .await?;
-            Ok(())
-        }
+        })
+        .await
+    }
 
-        pub async fn clear(writer: &Pool<$db>, bucket: &str) -> Result<()> {
-            sqlx::query(CLEAR).bind(bucket).execute(writer).await?;
-            Ok(())
-        }
+    async fn clear(&self, bucket: &str) -> Result<()> {
+        on_pool!(self, write, |db| {
+            sqlx::query(CLEAR).bind(bucket).execute(db).await?;
+        })
+        .await
+    }
 
-        pub async fn prune(writer: &Pool<$db>, now: i64) -> Result<u64> {
-            Ok(sqlx::query(PRUNE)
-                .bind(now)
-                .execute(writer)
-                .await?
-                .rows_affected())
-        }
-    };
-}
-
-pub(super) mod sqlite {
-    queries!(sqlx::Sqlite);
-}
-
-pub(super) mod postgres {
-    queries!(sqlx::Postgres);
+    async fn prune(&self, now: i64) -> Result<u64> {
+        on_pool!(self, write, |db| {
+            sqlx::query(PRUNE).bind(now).execute(db).await?.rows_affected()
+        })
+        .await
+    }
 }

@@ -20,7 +20,7 @@ use super::token::{Claims, is_truthy, number_as_secs, python_int};
 use super::{now_f64, now_secs};
 use crate::config::JwtTokenId;
 use crate::state::State;
-use crate::store::{OutstandingToken, Reason, Store, User};
+use crate::store::{OutstandingToken, Reason, User};
 
 /// drf-jwt's refusals, with its messages. Where they show (a serializer's
 /// `non_field_errors`, an authentication failure) is the HTTP layer's business.

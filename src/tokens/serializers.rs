@@ -8,7 +8,7 @@ use super::error::{AuthError, TokenError};
 use super::token::{Token, TokenType, is_truthy};
 use super::{now_f64, now_secs};
 use crate::state::State;
-use crate::store::{OutstandingToken, Reason, Rotation, Store, User};
+use crate::store::{OutstandingToken, Reason, Rotation, User};
 
 /// `{"refresh": …, "access": …}`
 #[derive(Debug, Clone)]

@@ -12,7 +12,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use jwtd::config::{Settings, Sources};
 use jwtd::http::HttpState;
 use jwtd::state::State;
-pub use jwtd::store::Store;
 use jwtd::store::{NewUser, User};
 use serde_json::{Value, json};
 

@@ -1,0 +1,233 @@
+//! The `token_families` table: the tokens descending from one login, for refresh-token
+//! reuse detection. Rotation and a revocation of the family must be ordered — a token a
+//! rotation records while the family is revoked would escape the revocation — and the two
+//! databases order them differently, so these writes have one body per database, side by
+//! side: on SQLite the file's one write lock (`BEGIN IMMEDIATE`) orders them; on Postgres
+//! the family's row lock does.
+
+use super::tokens::{bind_token, record_and_blacklist, upsert_old};
+use super::{Database, OutstandingToken, Pool, Reason, Result, now};
+
+/// The result of rotating a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token was blacklisted by this call and the new one recorded.
+    Rotated,
+    /// Another request blacklisted the old token first; nothing was written.
+    AlreadyBlacklisted,
+    /// The old token's family is revoked: no new token was recorded.
+    FamilyRevoked,
+}
+
+/// Postgres: locks the row of the family `$family` (creating it), as the first thing its
+/// statement does that the others wait for: `RETURNING` then gives the revocation committed
+/// last, even one committed after the statement began, which a plain `SELECT` would not see.
+macro_rules! lock_family {
+    ($family:literal) => {
+        concat!(
+            "fam AS (INSERT INTO token_families (family) ",
+            $family,
+            " ON CONFLICT (family) DO UPDATE SET revoked_at = token_families.revoked_at \
+             RETURNING revoked_at, reason)"
+        )
+    };
+}
+
+impl Database {
+    /// In one transaction: blacklist `old` (recording it if needed) and record `new` in
+    /// `old`'s family — unless `old` is already blacklisted, in which case nothing is
+    /// written, or the family is revoked, in which case `new` is not recorded. The unique
+    /// blacklist row decides between concurrent rotations, on one instance or many; the
+    /// family's lock orders a rotation and a revocation of its family.
+    pub async fn rotate(&self, old: &OutstandingToken, new: &OutstandingToken) -> Result<Rotation> {
+        let done = self.bounded(async {
+            match &self.pool {
+                // One transaction, three trips (begin, the statements, commit): the new token
+                // is recorded only if the blacklist insert before it changed a row
+                // (`changes()`), i.e. if this call, not a concurrent one, rotated the old
+                // token away, and if the family is not revoked.
+                Pool::Sqlite { writer, .. } => {
+                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                    let rows = bind_token!(
+                        sqlx::query(concat!(
+                            record_and_blacklist!(),
+                            "; INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+                             SELECT (SELECT id FROM users WHERE id = ?9), ?10, ?11, COALESCE(family, jti), ?12, ?13 \
+                             FROM outstanding_tokens o WHERE jti = ?2 AND changes() = 1 \
+                             AND NOT EXISTS (SELECT 1 FROM token_families f \
+                               WHERE f.family = COALESCE(o.family, o.jti) AND f.revoked_at IS NOT NULL) RETURNING 1"
+                        )),
+                        old
+                    )
+                    .bind(now())
+                    .bind(Reason::Rotation.as_str())
+                    .bind(new.user_id)
+                    .bind(&new.jti)
+                    .bind(&new.token_sha256)
+                    .bind(new.created_at)
+                    .bind(new.expires_at)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if !rows.is_empty() {
+                        tx.commit().await?;
+                        return Ok(Rotation::Rotated);
+                    }
+                    let revoked = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM outstanding_tokens o JOIN token_families f \
+                         ON f.family = COALESCE(o.family, o.jti) WHERE o.jti = $1 AND f.revoked_at IS NOT NULL)",
+                    )
+                    .bind(&old.jti)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.rollback().await?;
+                    Ok(if revoked {
+                        Rotation::FamilyRevoked
+                    } else {
+                        Rotation::AlreadyBlacklisted
+                    })
+                }
+                // One statement. The old token's family is locked before the old token is
+                // blacklisted (the blacklist row depends on `fam`), as `blacklist_family`
+                // does: a rotation and a revocation of one family take their locks in the
+                // same order and never deadlock. If the family is revoked, the old token is
+                // blacklisted for the revocation's reason and nothing is recorded.
+                Pool::Postgres(pool) => {
+                    let (rotated, revoked): (bool, bool) = bind_token!(
+                        sqlx::query_as(concat!(
+                            "WITH ",
+                            upsert_old!(),
+                            ", ",
+                            lock_family!("SELECT COALESCE(family, jti) FROM old_row"),
+                            ", banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                               SELECT o.id, $7, COALESCE(f.reason, 'rotation') FROM old_row o, fam f \
+                               ON CONFLICT (token_id) DO NOTHING RETURNING token_id), \
+                             fresh AS (INSERT INTO outstanding_tokens \
+                               (user_id, jti, token_sha256, family, created_at, expires_at) \
+                               SELECT (SELECT id FROM users WHERE id = $8), $9, $10, COALESCE(o.family, o.jti), $11, $12 \
+                               FROM old_row o, fam f WHERE f.revoked_at IS NULL AND EXISTS (SELECT 1 FROM banned) RETURNING id) \
+                             SELECT EXISTS (SELECT 1 FROM fresh), EXISTS (SELECT 1 FROM fam WHERE revoked_at IS NOT NULL)"
+                        )),
+                        old
+                    )
+                    .bind(now())
+                    .bind(new.user_id)
+                    .bind(&new.jti)
+                    .bind(&new.token_sha256)
+                    .bind(new.created_at)
+                    .bind(new.expires_at)
+                    .fetch_one(pool)
+                    .await?;
+                    Ok(if rotated {
+                        Rotation::Rotated
+                    } else if revoked {
+                        Rotation::FamilyRevoked
+                    } else {
+                        Rotation::AlreadyBlacklisted
+                    })
+                }
+            }
+        });
+        let result = self.wrote(done.await);
+        self.forget_token(&old.jti);
+        result
+    }
+
+    /// Records `new` in its family (`new.family`), as `add_outstanding` does, unless the
+    /// family is revoked; returns whether it was recorded. Ordered with revocations of the
+    /// family as `rotate` is.
+    pub async fn add_to_family(&self, new: &OutstandingToken) -> Result<bool> {
+        let sql = match &self.pool {
+            // The write lock orders it.
+            Pool::Sqlite { .. } => {
+                "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+                 SELECT (SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6 \
+                 WHERE NOT EXISTS (SELECT 1 FROM token_families WHERE family = $4 AND revoked_at IS NOT NULL) \
+                 ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256"
+            }
+            // The family's row lock orders it.
+            Pool::Postgres(_) => concat!(
+                "WITH ",
+                lock_family!("VALUES ($4)"),
+                " INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+                 SELECT (SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6 FROM fam WHERE revoked_at IS NULL \
+                 ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256"
+            ),
+        };
+        on_pool!(self, write, |db| {
+            sqlx::query(sql)
+                .bind(new.user_id)
+                .bind(&new.jti)
+                .bind(&new.token_sha256)
+                .bind(new.family.as_ref().unwrap_or(&new.jti))
+                .bind(new.created_at)
+                .bind(new.expires_at)
+                .execute(db)
+                .await?
+                .rows_affected()
+                == 1
+        })
+        .await
+    }
+
+    /// Marks a family revoked and blacklists every unexpired token of it, in one transaction
+    /// that waits for rotations of the family under way: a token they record is blacklisted,
+    /// and none is recorded afterwards. Returns how many tokens were newly blacklisted.
+    pub async fn blacklist_family(&self, family: &str, reason: Reason) -> Result<u64> {
+        let done = self.bounded(async {
+            match &self.pool {
+                // One transaction, which the write lock orders with every rotation.
+                Pool::Sqlite { writer, .. } => {
+                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                    let rows = sqlx::query(
+                        "INSERT INTO token_families (family, revoked_at, reason) VALUES (?3, ?1, ?2) \
+                         ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(revoked_at, excluded.revoked_at), \
+                         reason = COALESCE(reason, excluded.reason); \
+                         INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                         SELECT id, ?1, ?2 FROM outstanding_tokens WHERE (family = ?3 OR jti = ?3) AND expires_at > ?1 \
+                         ON CONFLICT (token_id) DO NOTHING RETURNING 1",
+                    )
+                    .bind(now())
+                    .bind(reason.as_str())
+                    .bind(family)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows.len() as u64)
+                }
+                // Two statements in one transaction: the first marks the family revoked and
+                // holds its lock, after any rotation of the family under way has committed;
+                // the second, with a snapshot taken only then, sees the token that rotation
+                // recorded. (One statement would not: its snapshot predates the wait.)
+                Pool::Postgres(pool) => {
+                    let at = now();
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO token_families (family, revoked_at, reason) VALUES ($1, $2, $3) \
+                         ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, EXCLUDED.revoked_at), \
+                         reason = COALESCE(token_families.reason, EXCLUDED.reason)",
+                    )
+                    .bind(family)
+                    .bind(at)
+                    .bind(reason.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    let done = sqlx::query(
+                        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                         SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
+                         ON CONFLICT (token_id) DO NOTHING",
+                    )
+                    .bind(at)
+                    .bind(reason.as_str())
+                    .bind(family)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }
+            }
+        });
+        let result = self.wrote(done.await);
+        self.forget_tokens();
+        result
+    }
+}

@@ -1,0 +1,297 @@
+//! The `outstanding_tokens` and `blacklisted_tokens` tables: Simple JWT's token_blacklist
+//! app, except that the token itself is never stored (a row holds its jti and SHA-256).
+//! Families of tokens, and rotation, are in `families.rs`.
+//!
+//! Writes that record and blacklist at once differ by database. On SQLite they run in
+//! `BEGIN IMMEDIATE` transactions (or are single statements): the write lock is taken up
+//! front, so concurrent writers queue on the busy timeout instead of failing when they
+//! upgrade a read lock. On Postgres they are single statements (data-modifying CTEs):
+//! atomic without an explicit transaction, and one round trip each.
+
+use time::OffsetDateTime;
+
+use super::{Database, Pool, Result, now};
+
+/// An outstanding-token row to be written: never the token itself, only its jti and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutstandingToken {
+    pub user_id: Option<i64>,
+    pub jti: String,
+    /// Hex SHA-256 of the encoded token.
+    pub token_sha256: String,
+    /// The jti of the login the token descends from.
+    pub family: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Why a token was blacklisted (kept in the blacklist row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// `POST /api/token/blacklist/` (Simple JWT's logout).
+    Blacklist,
+    /// Rotated away by a refresh with `blacklist_after_rotation`.
+    Rotation,
+    /// Revoked: RFC 7009, `jwtd token revoke|blacklist`, a password change.
+    Revoke,
+    /// Its family was revoked because a rotated-away token was presented again.
+    Reuse,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Blacklist => "blacklist",
+            Reason::Rotation => "rotation",
+            Reason::Revoke => "revoke",
+            Reason::Reuse => "reuse",
+        }
+    }
+
+    pub fn parse(s: &str) -> Reason {
+        match s {
+            "rotation" => Reason::Rotation,
+            "revoke" => Reason::Revoke,
+            "reuse" => Reason::Reuse,
+            _ => Reason::Blacklist,
+        }
+    }
+}
+
+/// When and why a token was blacklisted, and the family it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blacklisting {
+    pub at: OffsetDateTime,
+    pub reason: Reason,
+    pub family: String,
+}
+
+/// Binds an `OutstandingToken`'s columns as `$1`…`$6`, in the order `user_id, jti,
+/// token_sha256, family, created_at, expires_at`.
+macro_rules! bind_token {
+    ($query:expr, $t:expr) => {
+        $query
+            .bind($t.user_id)
+            .bind(&$t.jti)
+            .bind(&$t.token_sha256)
+            .bind(&$t.family)
+            .bind($t.created_at)
+            .bind($t.expires_at)
+    };
+}
+pub(super) use bind_token;
+
+/// SQLite: records the token if it is not yet (`?1`…`?6`; the user is looked up in the
+/// insert, so a token naming a deleted user is recorded without one), then blacklists it
+/// (`?7` when, `?8` why), returning a row only when this call blacklisted it. sqlx runs the
+/// statements of one string one after the other with the numbered parameters shared: one
+/// trip to SQLite's thread.
+macro_rules! record_and_blacklist {
+    () => {
+        "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+         VALUES ((SELECT id FROM users WHERE id = ?1), ?2, ?3, ?4, ?5, ?6) ON CONFLICT (jti) DO NOTHING; \
+         INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+         SELECT id, ?7, ?8 FROM outstanding_tokens WHERE jti = ?2 ON CONFLICT (token_id) DO NOTHING"
+    };
+}
+pub(super) use record_and_blacklist;
+
+/// Postgres: records the token if it is not yet (the user looked up in the insert, so a
+/// deleted user leaves it without one); `DO UPDATE` rather than `DO NOTHING` so that
+/// `RETURNING` yields the existing row too. It sets a column outside any unique index, so
+/// the row lock it takes is `FOR NO KEY UPDATE`: a family revocation blacklisting this token
+/// meanwhile only needs `FOR KEY SHARE` for its foreign key and does not wait for it.
+/// (Setting `jti` would lock `FOR UPDATE`, and a rotation holding that while it waits for
+/// the family's lock deadlocks with the revocation holding the family's lock.)
+macro_rules! upsert_old {
+    () => {
+        "old_row AS (INSERT INTO outstanding_tokens \
+         (user_id, jti, token_sha256, family, created_at, expires_at) \
+         VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
+         ON CONFLICT (jti) DO UPDATE SET family = outstanding_tokens.family RETURNING id, family, jti)"
+    };
+}
+pub(super) use upsert_old;
+
+/// For a jti already recorded (a refreshed sliding token) the expiry and hash are brought
+/// up to date.
+const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
+     (user_id, jti, token_sha256, family, created_at, expires_at) \
+     VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
+     ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256";
+const IS_BLACKLISTED: &str = "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b \
+     JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1)";
+const BLACKLISTING: &str = "SELECT b.blacklisted_at, b.reason, COALESCE(o.family, o.jti) \
+     FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1";
+const BLACKLIST_USER: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+     SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
+     ON CONFLICT (token_id) DO NOTHING";
+const FLUSH_EXPIRED: &str = "DELETE FROM outstanding_tokens WHERE expires_at < $1";
+/// A family whose tokens have all expired can neither be rotated nor retried any more.
+const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families WHERE NOT EXISTS \
+     (SELECT 1 FROM outstanding_tokens o WHERE o.family = token_families.family) \
+     AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = token_families.family)";
+
+impl Database {
+    /// Records a token as outstanding; for a jti already recorded (a refreshed sliding
+    /// token) the expiry and hash are brought up to date.
+    pub async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
+        let done = on_pool!(self, write, |db| {
+            bind_token!(sqlx::query(ADD_OUTSTANDING), token)
+                .execute(db)
+                .await?;
+        });
+        self.wrote(done.await)
+    }
+
+    pub async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
+        let read = || {
+            on_pool!(self, read, |db| sqlx::query_scalar(IS_BLACKLISTED)
+                .bind(jti)
+                .fetch_one(db)
+                .await?)
+        };
+        let Some(cache) = &self.cache else {
+            return read().await;
+        };
+        if cache.not_blacklisted(jti) {
+            return Ok(false);
+        }
+        let generation = cache.tokens_generation();
+        let blacklisted = read().await?;
+        if !blacklisted {
+            cache.put_not_blacklisted(jti, generation);
+        }
+        Ok(blacklisted)
+    }
+
+    /// When and why the token with this jti was blacklisted, if it was.
+    pub async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
+        let row: Option<(OffsetDateTime, String, String)> = on_pool!(self, read, |db| {
+            sqlx::query_as(BLACKLISTING).bind(jti).fetch_optional(db).await?
+        })
+        .await?;
+        Ok(row.map(|(at, reason, family)| Blacklisting {
+            at,
+            reason: Reason::parse(&reason),
+            family,
+        }))
+    }
+
+    /// Blacklists the token, recording it as outstanding first if it is not (Simple JWT's
+    /// `get_or_create` twice). Returns whether this call blacklisted it.
+    pub async fn blacklist(&self, token: &OutstandingToken, reason: Reason) -> Result<bool> {
+        let done = self.bounded(async {
+            match &self.pool {
+                Pool::Sqlite { writer, .. } => {
+                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                    let rows = bind_token!(
+                        sqlx::query(concat!(record_and_blacklist!(), " RETURNING 1")),
+                        token
+                    )
+                    .bind(now())
+                    .bind(reason.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows.len() == 1)
+                }
+                Pool::Postgres(pool) => {
+                    let done = bind_token!(
+                        sqlx::query(concat!(
+                            "WITH ",
+                            upsert_old!(),
+                            " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                             SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING"
+                        )),
+                        token
+                    )
+                    .bind(now())
+                    .bind(reason.as_str())
+                    .execute(pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+            }
+        });
+        let result = self.wrote(done.await);
+        self.forget_token(&token.jti);
+        result
+    }
+
+    /// Blacklists every unexpired token of a user; returns how many were newly blacklisted.
+    pub async fn blacklist_user(&self, user_id: i64, reason: Reason) -> Result<u64> {
+        let done = on_pool!(self, write, |db| {
+            sqlx::query(BLACKLIST_USER)
+                .bind(now())
+                .bind(reason.as_str())
+                .bind(user_id)
+                .execute(db)
+                .await?
+                .rows_affected()
+        });
+        let result = self.wrote(done.await);
+        self.forget_tokens();
+        result
+    }
+
+    /// Blacklists a recorded token by jti: `None` when no such token is recorded, else
+    /// whether this call blacklisted it.
+    pub async fn blacklist_jti(&self, jti: &str, reason: Reason) -> Result<Option<bool>> {
+        let done = self.bounded(async {
+            let (known, newly) = match &self.pool {
+                Pool::Sqlite { writer, .. } => {
+                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                    let newly = sqlx::query(
+                        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                         SELECT id, $1, $2 FROM outstanding_tokens WHERE jti = $3 \
+                         ON CONFLICT (token_id) DO NOTHING",
+                    )
+                    .bind(now())
+                    .bind(reason.as_str())
+                    .bind(jti)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    let known = newly
+                        || sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)")
+                            .bind(jti)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    (known, newly)
+                }
+                Pool::Postgres(pool) => {
+                    sqlx::query_as(
+                        "WITH target AS (SELECT id FROM outstanding_tokens WHERE jti = $3), \
+                         banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                           SELECT id, $1, $2 FROM target ON CONFLICT (token_id) DO NOTHING RETURNING token_id) \
+                         SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM banned)",
+                    )
+                    .bind(now())
+                    .bind(reason.as_str())
+                    .bind(jti)
+                    .fetch_one(pool)
+                    .await?
+                }
+            };
+            Ok(known.then_some(newly))
+        });
+        let result = self.wrote(done.await);
+        self.forget_token(jti);
+        result
+    }
+
+    /// Deletes outstanding tokens that expired before `now`, with their blacklist rows
+    /// (Simple JWT's `flushexpiredtokens`), and the families left without tokens; returns
+    /// how many tokens.
+    pub async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
+        let done = on_pool!(self, write, |db| {
+            let done = sqlx::query(FLUSH_EXPIRED).bind(now).execute(db).await?;
+            sqlx::query(FORGET_EMPTY_FAMILIES).execute(db).await?;
+            done.rows_affected()
+        });
+        self.wrote(done.await)
+    }
+}
