@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::{CliResult, open_store};
 use crate::config::Settings;
-use crate::passwords::PasswordHasher;
+use crate::passwords::{PasswordHasher, PasswordPolicy, UserAttributes};
 use crate::store::{Database, NewUser, Reason, StoreError, User};
 
 #[derive(Subcommand)]
@@ -36,6 +36,10 @@ pub enum UserCommand {
         /// Create the user inactive: it cannot log in until activated.
         #[arg(long)]
         inactive: bool,
+        /// Accept a password that Django's password validators refuse (too similar to the
+        /// username, names or e-mail; under 8 characters; common; or only digits).
+        #[arg(long)]
+        skip_password_validation: bool,
     },
     /// Set a user's password; the user's outstanding tokens are blacklisted.
     Passwd {
@@ -43,6 +47,10 @@ pub enum UserCommand {
         name: String,
         #[command(flatten)]
         password: PasswordArgs,
+        /// Accept a password that Django's password validators refuse (too similar to the
+        /// username, names or e-mail; under 8 characters; common; or only digits).
+        #[arg(long)]
+        skip_password_validation: bool,
     },
     /// Allow a user to log in again.
     Activate {
@@ -109,12 +117,14 @@ impl PasswordArgs {
 
 pub async fn run(command: UserCommand, settings: Settings) -> CliResult {
     let store = open_store(&settings).await?;
-    let result = execute(command, &store).await;
+    // Django's defaults until the settings name a policy (password_validators).
+    let policy = PasswordPolicy::default();
+    let result = execute(command, &store, &policy).await;
     store.close().await;
     result
 }
 
-async fn execute(command: UserCommand, store: &Database) -> CliResult {
+async fn execute(command: UserCommand, store: &Database, policy: &PasswordPolicy) -> CliResult {
     match command {
         UserCommand::Create {
             name,
@@ -125,6 +135,7 @@ async fn execute(command: UserCommand, store: &Database) -> CliResult {
             superuser,
             staff,
             inactive,
+            skip_password_validation,
         } => {
             validate_username(&name)?;
             if !email.is_empty() && !is_valid_email(&email) {
@@ -132,7 +143,26 @@ async fn execute(command: UserCommand, store: &Database) -> CliResult {
                     "invalid e-mail address {email:?}: Enter a valid email address."
                 ));
             }
+            // As createsuperuser asks for the username first: a taken name is the answer
+            // whatever the password (the insert below still catches a race).
+            if store
+                .user_by_username(&name)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some()
+            {
+                return Err(taken(&name));
+            }
             let password = password.read()?;
+            if !skip_password_validation {
+                let user = UserAttributes {
+                    username: &name,
+                    first_name: &first_name,
+                    last_name: &last_name,
+                    email: &email,
+                };
+                check_password(policy, &password, &user, &format!("user {name} not created"))?;
+            }
             let hash = PasswordHasher::new(1)
                 .hash(&password)
                 .await
@@ -150,14 +180,28 @@ async fn execute(command: UserCommand, store: &Database) -> CliResult {
                 })
                 .await
                 .map_err(|e| match e {
-                    StoreError::Conflict(_) => format!("a user named {name:?} already exists"),
+                    StoreError::Conflict(_) => taken(&name),
                     other => other.to_string(),
                 })?;
             println!("created user {} (id {})", user.username, user.id);
         }
-        UserCommand::Passwd { name, password } => {
+        UserCommand::Passwd {
+            name,
+            password,
+            skip_password_validation,
+        } => {
             let user = find(store, &name).await?;
             let password = password.read()?;
+            if !skip_password_validation {
+                let attributes = UserAttributes {
+                    username: &user.username,
+                    first_name: &user.first_name,
+                    last_name: &user.last_name,
+                    email: &user.email,
+                };
+                let not_done = format!("password of {name} not changed");
+                check_password(policy, &password, &attributes, &not_done)?;
+            }
             let hash = PasswordHasher::new(1)
                 .hash(&password)
                 .await
@@ -223,6 +267,26 @@ async fn execute(command: UserCommand, store: &Database) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Django's password validation, as createsuperuser and changepassword apply it: Django's
+/// messages on standard error, one a line, then what was not done and how to bypass it.
+fn check_password(
+    policy: &PasswordPolicy,
+    password: &str,
+    user: &UserAttributes<'_>,
+    not_done: &str,
+) -> CliResult {
+    policy.validate(password, user).map_err(|messages| {
+        for message in messages {
+            eprintln!("{message}");
+        }
+        format!("{not_done}: the password does not pass validation (--skip-password-validation accepts it)")
+    })
+}
+
+fn taken(name: &str) -> String {
+    format!("a user named {name:?} already exists")
 }
 
 fn yes_no(b: bool) -> &'static str {

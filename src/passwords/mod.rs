@@ -7,9 +7,12 @@
 //! Hashes imported from Django (`django.rs`, and Django's `argon2$…` spelling of argon2) are
 //! verified on the same threads; a match asks for a rehash, so that
 //! each user moves to jwtd's own format at their next login.
+//!
+//! Which passwords are acceptable at all is Django's password validation (`policy`).
 
 mod buffer;
 mod django;
+pub mod policy;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +26,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use buffer::Buffer;
+pub use policy::{PasswordPolicy, UnknownValidator, UserAttributes, Validator, parse_validators};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 pub const M_COST: u32 = 19_456;

@@ -106,6 +106,7 @@ async fn user_commands_manage_users(db: Db) {
             "pw",
             "--inactive",
             "--staff",
+            "--skip-password-validation",
         ],
         None,
     )
@@ -209,6 +210,115 @@ async fn token_mint_prints_a_working_pair(db: Db) {
     assert_eq!(r.status, 200);
     let o = jwtd(s.storage.dir.path(), &env, &["token", "mint", "nobody"], None).await;
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Every command that sets a password applies Django's password validation (its four default
+/// validators): Django's messages on stderr, one a line, as createsuperuser prints them, then
+/// one line saying what was not done; exit 1, nothing changed. `--skip-password-validation`
+/// bypasses them, as createsuperuser lets an operator do. (Imported Django hashes are not
+/// validated: django.rs imports users whose passwords would be refused.)
+#[tokio::test]
+async fn passwords_are_validated_as_django_does() {
+    let storage = std::sync::Arc::new(Storage::new(Db::Sqlite).await);
+    let env = db_env(&storage);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = storage.dir.path();
+    let short = "This password is too short. It must contain at least 8 characters.";
+    let refused = |o: &Output, messages: &[&str], not_done: &str| {
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), "");
+        let mut expected: Vec<String> = messages.iter().map(|m| m.to_string()).collect();
+        expected.push(format!(
+            "jwtd: {not_done}: the password does not pass validation \
+             (--skip-password-validation accepts it)"
+        ));
+        assert_eq!(text(&o.stderr).lines().collect::<Vec<_>>(), expected);
+    };
+    let ok = |o: &Output| assert!(o.status.success(), "{}", text(&o.stderr));
+
+    let env = &env;
+    let create = |password: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec!["user", "create", "alice", "--password", password];
+        args.extend(extra);
+        async move { jwtd(dir, env, &args, None).await }
+    };
+    refused(
+        &create("alice", &["--email", "alice@example.com"]).await,
+        &[
+            "The password is too similar to the username.",
+            short,
+            "This password is too common.",
+        ],
+        "user alice not created",
+    );
+    refused(
+        &create("12345678", &[]).await,
+        &[
+            "This password is too common.",
+            "This password is entirely numeric.",
+        ],
+        "user alice not created",
+    );
+    refused(
+        &create("Josephine!!", &["--first-name", "Josephine"]).await,
+        &["The password is too similar to the first name."],
+        "user alice not created",
+    );
+    refused(
+        &create("wonderland!", &["--email", "alice.w@wonderland.example"]).await,
+        &["The password is too similar to the email address."],
+        "user alice not created",
+    );
+    let list = text(&jwtd(dir, env, &["user", "list"], None).await.stdout);
+    assert_eq!(list.lines().count(), 1, "only the header: {list}");
+
+    let o = jwtd(
+        dir,
+        env,
+        &[
+            "user",
+            "create",
+            "alice",
+            "--password-stdin",
+            "--email",
+            "alice@example.com",
+        ],
+        Some("correct-horse-battery\n"),
+    )
+    .await;
+    ok(&o);
+    let o = jwtd(
+        dir,
+        env,
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some("Alice-1\n"),
+    )
+    .await;
+    refused(
+        &o,
+        &["The password is too similar to the username.", short],
+        "password of alice not changed",
+    );
+    let s = TestServer::start_on(storage.clone(), "database_cache_ttl = 0").await;
+    s.login("alice", "correct-horse-battery").await;
+
+    let skip = "--skip-password-validation";
+    ok(&jwtd(
+        dir,
+        env,
+        &["user", "passwd", "alice", "--password", "alice", skip],
+        None,
+    )
+    .await);
+    s.login("alice", "alice").await;
+    ok(&jwtd(
+        dir,
+        env,
+        &["user", "create", "bob", "--password", "1", skip],
+        None,
+    )
+    .await);
+    s.login("bob", "1").await;
 }
 
 #[tokio::test]
