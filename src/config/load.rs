@@ -313,3 +313,26 @@ fn check_known_keys(table: &config::Map<String, config::Value>) -> Result<(), Co
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_from_the_groups_once_each() {
+        let known = known_keys();
+        for key in [
+            "access_token_lifetime",
+            "algorithm",
+            "bind",
+            "throttle_login_rate",
+            "auth_cookie",
+        ] {
+            assert!(known.contains(&key), "{key}");
+        }
+        assert!(!known.contains(&"login_rate") && !known.contains(&"remote_algorithms"));
+        for key in LIST_KEYS {
+            assert!(known.contains(key), "{key} is a list key but no setting");
+        }
+    }
+}
