@@ -62,8 +62,10 @@ impl State {
         settings: Settings,
         patience: std::time::Duration,
     ) -> Result<State, StartError> {
-        crate::keys::check_dev_key_files(&settings).map_err(StartError::Files)?;
-        let backend = TokenBackend::from_settings(&settings)?;
+        crate::keys::check_dev_key_files(&settings.keys, &settings.database.data_dir)
+            .map_err(StartError::Files)?;
+        let backend =
+            TokenBackend::from_settings(&settings.tokens, &settings.keys, &settings.database.data_dir)?;
         let started = std::time::Instant::now();
         let store = loop {
             let attempt = async {
@@ -80,8 +82,8 @@ impl State {
                 Err(e) => return Err(e.into()),
             }
         };
-        let hasher = PasswordHasher::new(settings.worker_count());
-        let clients = Clients::new(settings.introspection_clients.clone());
+        let hasher = PasswordHasher::new(settings.server.worker_count());
+        let clients = Clients::new(settings.tokens.introspection_clients.clone());
         Ok(State {
             settings,
             backend,
@@ -148,12 +150,12 @@ pub async fn connect(settings: &Settings) -> Result<Database, StoreError> {
     let options = ConnectOptions {
         // Every worker may wait on the database at once, plus room for a password rehash
         // or a command.
-        max_connections: (settings.worker_count() * 2 + 2) as u32,
-        acquire_timeout: settings.database_timeout.0,
-        cache_ttl: settings.database_cache_ttl.0,
+        max_connections: (settings.server.worker_count() * 2 + 2) as u32,
+        acquire_timeout: settings.database.database_timeout.0,
+        cache_ttl: settings.database.database_cache_ttl.0,
         ..ConnectOptions::default()
     };
-    let url = settings.database_url();
+    let url = settings.database.database_url();
     let url = match url.strip_prefix("file:") {
         // `file:/run/secrets/database_url`: the URL (with its password) kept in a file.
         Some(path) => std::fs::read_to_string(path.trim())

@@ -14,7 +14,11 @@ pub fn check(url: Option<&str>, settings: &Settings) -> CliResult {
             parse_url(url).ok_or_else(|| format!("cannot use {url:?}: give http://HOST:PORT/PATH"))?
         }
         None => {
-            let (host, port) = settings.bind.rsplit_once(':').ok_or("bind is not HOST:PORT")?;
+            let (host, port) = settings
+                .server
+                .bind
+                .rsplit_once(':')
+                .ok_or("bind is not HOST:PORT")?;
             // A wildcard bind is reached on loopback.
             let host = match host.trim_matches(['[', ']']) {
                 "0.0.0.0" | "" => "127.0.0.1".to_string(),

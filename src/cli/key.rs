@@ -27,7 +27,7 @@ pub fn run(command: KeyCommand, settings: &Settings) -> CliResult {
             let alg: jsonwebtoken::Algorithm = alg
                 .parse()
                 .map_err(|_| format!("unknown algorithm {alg:?}; see `jwtd key generate --help`"))?;
-            let dir = out.unwrap_or_else(|| settings.data_dir.clone());
+            let dir = out.unwrap_or_else(|| settings.database.data_dir.clone());
             std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let text = keys::generate(alg)?;
             let kid = match keys::thumbprint_of(alg, &text).map_err(|e| e.to_string())? {

@@ -24,7 +24,7 @@ use crate::state::{self, StartError, State};
     about = "A JSON Web Token service speaking Simple JWT's protocol"
 )]
 struct Cli {
-    /// Settings file, read after config/default.toml and before JWTD__* variables.
+    /// Settings file, read after the built-in defaults and before JWTD__* variables.
     #[arg(long, global = true, env = "JWTD_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
 
@@ -83,8 +83,8 @@ pub fn main() -> ExitCode {
     let sources = Sources::standard(cli.config.clone());
     let loaded = Settings::load(&sources).and_then(|mut settings| {
         if let Command::Serve(ServeArgs { bind: Some(bind) }) = &command {
-            settings.bind = bind.clone();
-            settings.validate()?;
+            settings.server.bind = bind.clone();
+            settings.server.validate()?;
         }
         Ok(settings)
     });
@@ -150,8 +150,8 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn serve(settings: Settings) -> CliResult {
-    let workers = settings.worker_count();
-    let bind = settings.bind.clone();
+    let workers = settings.server.worker_count();
+    let bind = settings.server.bind.clone();
     // A container may start before its database: wait a minute for it.
     let state = State::build_waiting(settings, std::time::Duration::from_secs(60))
         .await
@@ -167,7 +167,10 @@ async fn serve(settings: Settings) -> CliResult {
     let http = Arc::new(HttpState::new(state));
     let server = crate::http::server(http.clone(), listener, workers)
         .map_err(|e| format!("cannot start the server: {e}"))?;
-    let metrics_server = match (&http.app.settings.metrics, &http.app.settings.metrics_bind) {
+    let metrics_server = match (
+        &http.app.settings.server.metrics,
+        &http.app.settings.server.metrics_bind,
+    ) {
         (true, Some(metrics_bind)) => {
             let listener = std::net::TcpListener::bind(metrics_bind)
                 .map_err(|e| format!("cannot listen on {metrics_bind} (metrics_bind): {e}"))?;
@@ -182,7 +185,7 @@ async fn serve(settings: Settings) -> CliResult {
         }
         _ => None,
     };
-    if let Some(every) = http.app.settings.flush_expired_interval {
+    if let Some(every) = http.app.settings.tokens.flush_expired_interval {
         let http = http.clone();
         actix_web::rt::spawn(async move { http.app.flush_expired_periodically(every.0).await });
     }
@@ -215,7 +218,7 @@ async fn serve(settings: Settings) -> CliResult {
 
 /// One line that says which database is in use, without its password.
 fn describe_database(state: &State) {
-    let s = &state.settings;
+    let s = &state.settings.database;
     if s.uses_default_database() {
         tracing::info!(
             path = %s.data_path("jwtd.db").display(),

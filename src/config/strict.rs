@@ -11,6 +11,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess
 /// A deserializer whose booleans are only `true`/`false` (`1`/`0` and the strings
 /// `"true"`/`"false"`, as environment variables spell them), and whose enums list their
 /// values with a suggestion when refused.
+#[derive(Clone)]
 pub struct Strict<D>(pub D);
 
 macro_rules! forward {

@@ -73,29 +73,30 @@ impl Cookies {
     pub fn new(s: &Settings) -> Option<Cookies> {
         let seconds = |d: crate::config::Duration| cookie::time::Duration::seconds(d.as_secs() as i64);
         Some(Cookies {
-            refresh: s.auth_cookie.clone()?,
-            access: s.auth_cookie_access.clone(),
-            csrf: s.auth_cookie_csrf.clone(),
-            domain: s.auth_cookie_domain.clone(),
-            path: s.auth_cookie_path.clone(),
-            secure: s.auth_cookie_secure,
-            same_site: match s.auth_cookie_samesite {
+            refresh: s.cookies.auth_cookie.clone()?,
+            access: s.cookies.auth_cookie_access.clone(),
+            csrf: s.cookies.auth_cookie_csrf.clone(),
+            domain: s.cookies.auth_cookie_domain.clone(),
+            path: s.cookies.auth_cookie_path.clone(),
+            secure: s.cookies.auth_cookie_secure,
+            same_site: match s.cookies.auth_cookie_samesite {
                 SameSite::Strict => cookie::SameSite::Strict,
                 SameSite::Lax => cookie::SameSite::Lax,
                 SameSite::None => cookie::SameSite::None,
             },
-            http_only: s.auth_cookie_httponly,
-            tokens_in_body: s.auth_cookie_tokens_in_body,
-            refresh_max_age: seconds(s.refresh_token_lifetime),
-            access_max_age: seconds(s.access_token_lifetime),
-            drf_jwt_max_age: seconds(s.jwt_expiration_delta),
+            http_only: s.cookies.auth_cookie_httponly,
+            tokens_in_body: s.cookies.auth_cookie_tokens_in_body,
+            refresh_max_age: seconds(s.tokens.refresh_token_lifetime),
+            access_max_age: seconds(s.tokens.access_token_lifetime),
+            drf_jwt_max_age: seconds(s.drf_jwt.jwt_expiration_delta),
             trusted_origins: s
+                .server
                 .public_url
                 .iter()
-                .chain(&s.cors_allowed_origins)
+                .chain(&s.cors.cors_allowed_origins)
                 .filter_map(|url| crate::config::origin_of(url))
                 .collect(),
-            own_origin_from_request: s.public_url.is_none(),
+            own_origin_from_request: s.server.public_url.is_none(),
         })
     }
 

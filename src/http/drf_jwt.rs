@@ -325,7 +325,7 @@ fn request_token(http: &HttpState, req: &HttpRequest) -> Option<(String, bool)> 
         .headers()
         .get(header::AUTHORIZATION)
         .map_or(&b""[..], HeaderValue::as_bytes);
-    match header_token(&http.app.settings.jwt_auth_header_prefix, authorization) {
+    match header_token(&http.app.settings.drf_jwt.jwt_auth_header_prefix, authorization) {
         HeaderToken::Token(token) => Some((token.to_string(), false)),
         HeaderToken::OtherScheme => None,
         // drf-jwt reads its JWT_AUTH_COOKIE only when the header is missing or malformed,

@@ -72,29 +72,31 @@ pub struct HttpState {
 impl HttpState {
     pub fn new(app: State) -> HttpState {
         let s = &app.settings;
-        let www_authenticate = HeaderValue::from_str(&format!("{} realm=\"api\"", s.auth_header_types[0]))
-            .expect("header types are checked at start-up");
+        let www_authenticate =
+            HeaderValue::from_str(&format!("{} realm=\"api\"", s.tokens.auth_header_types[0]))
+                .expect("header types are checked at start-up");
         let drf_www_authenticate =
-            HeaderValue::from_str(&format!("{} realm=\"api\"", s.jwt_auth_header_prefix))
+            HeaderValue::from_str(&format!("{} realm=\"api\"", s.drf_jwt.jwt_auth_header_prefix))
                 .expect("the prefix is checked at start-up");
-        let auth_header = HeaderName::from_bytes(s.auth_header().as_bytes()).expect("checked at start-up");
+        let auth_header =
+            HeaderName::from_bytes(s.tokens.auth_header().as_bytes()).expect("checked at start-up");
         let jwks = app.backend.keys().jwks();
         well_known::warn_without_public_url(s, &jwks);
         HttpState {
             www_authenticate,
             drf_www_authenticate,
             auth_header,
-            max_body: s.max_body_size,
-            client_timeout: s.client_timeout.0,
+            max_body: s.server.max_body_size,
+            client_timeout: s.server.client_timeout.0,
             jwks: well_known::Rendered::new(&jwks),
             well_known_cache_control: HeaderValue::from_str(&format!(
                 "public, max-age={}",
-                s.well_known_max_age.as_secs()
+                s.server.well_known_max_age.as_secs()
             ))
             .expect("digits are a valid header value"),
-            schema: well_known::Rendered::new(&openapi::document(s.drf_jwt_endpoints)),
+            schema: well_known::Rendered::new(&openapi::document(s.drf_jwt.drf_jwt_endpoints)),
             metrics: metrics::Metrics::new(app.hasher.timing()),
-            throttle: throttle::Throttle::new(s),
+            throttle: throttle::Throttle::new(&s.throttle, s.database.database_timeout.0),
             cookies: cookies::Cookies::new(s),
             app,
         }
@@ -360,7 +362,7 @@ where
 
 /// CORS for browser frontends (`cors_allowed_origins`); answers preflights itself.
 fn cors(http: &HttpState) -> actix_cors::Cors {
-    let s = &http.app.settings;
+    let s = &http.app.settings.cors;
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "HEAD", "POST", "OPTIONS"])
         .allowed_headers([
@@ -399,15 +401,15 @@ async fn not_found(http: web::Data<HttpState>) -> HttpResponse {
 pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     let s = &state.app.settings;
     let (metrics_here, drf_jwt, impersonation, client_timeout, shutdown) = (
-        s.metrics && s.metrics_bind.is_none(),
-        s.drf_jwt_endpoints,
-        s.impersonation != crate::config::Impersonation::Off,
-        s.client_timeout.0,
-        s.shutdown_timeout.as_secs(),
+        s.server.metrics && s.server.metrics_bind.is_none(),
+        s.drf_jwt.drf_jwt_endpoints,
+        s.impersonation.impersonation != crate::config::Impersonation::Off,
+        s.server.client_timeout.0,
+        s.server.shutdown_timeout.as_secs(),
     );
     let data = web::Data::from(state);
     Ok(actix_web::HttpServer::new(move || {
-        let with_cors = !data.app.settings.cors_allowed_origins.is_empty();
+        let with_cors = !data.app.settings.cors.cors_allowed_origins.is_empty();
         App::new()
             .app_data(data.clone())
             .wrap(Condition::new(with_cors, cors(&data)))

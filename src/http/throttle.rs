@@ -14,7 +14,7 @@ use std::time::Duration;
 use actix_web::HttpRequest;
 
 use super::ApiError;
-use crate::config::{Settings, parse_cidr, parse_rate};
+use crate::config::ThrottleSettings;
 use crate::store::{Counters, Database, Full, RedisCounters, now_micros};
 
 /// How often an instance deletes the database's expired counter rows, beside the periodic
@@ -59,16 +59,17 @@ macro_rules! counters {
 }
 
 impl Throttle {
-    pub fn new(s: &Settings) -> Throttle {
+    /// `database_timeout` also bounds each call to Redis.
+    pub fn new(s: &ThrottleSettings, database_timeout: Duration) -> Throttle {
         Throttle {
-            rate: s.throttle_login_rate.as_deref().and_then(|r| parse_rate(r).ok()),
-            trusted_proxies: s.trusted_proxies.iter().filter_map(|p| parse_cidr(p)).collect(),
+            rate: s.login_rate.map(|r| (r.count, r.period)),
+            trusted_proxies: s.trusted_proxies.clone(),
             max_failures: s.max_failed_logins,
             max_failures_per_username: s.max_failed_logins_per_username,
             window: s.failed_login_window.0,
             lockout: s.lockout_time.0,
             redis: s.throttle_url.as_ref().map(|url| {
-                RedisCounters::new(url.expose(), s.database_timeout.0)
+                RedisCounters::new(url.expose(), database_timeout)
                     .expect("throttle_url is checked at start-up")
             }),
             next_prune: AtomicI64::new(0),
@@ -309,11 +310,11 @@ mod tests {
     #[tokio::test]
     async fn rate_limits_per_address_and_refusals_do_not_count() {
         let (store, path) = database().await;
-        let s = Settings {
-            throttle_login_rate: Some("3/min".into()),
-            ..Settings::default()
+        let s = ThrottleSettings {
+            login_rate: Some(crate::config::parse_rate("3/min").unwrap()),
+            ..ThrottleSettings::default()
         };
-        let t = Throttle::new(&s);
+        let t = Throttle::new(&s, Duration::from_secs(5));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
             assert!(t.check_address(&store, ip).await.is_ok());
@@ -335,12 +336,12 @@ mod tests {
     #[tokio::test]
     async fn usernames_lock_per_address_under_a_ceiling_for_all() {
         let (store, path) = database().await;
-        let s = Settings {
+        let s = ThrottleSettings {
             max_failed_logins: 2,
             max_failed_logins_per_username: 3,
-            ..Settings::default()
+            ..ThrottleSettings::default()
         };
-        let t = Throttle::new(&s);
+        let t = Throttle::new(&s, Duration::from_secs(5));
         let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
             "192.0.2.1".parse().unwrap(),
             "192.0.2.2".parse().unwrap(),

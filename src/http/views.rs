@@ -144,7 +144,7 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
             None => json!({"access": refreshed.access}),
         })
     };
-    let rotated = u64::from(http.app.settings.rotate_refresh_tokens);
+    let rotated = u64::from(http.app.settings.tokens.rotate_refresh_tokens);
     issued(
         cookies::respond_with_tokens(&http, &req, result.await, false),
         Issued {

@@ -105,10 +105,12 @@ pub async fn discovery(http: Http, req: HttpRequest) -> HttpResponse {
 /// The base of absolute URLs when the settings give one: `public_url`, else `issuer` when
 /// it is a URL. Without either, the address the request came to is all there is.
 fn configured_base(s: &Settings) -> Option<&str> {
-    s.public_url
+    s.server
+        .public_url
         .as_deref()
         .or_else(|| {
-            s.issuer
+            s.tokens
+                .issuer
                 .as_deref()
                 .filter(|i| i.starts_with("https://") || i.starts_with("http://"))
         })
@@ -150,7 +152,7 @@ fn discovery_document(http: &HttpState, base: &str) -> Value {
         "id_token_signing_alg_values_supported": algs,
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
-        "claims_supported": ["token_type", "exp", "iat", "jti", http.app.settings.user_id_claim.as_str()],
+        "claims_supported": ["token_type", "exp", "iat", "jti", http.app.settings.tokens.user_id_claim.as_str()],
         // Simple JWT's endpoints, which speak JSON rather than OAuth's form grants.
         "token_refresh_endpoint": url("/api/token/refresh/"),
         "token_verify_endpoint": url("/api/token/verify/"),
@@ -159,7 +161,7 @@ fn discovery_document(http: &HttpState, base: &str) -> Value {
         "token_refresh_sliding_endpoint": url("/api/token/sliding/refresh/"),
         "me_endpoint": url("/api/me/"),
     });
-    if let Some(issuer) = &http.app.settings.issuer {
+    if let Some(issuer) = &http.app.settings.tokens.issuer {
         doc["issuer"] = issuer.clone().into();
     }
     doc

@@ -9,12 +9,12 @@ use jsonwebtoken::Algorithm;
 
 use super::material::{self, Parsed};
 use super::{Key, Signer, alg_name};
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, KeySettings};
 
 const SETTING: &str = "keys_dir";
 
 /// The keys of `dir`, the signing key first, and its signer.
-pub(super) fn load(s: &Settings, dir: &Path) -> Result<(Vec<Key>, Signer), ConfigError> {
+pub(super) fn load(s: &KeySettings, dir: &Path) -> Result<(Vec<Key>, Signer), ConfigError> {
     let err = |msg: String| ConfigError::key(SETTING, msg);
     for (other, set) in [
         ("signing_key", s.signing_key.is_some()),
@@ -103,7 +103,7 @@ fn pem_files(dir: &Path) -> Result<Vec<PemFile>, ConfigError> {
 }
 
 /// The key in `file`, with the algorithm its type calls for.
-fn parse(s: &Settings, file: &PemFile) -> Result<(Key, Signer), ConfigError> {
+fn parse(s: &KeySettings, file: &PemFile) -> Result<(Key, Signer), ConfigError> {
     let in_file = |message: &str| ConfigError::key(SETTING, format!("{}: {message}", file.path.display()));
     let text = std::fs::read_to_string(&file.path).map_err(|e| in_file(&format!("cannot read: {e}")))?;
     let rsa = match s.algorithm {

@@ -22,8 +22,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
-use crate::config::{ConfigError, KeyConfig, Settings};
+use crate::config::{ConfigError, KeyConfig, KeySettings};
 
+pub use crate::config::algorithm::{alg_name, is_hmac};
 pub use dev::{DEV_KEY_FILE, check_files as check_dev_key_files};
 pub use generate::{generate, write_private};
 pub use jwk::PublicKey;
@@ -106,7 +107,7 @@ struct Header<'a> {
 impl KeyRing {
     /// Builds the ring from the settings: `keys_dir`, `[[keys]]`, or Simple JWT's single
     /// `signing_key` (`verifying_key`), or — with none — the development key under `data_dir`.
-    pub fn from_settings(s: &Settings) -> Result<KeyRing, ConfigError> {
+    pub fn from_settings(s: &KeySettings, data_dir: &std::path::Path) -> Result<KeyRing, ConfigError> {
         let mut keys = Vec::new();
         let signer;
         if let Some(path) = &s.keys_dir {
@@ -120,7 +121,7 @@ impl KeyRing {
             let alg = s.algorithm;
             let text = match &s.signing_key {
                 Some(key) => material::resolve("signing_key", key.expose())?,
-                None => dev::load_or_create(s)?,
+                None => dev::load_or_create(s, data_dir)?,
             };
             let parsed = material::parse_signing_key("signing_key", alg, &text)?;
             let candidate = parsed.signer;
@@ -335,7 +336,7 @@ impl KeyRing {
 }
 
 /// A `[[keys]]` entry: the key, and its signer when it has a private key.
-fn ring_key(s: &Settings, i: usize, k: &KeyConfig) -> Result<(Key, Option<Signer>), ConfigError> {
+fn ring_key(s: &KeySettings, i: usize, k: &KeyConfig) -> Result<(Key, Option<Signer>), ConfigError> {
     let alg = k.algorithm.unwrap_or(s.algorithm);
     let name = |field: &str| format!("keys[{i}].{field}");
     if k.kid.is_empty() {
@@ -433,40 +434,16 @@ pub fn thumbprint_of(alg: Algorithm, private_key: &str) -> Result<Option<String>
     Ok(parsed.public.as_ref().map(PublicKey::thumbprint))
 }
 
-pub fn is_hmac(alg: Algorithm) -> bool {
-    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
-}
-
-/// The `alg` header value (RFC 7518 names).
-pub fn alg_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::EdDSA => "EdDSA",
-        // jsonwebtoken may grow algorithms jwtd has not been taught.
-        _ => "unsupported",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ring(secret: &str) -> KeyRing {
-        let settings = Settings {
+        let settings = KeySettings {
             signing_key: Some(crate::config::Secret::new(secret)),
-            ..Settings::default()
+            ..KeySettings::default()
         };
-        KeyRing::from_settings(&settings).unwrap()
+        KeyRing::from_settings(&settings, std::path::Path::new("./data")).unwrap()
     }
 
     fn verify(ring: &KeyRing, token: &[u8]) -> Result<Vec<u8>, JwsError> {
@@ -490,12 +467,12 @@ mod tests {
 
     #[test]
     fn es256_round_trip_tamper_and_forgery() {
-        let settings = Settings {
+        let settings = KeySettings {
             algorithm: Algorithm::ES256,
             signing_key: Some(crate::config::Secret::new(generate(Algorithm::ES256).unwrap())),
-            ..Settings::default()
+            ..KeySettings::default()
         };
-        let ring = KeyRing::from_settings(&settings).unwrap();
+        let ring = KeyRing::from_settings(&settings, std::path::Path::new("./data")).unwrap();
         let token = ring.sign(br#"{"a":1}"#);
         let verified = futures_util::FutureExt::now_or_never(ring.verify(token.as_bytes()))
             .unwrap()

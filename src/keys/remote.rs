@@ -13,7 +13,7 @@ use jsonwebtoken::Algorithm;
 
 use super::JwsError;
 use super::jwk::{RemoteJwk, RemoteJwkSet, RemoteKey};
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, KeySettings};
 
 pub struct RemoteJwks {
     url: String,
@@ -39,7 +39,7 @@ impl Cache {
 }
 
 impl RemoteJwks {
-    pub fn new(url: &str, s: &Settings) -> Result<RemoteJwks, ConfigError> {
+    pub fn new(url: &str, s: &KeySettings) -> Result<RemoteJwks, ConfigError> {
         let client = reqwest::Client::builder()
             .timeout(s.jwk_timeout.0)
             .connect_timeout(s.jwk_timeout.0)
@@ -49,7 +49,7 @@ impl RemoteJwks {
         Ok(RemoteJwks {
             url: url.to_string(),
             client,
-            algorithms: s.jwk_algorithms(),
+            algorithms: s.remote_algorithms.clone(),
             ceiling: s.jwk_cache_max_age.0,
             refetch_interval: s.jwk_refetch_interval.0,
             cache: RwLock::new(Arc::new(Cache {

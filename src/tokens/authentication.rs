@@ -23,6 +23,7 @@ pub fn raw_token<'a>(state: &State, header: &'a [u8]) -> Result<Option<&'a [u8]>
     };
     if !state
         .settings
+        .tokens
         .auth_header_types
         .iter()
         .any(|t| t.as_bytes() == scheme)
@@ -44,7 +45,7 @@ pub fn raw_token<'a>(state: &State, header: &'a [u8]) -> Result<Option<&'a [u8]>
 /// through this instance is seen at once, one through another instance or the CLI within
 /// that TTL.
 pub async fn validated_token(state: &State, raw: &[u8]) -> Result<Token, AuthError> {
-    let s = &state.settings;
+    let s = &state.settings.tokens;
     let now = now_f64();
     let decoded = state.backend.decode(raw, now).await;
     let mut messages = Vec::with_capacity(s.auth_token_classes.len());
@@ -73,7 +74,7 @@ pub async fn validated_token(state: &State, raw: &[u8]) -> Result<Token, AuthErr
 /// `get_user`: the user named by the token, active (unless `check_user_is_active` is off)
 /// and, with `check_revoke_token`, with the password the token was issued under.
 pub async fn user_for_token(state: &State, token: &Token) -> Result<User, AuthError> {
-    let s = &state.settings;
+    let s = &state.settings.tokens;
     let claim = token
         .get(&s.user_id_claim)
         .ok_or(AuthError::NoUserIdentification)?;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::error::TokenError;
 use super::token::{Claims, is_truthy, number_as_secs, python_int};
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, KeySettings, TokenSettings};
 use crate::keys::{JwsError, KeyRing};
 
 /// Why PyJWT refuses a token, as its exception classes tell it.
@@ -49,11 +49,16 @@ impl quick_cache::Weighter<Box<[u8]>, Claims> for BySize {
 }
 
 impl TokenBackend {
-    pub fn from_settings(s: &Settings) -> Result<TokenBackend, ConfigError> {
-        Ok(TokenBackend::new(KeyRing::from_settings(s)?, s))
+    /// `data_dir` holds the development key used when no key is configured.
+    pub fn from_settings(
+        s: &TokenSettings,
+        keys: &KeySettings,
+        data_dir: &std::path::Path,
+    ) -> Result<TokenBackend, ConfigError> {
+        Ok(TokenBackend::new(KeyRing::from_settings(keys, data_dir)?, s))
     }
 
-    pub fn new(keys: KeyRing, s: &Settings) -> TokenBackend {
+    pub fn new(keys: KeyRing, s: &TokenSettings) -> TokenBackend {
         TokenBackend {
             keys,
             audience: s.audience.clone(),
@@ -211,12 +216,18 @@ mod tests {
     use jsonwebtoken::Algorithm;
 
     fn backend(algorithm: Algorithm, key: String, token_cache_size: usize) -> TokenBackend {
-        TokenBackend::from_settings(&Settings {
-            algorithm,
-            signing_key: Some(crate::config::Secret::new(key)),
-            token_cache_size,
-            ..Settings::default()
-        })
+        TokenBackend::from_settings(
+            &TokenSettings {
+                token_cache_size,
+                ..TokenSettings::default()
+            },
+            &KeySettings {
+                algorithm,
+                signing_key: Some(crate::config::Secret::new(key)),
+                ..KeySettings::default()
+            },
+            std::path::Path::new("./data"),
+        )
         .unwrap()
     }
 

@@ -135,7 +135,7 @@ pub async fn obtain(state: &State, username: &str, password: &str) -> Result<Iss
 /// `RefreshAuthTokenSerializer`: a new token for the same login, while its first token's
 /// `orig_iat` is within `jwt_refresh_expiration_delta`.
 pub async fn refresh(state: &State, raw: &str) -> Result<Issued, DrfJwtError> {
-    let s = &state.settings;
+    let s = &state.settings.drf_jwt;
     let payload = check_payload(state, raw).await?;
     let user = check_user(state, &payload).await?;
     let orig_iat = match payload.get("orig_iat") {
@@ -210,7 +210,7 @@ pub async fn logout(state: &State, raw: &str) -> Result<Option<String>, DrfJwtEr
     let user = check_user(state, &payload).await?;
     let record = outstanding(state, raw, &payload, Some(user.id))?;
     state.store.blacklist(&record, Reason::Blacklist).await?;
-    Ok((state.settings.jwt_token_id != JwtTokenId::Require).then(|| raw.to_string()))
+    Ok((state.settings.drf_jwt.jwt_token_id != JwtTokenId::Require).then(|| raw.to_string()))
 }
 
 /// RFC 7009 for a drf-jwt token: its login (or, without id, the token) is blacklisted under
@@ -234,7 +234,7 @@ pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
 /// `jwt_create_payload`: drf-jwt's claims in its order (`aud` and `iss` are added by the
 /// backend when configured).
 fn create_payload(state: &State, user: &User, now: i64) -> Claims {
-    let s = &state.settings;
+    let s = &state.settings.drf_jwt;
     let mut payload = Claims::new();
     payload.insert("username".into(), user.username.clone().into());
     payload.insert("iat".into(), now.into());
@@ -307,7 +307,8 @@ async fn decode_signed(state: &State, raw: &str) -> Result<Claims, DrfJwtError> 
 /// The keys are shared with Simple JWT's endpoints: their tokens (typed, and impersonation
 /// tokens) must not pass for drf-jwt logins, whatever claims they carry.
 fn shared_with_simple_jwt(state: &State, payload: &Claims) -> bool {
-    payload.get(&state.settings.token_type_claim).is_some() || payload.get(IMPERSONATOR_CLAIM).is_some()
+    payload.get(&state.settings.tokens.token_type_claim).is_some()
+        || payload.get(IMPERSONATOR_CLAIM).is_some()
 }
 
 /// `check_user`: the active user the token names.
@@ -315,7 +316,9 @@ async fn check_user(state: &State, payload: &Claims) -> Result<User, DrfJwtError
     let Some(username) = username(payload) else {
         return Err(DrfJwtError::Invalid);
     };
-    if state.settings.jwt_token_id == JwtTokenId::Require && !payload.get("jti").is_some_and(is_truthy) {
+    if state.settings.drf_jwt.jwt_token_id == JwtTokenId::Require
+        && !payload.get("jti").is_some_and(is_truthy)
+    {
         return Err(DrfJwtError::Invalid);
     }
     let user = state.store.user_by_username(&username).await?;
@@ -353,7 +356,7 @@ fn token_id(payload: &Claims) -> Option<&Value> {
 /// (r, n − s) that verifies as well, and the twin of a logged-out token would have another
 /// hash. High-S signatures cannot simply be refused: PyJWT makes them half the time.
 fn blacklist_key(state: &State, raw: &str, payload: &Claims) -> Result<String, DrfJwtError> {
-    let id = match state.settings.jwt_token_id {
+    let id = match state.settings.drf_jwt.jwt_token_id {
         JwtTokenId::Off => None,
         JwtTokenId::Include | JwtTokenId::Require => token_id(payload),
     };
@@ -402,7 +405,7 @@ fn outstanding(
     payload: &Claims,
     user_id: Option<i64>,
 ) -> Result<OutstandingToken, DrfJwtError> {
-    let s = &state.settings;
+    let s = &state.settings.drf_jwt;
     let key = blacklist_key(state, raw, payload)?;
     let at = |secs: i64| OffsetDateTime::from_unix_timestamp(secs).ok();
     let issued = payload.get("iat").and_then(python_int).unwrap_or_else(now_secs);

@@ -48,7 +48,7 @@ pub fn check_permission(state: &State, caller: &User, caller_token: &Token) -> R
     if caller_token.get(IMPERSONATOR_CLAIM).is_some() {
         return Err(Refusal::FromImpersonation);
     }
-    let allowed = match state.settings.impersonation {
+    let allowed = match state.settings.impersonation.impersonation {
         Impersonation::Off => false,
         Impersonation::Superuser => caller.is_superuser,
         Impersonation::Staff => caller.is_superuser || caller.is_staff,
@@ -58,7 +58,7 @@ pub fn check_permission(state: &State, caller: &User, caller_token: &Token) -> R
 
 /// The access token for `target`, issued to `caller`.
 pub async fn impersonate(state: &State, caller: &User, target: Target) -> Result<String, Refusal> {
-    let s = &state.settings;
+    let s = &state.settings.impersonation;
     let user = match &target {
         Target::Id(id) => state.store.user_by_id(*id).await.map_err(AuthError::from)?,
         Target::Username(name) => state
@@ -79,11 +79,12 @@ pub async fn impersonate(state: &State, caller: &User, target: Target) -> Result
         return Err(Refusal::SuperuserTarget);
     }
     let now = now_secs();
-    let mut token = Token::for_user(TokenType::Access, &user, s, now);
+    let mut token = Token::for_user(TokenType::Access, &user, &state.settings.tokens, now);
     token.set_exp("exp", now, s.impersonation_token_lifetime.as_secs() as i64);
-    token
-        .payload
-        .insert(IMPERSONATOR_CLAIM.into(), user_id_value(caller, s).into());
+    token.payload.insert(
+        IMPERSONATOR_CLAIM.into(),
+        user_id_value(caller, &state.settings.tokens).into(),
+    );
     tracing::warn!(
         impersonator = caller.id,
         impersonator_username = %caller.username,

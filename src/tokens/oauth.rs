@@ -69,13 +69,13 @@ pub async fn authenticate_client(state: &State, client_id: &str, secret: &str) -
 /// as the RFC asks. A refresh token's whole family (its login) is revoked with it, and so is
 /// a drf-jwt token's login, under the key drf-jwt's endpoints look up.
 pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
-    if state.settings.drf_jwt_endpoints {
+    if state.settings.drf_jwt.drf_jwt_endpoints {
         super::drf_jwt::revoke(state, raw).await?;
     }
     let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()).await else {
         return Ok(());
     };
-    if token.jti(&state.settings).is_none() {
+    if token.jti(&state.settings.tokens).is_none() {
         return Ok(());
     }
     let record = outstanding(state, &token, raw, claimed_id(state, &token));
@@ -92,7 +92,7 @@ pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
 /// and, if so, its claims.
 pub async fn introspect(state: &State, raw: &str) -> Result<Value, AuthError> {
     let inactive = json!({"active": false});
-    let s = &state.settings;
+    let s = &state.settings.tokens;
     let Ok(token) = decode(state, TokenType::Untyped, raw.as_bytes()).await else {
         return Ok(inactive);
     };
@@ -138,7 +138,7 @@ pub async fn introspect(state: &State, raw: &str) -> Result<Value, AuthError> {
 
 /// The token's class by its type claim (access when the type claim is switched off).
 fn type_of(state: &State, token: &Token) -> Option<TokenType> {
-    let Some(claim) = state.settings.token_type_claim() else {
+    let Some(claim) = state.settings.tokens.token_type_claim() else {
         return Some(TokenType::Access);
     };
     match token.get(claim)?.as_str()? {

@@ -103,7 +103,7 @@ pub async fn issue_pair(state: &State, user: &User) -> Result<TokenPair, AuthErr
     let (refresh, refresh_raw) = issue(state, TokenType::Refresh, user).await?;
     let access = state
         .backend
-        .encode(&refresh.access_token(&state.settings).payload);
+        .encode(&refresh.access_token(&state.settings.tokens).payload);
     Ok(TokenPair {
         refresh: refresh_raw,
         access,
@@ -112,7 +112,7 @@ pub async fn issue_pair(state: &State, user: &User) -> Result<TokenPair, AuthErr
 
 /// A new refresh or sliding token for `user`, recorded as outstanding.
 async fn issue(state: &State, kind: TokenType, user: &User) -> Result<(Token, String), AuthError> {
-    let token = Token::for_user(kind, user, &state.settings, now_secs());
+    let token = Token::for_user(kind, user, &state.settings.tokens, now_secs());
     let raw = state.backend.encode(&token.payload);
     let mut record = outstanding(state, &token, &raw, Some(user.id));
     record.family = Some(record.jti.clone());
@@ -121,7 +121,7 @@ async fn issue(state: &State, kind: TokenType, user: &User) -> Result<(Token, St
 }
 
 pub(super) async fn update_last_login(state: &State, user: &User) -> Result<(), AuthError> {
-    if state.settings.update_last_login {
+    if state.settings.tokens.update_last_login {
         state.store.set_last_login(user.id, crate::store::now()).await?;
     }
     Ok(())
@@ -131,7 +131,7 @@ pub(super) async fn update_last_login(state: &State, user: &User) -> Result<(), 
 /// blacklisted and the new one recorded in one atomic step that only one of several
 /// concurrent refreshes with the same token can win.
 pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
-    let s = &state.settings;
+    let s = &state.settings.tokens;
     let mut refresh = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
     let rotate_and_blacklist = s.rotate_refresh_tokens && s.blacklist_after_rotation;
     if !rotate_and_blacklist {
@@ -203,7 +203,7 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
         return Err(TokenError::Blacklisted.into());
     }
     let age = crate::store::now() - blacklisting.at;
-    let interval = state.settings.refresh_token_reuse_interval.0;
+    let interval = state.settings.tokens.refresh_token_reuse_interval.0;
     // Stored times are whole seconds, so a retry in the same second has age 0: an interval
     // of 0 must mean "no retries at all".
     if !interval.is_zero() && age.whole_milliseconds() <= interval.as_millis() as i128 {
@@ -233,7 +233,7 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
 /// user must pass the same rule as for a refresh (`refresh`), with the same refusal, or
 /// a deactivated user could keep a sliding token alive until `refresh_exp`.
 pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthError> {
-    let s = &state.settings;
+    let s = &state.settings.tokens;
     let mut token = decode(state, TokenType::Sliding, raw.as_bytes()).await?;
     check_blacklist(state, &token).await?;
     token.check_exp(&s.sliding_token_refresh_exp_claim, state.backend.leeway())?;
@@ -257,8 +257,8 @@ pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthErr
 /// `blacklist_after_rotation`, as in Simple JWT.
 pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
     let token = decode(state, TokenType::Untyped, raw.as_bytes()).await?;
-    if state.settings.blacklist_after_rotation
-        && let Some(jti) = token.jti(&state.settings)
+    if state.settings.tokens.blacklist_after_rotation
+        && let Some(jti) = token.jti(&state.settings.tokens)
         && state.store.is_blacklisted(jti).await?
     {
         return Err(AuthError::BlacklistedOnVerify);
@@ -286,13 +286,13 @@ pub async fn decode(state: &State, kind: TokenType, raw: &[u8]) -> Result<Token,
         payload,
         current_time: now as i64,
     };
-    token.verify(&state.settings, state.backend.leeway())?;
+    token.verify(&state.settings.tokens, state.backend.leeway())?;
     Ok(token)
 }
 
 /// `BlacklistMixin.check_blacklist`
 pub async fn check_blacklist(state: &State, token: &Token) -> Result<(), AuthError> {
-    if let Some(jti) = token.jti(&state.settings)
+    if let Some(jti) = token.jti(&state.settings.tokens)
         && state.store.is_blacklisted(jti).await?
     {
         return Err(TokenError::Blacklisted.into());
@@ -303,7 +303,7 @@ pub async fn check_blacklist(state: &State, token: &Token) -> Result<(), AuthErr
 /// Looks a user up by the value of the user id claim (`user_id_field` decides the column).
 pub async fn find_user(state: &State, claim: &Value) -> Result<Option<User>, AuthError> {
     use crate::config::UserIdField;
-    Ok(match state.settings.user_id_field {
+    Ok(match state.settings.tokens.user_id_field {
         UserIdField::Id => match claim_as_id(claim) {
             Some(id) => state.store.user_by_id(id).await?,
             None => None,
@@ -330,7 +330,7 @@ pub fn issued_to_holder(user: &User, iat: Option<&Value>) -> bool {
 
 /// Simple JWT's `default_user_authentication_rule` for an existing user.
 pub fn user_is_allowed(state: &State, user: &User) -> bool {
-    !state.settings.check_user_is_active || user.is_active
+    !state.settings.tokens.check_user_is_active || user.is_active
 }
 
 /// Django's integer primary keys accept `1` and `"1"`; anything else finds no user.
@@ -347,8 +347,10 @@ fn claim_as_id(claim: &Value) -> Option<i64> {
 /// The user id a token claims, when ids are the user id field (else `None`: the outstanding
 /// row is then recorded without a user, which the store also does for unknown ids).
 pub(super) fn claimed_id(state: &State, token: &Token) -> Option<i64> {
-    match state.settings.user_id_field {
-        crate::config::UserIdField::Id => token.get(&state.settings.user_id_claim).and_then(claim_as_id),
+    match state.settings.tokens.user_id_field {
+        crate::config::UserIdField::Id => token
+            .get(&state.settings.tokens.user_id_claim)
+            .and_then(claim_as_id),
         crate::config::UserIdField::Username => None,
     }
 }
@@ -360,7 +362,7 @@ pub(super) fn outstanding(state: &State, token: &Token, raw: &str, user_id: Opti
     };
     OutstandingToken {
         user_id,
-        jti: token.jti(&state.settings).unwrap_or_default().to_string(),
+        jti: token.jti(&state.settings.tokens).unwrap_or_default().to_string(),
         token_sha256: sha256_hex(raw),
         family: None,
         created_at: at(token.current_time),

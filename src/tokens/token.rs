@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::error::TokenError;
-use crate::config::{Settings, TokenClass};
+use crate::config::{TokenClass, TokenSettings};
 use crate::store::User;
 
 pub use super::claims::Claims;
@@ -30,7 +30,7 @@ impl TokenType {
         }
     }
 
-    pub fn lifetime(self, s: &Settings) -> i64 {
+    pub fn lifetime(self, s: &TokenSettings) -> i64 {
         let d = match self {
             TokenType::Access => s.access_token_lifetime,
             TokenType::Refresh => s.refresh_token_lifetime,
@@ -65,7 +65,7 @@ pub struct Token {
 
 impl Token {
     /// A new token of `kind`: type, `exp`, `iat` and `jti` claims, in Simple JWT's order.
-    pub fn new(kind: TokenType, s: &Settings, now: i64) -> Token {
+    pub fn new(kind: TokenType, s: &TokenSettings, now: i64) -> Token {
         let mut token = Token {
             kind,
             payload: Claims::new(),
@@ -89,7 +89,7 @@ impl Token {
 
     /// `Token.for_user`: a new token carrying the user's id (always as a string, as Simple
     /// JWT 5.5 writes it) and, with `check_revoke_token`, the password-hash fingerprint.
-    pub fn for_user(kind: TokenType, user: &User, s: &Settings, now: i64) -> Token {
+    pub fn for_user(kind: TokenType, user: &User, s: &TokenSettings, now: i64) -> Token {
         let mut token = Token::new(kind, s, now);
         token
             .payload
@@ -105,7 +105,7 @@ impl Token {
 
     /// `RefreshToken.access_token`: an access token expiring relative to this token's
     /// creation time, carrying every claim of this one but the no-copy claims.
-    pub fn access_token(&self, s: &Settings) -> Token {
+    pub fn access_token(&self, s: &TokenSettings) -> Token {
         let mut access = Token::new(TokenType::Access, s, self.current_time);
         let no_copy = [
             "exp",
@@ -130,7 +130,7 @@ impl Token {
         self.payload.insert("iat".into(), at.into());
     }
 
-    pub fn set_jti(&mut self, s: &Settings) {
+    pub fn set_jti(&mut self, s: &TokenSettings) {
         if let Some(claim) = s.jti_claim() {
             self.payload.insert(claim.into(), new_jti().into());
         }
@@ -140,7 +140,7 @@ impl Token {
         self.payload.get(claim)
     }
 
-    pub fn jti<'a>(&'a self, s: &Settings) -> Option<&'a str> {
+    pub fn jti<'a>(&'a self, s: &TokenSettings) -> Option<&'a str> {
         self.get(s.jti_claim()?)?.as_str()
     }
 
@@ -151,7 +151,7 @@ impl Token {
 
     /// Simple JWT's `Token.verify()` — the checks made after decoding: `exp` present and
     /// not passed, the id claim present, the type claim right for this class.
-    pub fn verify(&self, s: &Settings, leeway: f64) -> Result<(), TokenError> {
+    pub fn verify(&self, s: &TokenSettings, leeway: f64) -> Result<(), TokenError> {
         self.check_exp("exp", leeway)?;
         if let Some(claim) = s.jti_claim()
             && !self.payload.contains_key(claim)
@@ -187,7 +187,7 @@ impl Token {
 }
 
 /// What Simple JWT 5.5 writes as the user id claim: `str(getattr(user, USER_ID_FIELD))`.
-pub fn user_id_value(user: &User, s: &Settings) -> String {
+pub fn user_id_value(user: &User, s: &TokenSettings) -> String {
     match s.user_id_field {
         crate::config::UserIdField::Id => user.id.to_string(),
         crate::config::UserIdField::Username => user.username.clone(),
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn new_refresh_token_has_simple_jwt_claims_in_order() {
-        let s = Settings::default();
+        let s = TokenSettings::default();
         let t = Token::for_user(TokenType::Refresh, &user(), &s, 1000);
         let keys: Vec<_> = t.payload.keys().collect();
         assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id"]);
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn access_token_copies_all_but_no_copy_claims() {
-        let s = Settings::default();
+        let s = TokenSettings::default();
         let mut r = Token::for_user(TokenType::Refresh, &user(), &s, 1000);
         r.payload.insert("custom".into(), "x".into());
         let a = r.access_token(&s);
@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn sliding_tokens_carry_refresh_exp() {
-        let s = Settings::default();
+        let s = TokenSettings::default();
         let t = Token::for_user(TokenType::Sliding, &user(), &s, 1000);
         assert_eq!(t.payload["refresh_exp"], 1000 + 86_400);
         assert_eq!(t.payload["exp"], 1300);
@@ -378,7 +378,7 @@ mod tests {
 
     #[test]
     fn verify_reports_simple_jwt_messages() {
-        let s = Settings::default();
+        let s = TokenSettings::default();
         let mut t = Token::for_user(TokenType::Access, &user(), &s, 1000);
         assert_eq!(t.verify(&s, 0.0), Ok(()));
         t.kind = TokenType::Refresh;

@@ -510,7 +510,13 @@ async fn flush_runs_periodically_in_the_server(db: Db) {
     };
     s.state().store.add_outstanding(&expired).await.unwrap();
     // `jwtd serve` spawns this loop when flush_expired_interval is set; so does the test.
-    let every = s.state().settings.flush_expired_interval.expect("configured").0;
+    let every = s
+        .state()
+        .settings
+        .tokens
+        .flush_expired_interval
+        .expect("configured")
+        .0;
     let http = s.http.clone();
     let task = tokio::spawn(async move { http.app.flush_expired_periodically(every).await });
     let mut gone = false;
