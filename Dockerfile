@@ -20,7 +20,6 @@ RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin jwtd \
 FROM gcr.io/distroless/cc-debian12:nonroot
 WORKDIR /app
 COPY --from=build /src/target/release/jwtd /usr/local/bin/jwtd
-COPY config/default.toml /app/config/default.toml
 COPY --from=build --chown=65532:65532 /empty/data /app/data
 ENV JWTD__BIND=0.0.0.0:8000 \
     JWTD__DATA_DIR=/app/data \

@@ -71,22 +71,6 @@ struct Scripts {
 }
 
 impl RedisCounters {
-    /// Whether the URL names a Redis server this build can reach (no TLS).
-    pub fn check_url(url: &str) -> std::result::Result<(), String> {
-        if !["redis://", "redis+unix://", "unix://"]
-            .iter()
-            .any(|s| url.starts_with(s))
-        {
-            return Err(
-                "must be a redis:// (or redis+unix://) URL; unset: the counters are kept in the database"
-                    .into(),
-            );
-        }
-        redis::Client::open(url)
-            .map(drop)
-            .map_err(|e| format!("not a usable Redis URL: {e}"))
-    }
-
     /// Checks the URL; the connection is made at the first use, and remade after a failure.
     pub fn new(url: &str, timeout: Duration) -> Result<RedisCounters> {
         let client =
