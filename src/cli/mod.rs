@@ -15,8 +15,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Settings, Sources};
 use crate::http::HttpState;
-use crate::state::{self, StartError, State};
 use crate::store::Store;
+use crate::tokens::state::{self, StartError, State};
 
 #[derive(Parser)]
 #[command(

@@ -6,9 +6,9 @@ use actix_web::http::header::{self, HeaderValue};
 use serde_json::{Value, json};
 
 use super::HttpState;
-use super::drf_jwt::DrfAnswer;
-use super::fields::FieldErrors;
-use super::parsers::ParseFailure;
+use super::drf::fields::FieldErrors;
+use super::drf::parsers::ParseFailure;
+use super::views::drf_jwt::DrfAnswer;
 use crate::store::StoreError;
 use crate::tokens::impersonation::{Refusal, Target};
 use crate::tokens::{AuthError, TokenError};
@@ -199,7 +199,7 @@ impl ApiError {
             description,
         } = self
         {
-            return super::oauth::oauth_error_response(*status, error, description);
+            return super::views::oauth::oauth_error_response(*status, error, description);
         }
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
@@ -218,7 +218,7 @@ impl ApiError {
         }
         let mut response = super::json_response(response, &self.body());
         let failure = match self {
-            ApiError::Auth(e) => super::metrics::Failure::of(e),
+            ApiError::Auth(e) => super::ops::metrics::Failure::of(e),
             ApiError::DrfJwt(answer) => answer.failure(),
             _ => None,
         };

@@ -4,26 +4,12 @@
 //! Paths are served with and without the trailing slash, answered identically (rather than
 //! Django's `APPEND_SLASH` redirect, which loses a POST body).
 
-pub mod cookies;
-mod csrf;
-mod drf_jwt;
+mod drf;
 mod errors;
-mod fields;
-mod health;
-mod impersonate;
-mod json;
-mod me;
-mod metadata;
-pub mod metrics;
-mod oauth;
-mod observe;
 mod openapi;
-mod origin;
-mod parsers;
-mod request_counts;
+pub mod ops;
 mod throttle;
-mod views;
-mod well_known;
+pub mod views;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -39,14 +25,17 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-pub use cookies::token_from_cookie;
+pub use drf::fields::FieldErrors;
+pub use drf::parsers::{Data, ParseFailure};
 pub use errors::ApiError;
-pub use fields::FieldErrors;
-pub use me::drf_datetime;
 pub use openapi::document as openapi_document;
-pub use parsers::{Data, ParseFailure};
+pub use views::cookies::token_from_cookie;
+pub use views::me::drf_datetime;
 
-use crate::state::State;
+use crate::tokens::state::State;
+use drf::{metadata, parsers};
+use ops::{health, metrics, observe};
+use views::{cookies, drf_jwt, impersonate, me, oauth, well_known};
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -228,13 +217,13 @@ fn busiest_views(cfg: &mut web::ServiceConfig, slash: Slash) {
     token_view(
         cfg,
         slash.at("/api/token/verify/"),
-        views::verify,
+        views::tokens::verify,
         metadata::VERIFY,
     );
     token_view(
         cfg,
         slash.at("/api/token/refresh/"),
-        views::refresh,
+        views::tokens::refresh,
         metadata::REFRESH,
     );
     let me = slash.at("/api/me/");
@@ -253,31 +242,31 @@ fn other_views(cfg: &mut web::ServiceConfig, slash: Slash) {
     token_view(
         cfg,
         slash.at("/api/token/"),
-        views::obtain_pair,
+        views::tokens::obtain_pair,
         metadata::OBTAIN_PAIR,
     );
     token_view(
         cfg,
         slash.at("/api/token/blacklist/"),
-        views::blacklist,
+        views::tokens::blacklist,
         metadata::BLACKLIST,
     );
     token_view(
         cfg,
         slash.at("/api/token/logout/"),
-        views::logout,
+        views::tokens::logout,
         metadata::LOGOUT,
     );
     token_view(
         cfg,
         slash.at("/api/token/sliding/"),
-        views::obtain_sliding,
+        views::tokens::obtain_sliding,
         metadata::OBTAIN_SLIDING,
     );
     token_view(
         cfg,
         slash.at("/api/token/sliding/refresh/"),
-        views::refresh_sliding,
+        views::tokens::refresh_sliding,
         metadata::REFRESH_SLIDING,
     );
     get_only(cfg, slash.at("/api/token/csrf/"), cookies::csrf_token);
@@ -309,7 +298,7 @@ where
             .name(path)
             .route(on(Method::POST).to(handler))
             .route(on(Method::OPTIONS).to(move || std::future::ready(metadata::options(metadata))))
-            .default_service(web::to(views::method_not_allowed)),
+            .default_service(web::to(views::tokens::method_not_allowed)),
     );
 }
 
@@ -339,7 +328,7 @@ where
         web::resource(path)
             .name(path)
             .route(on(Method::POST).to(handler))
-            .default_service(web::to(views::method_not_allowed)),
+            .default_service(web::to(views::tokens::method_not_allowed)),
     );
 }
 
@@ -354,7 +343,7 @@ where
             .name(path)
             .route(on(Method::GET).to(handler.clone()))
             .route(on(Method::HEAD).to(handler))
-            .default_service(web::to(views::method_not_allowed)),
+            .default_service(web::to(views::tokens::method_not_allowed)),
     );
 }
 

@@ -6,8 +6,8 @@ use super::error::AuthError;
 use super::now_f64;
 use super::serializers::{check_blacklist, find_user, issued_to_holder};
 use super::token::{Token, TokenType, password_fingerprint};
-use crate::state::State;
 use crate::store::User;
+use crate::tokens::state::State;
 
 /// Python's `bytes.split()` whitespace.
 fn is_space(b: &u8) -> bool {

@@ -19,8 +19,8 @@ use super::serializers::{self, sha256_hex};
 use super::token::{Claims, is_truthy, number_as_secs, python_int};
 use super::{now_f64, now_secs};
 use crate::config::JwtTokenId;
-use crate::state::State;
 use crate::store::{OutstandingToken, Reason, Store, User};
+use crate::tokens::state::State;
 
 /// drf-jwt's refusals, with its messages. Where they show (a serializer's
 /// `non_field_errors`, an authentication failure) is the HTTP layer's business.

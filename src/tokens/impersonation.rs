@@ -7,8 +7,8 @@ use super::error::AuthError;
 use super::now_secs;
 use super::token::{Token, TokenType, user_id_value};
 use crate::config::Impersonation;
-use crate::state::State;
 use crate::store::{Store, User};
+use crate::tokens::state::State;
 
 /// The claim naming the user who asked for the token.
 pub const IMPERSONATOR_CLAIM: &str = "impersonator";

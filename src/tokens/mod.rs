@@ -10,6 +10,7 @@ pub mod error;
 pub mod impersonation;
 pub mod oauth;
 pub mod serializers;
+pub mod state;
 pub mod token;
 
 pub use backend::TokenBackend;

@@ -12,8 +12,8 @@ use super::serializers::{
 };
 use super::token::{Token, TokenType, password_fingerprint};
 use crate::config::IntrospectionClient;
-use crate::state::State;
 use crate::store::{Reason, Store};
+use crate::tokens::state::State;
 
 /// The clients allowed to introspect, and the credentials already checked: a gateway calls
 /// for every request, and an argon2 check each time would cost more than the answer.

@@ -11,9 +11,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use jwtd::config::{Settings, Sources};
 use jwtd::http::HttpState;
-use jwtd::state::State;
 pub use jwtd::store::Store;
 use jwtd::store::{NewUser, User};
+use jwtd::tokens::state::State;
 use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_jwtd");

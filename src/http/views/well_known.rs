@@ -5,9 +5,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::HttpState;
-use super::openapi::JwkSet;
 use crate::config::Settings;
+use crate::http::HttpState;
+use crate::http::openapi::JwkSet;
 
 type Http = web::Data<HttpState>;
 
@@ -72,7 +72,7 @@ impl Rendered {
 )]
 /// `GET /.well-known/jwks.json`: the public keys of the ring, pre-rendered.
 pub async fn jwks(req: HttpRequest) -> HttpResponse {
-    let http = super::state(&req);
+    let http = crate::http::state(&req);
     http.jwks.respond(http, &req)
 }
 
@@ -90,7 +90,7 @@ pub async fn jwks(req: HttpRequest) -> HttpResponse {
 pub async fn discovery(http: Http, req: HttpRequest) -> HttpResponse {
     let (base, from_request) = match configured_base(&http.app.settings) {
         Some(base) => (base.to_string(), false),
-        None => (super::origin::request_origin(&http, &req), true),
+        None => (crate::http::drf::origin::request_origin(&http, &req), true),
     };
     let rendered = Rendered::new(&discovery_document(&http, &base));
     if from_request {

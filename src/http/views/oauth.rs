@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::json;
 
-use super::openapi::{Detail, Empty, Introspection, OAuthError, OAuthTokenRequest};
-use super::parsers::{Data, Input};
-use super::{ApiError, HttpState, json_response};
+use crate::http::drf::parsers::{Data, Input};
+use crate::http::openapi::{Detail, Empty, Introspection, OAuthError, OAuthTokenRequest};
+use crate::http::{ApiError, HttpState, json_response};
 use crate::tokens::oauth;
 
 type Http = web::Data<HttpState>;

@@ -4,13 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::cookies;
-use super::fields::char_fields;
-use super::metrics::Issued;
-use super::openapi::{
+use crate::http::drf::fields::char_fields;
+use crate::http::openapi::{
     BadRequest, Detail, Empty, ObtainRequest, RefreshRequest, Refreshed, SlidingToken, TokenPair,
     TokenRequest, Unauthorized,
 };
-use super::{ApiError, Data, FieldErrors, HttpState};
+use crate::http::ops::metrics::Issued;
+use crate::http::{ApiError, Data, FieldErrors, HttpState};
 use crate::tokens::serializers;
 
 type Http = web::Data<HttpState>;
@@ -176,7 +176,7 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
 )]
 /// `POST /api/token/verify/` → `{}`
 pub async fn verify(req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let http = super::state(&req);
+    let http = crate::http::state(&req);
     let result = async {
         let data = http.read_data(&req, body).await?;
         let [token] = char_fields(&data, ["token"])?;

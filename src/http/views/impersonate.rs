@@ -4,11 +4,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::fields::{FieldErrors, char_field};
-use super::metrics::Issued;
-use super::openapi::{BadRequest, Detail, ImpersonateRequest, ImpersonationToken, TokenNotValid};
-use super::parsers::{Data, Input};
-use super::{HttpState, me};
+use super::me;
+use crate::http::HttpState;
+use crate::http::drf::fields::{FieldErrors, char_field};
+use crate::http::drf::parsers::{Data, Input};
+use crate::http::openapi::{BadRequest, Detail, ImpersonateRequest, ImpersonationToken, TokenNotValid};
+use crate::http::ops::metrics::Issued;
 use crate::tokens::impersonation::{self, Target};
 
 type Http = web::Data<HttpState>;

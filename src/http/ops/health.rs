@@ -4,8 +4,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::openapi::Status;
-use super::{HttpState, json_response};
+use crate::http::openapi::Status;
+use crate::http::{HttpState, json_response};
 
 type Http = web::Data<HttpState>;
 

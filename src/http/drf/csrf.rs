@@ -8,7 +8,7 @@ use actix_web::http::header::{self, HeaderName};
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
-use super::cookies::token_from_cookie;
+use crate::http::views::cookies::token_from_cookie;
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-csrftoken");
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");

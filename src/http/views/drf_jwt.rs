@@ -8,13 +8,15 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::fields::char_fields;
-use super::metrics::Failure;
-use super::openapi::{
+use super::{cookies, tokens};
+use crate::http::drf::fields::char_fields;
+use crate::http::drf::metadata;
+use crate::http::openapi::{
     BadRequest, Detail, DrfJwtIssued, DrfJwtLoggedOut, DrfJwtLogoutBadRequest, DrfJwtObtainRequest,
     DrfJwtVerified, TokenRequest,
 };
-use super::{ApiError, Data, FieldErrors, HttpState, cookies, metadata, views};
+use crate::http::ops::metrics::Failure;
+use crate::http::{ApiError, Data, FieldErrors, HttpState};
 use crate::tokens::AuthError;
 use crate::tokens::drf_jwt::{self, DrfJwtError, Issued};
 
@@ -83,16 +85,16 @@ fn refused(shown: fn(DrfJwtError) -> DrfAnswer) -> impl Fn(DrfJwtError) -> ApiEr
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    for path in super::with_and_without_slash("/api-token-auth/") {
-        super::token_view(cfg, path, obtain, metadata::DRF_JWT_OBTAIN);
+    for path in crate::http::with_and_without_slash("/api-token-auth/") {
+        crate::http::token_view(cfg, path, obtain, metadata::DRF_JWT_OBTAIN);
     }
-    for path in super::with_and_without_slash("/api-token-refresh/") {
-        super::token_view(cfg, path, refresh, metadata::DRF_JWT_REFRESH);
+    for path in crate::http::with_and_without_slash("/api-token-refresh/") {
+        crate::http::token_view(cfg, path, refresh, metadata::DRF_JWT_REFRESH);
     }
-    for path in super::with_and_without_slash("/api-token-verify/") {
-        super::token_view(cfg, path, verify, metadata::DRF_JWT_VERIFY);
+    for path in crate::http::with_and_without_slash("/api-token-verify/") {
+        crate::http::token_view(cfg, path, verify, metadata::DRF_JWT_VERIFY);
     }
-    for path in super::with_and_without_slash("/auth/logout/") {
+    for path in crate::http::with_and_without_slash("/auth/logout/") {
         // Every method: DRF authenticates before it looks at the method.
         cfg.service(web::resource(path).name(path).default_service(web::to(logout)));
     }
@@ -109,7 +111,7 @@ fn created(
 ) -> HttpResponse {
     match result {
         Ok(body) => {
-            let mut response = super::json_response(HttpResponse::Created(), &body);
+            let mut response = crate::http::json_response(HttpResponse::Created(), &body);
             if let Some(c) = &http.cookies
                 && let Some(token) = body.get("token").and_then(Value::as_str)
             {
@@ -157,7 +159,7 @@ pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
     let app = &http.app;
     let result = async {
         cookies::check_cookie_origin(&http, &req)?;
-        views::login(
+        tokens::login(
             &http,
             &req,
             body,
@@ -307,7 +309,7 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
         let kept = drf_jwt::logout(&http.app, &token)
             .await
             .map_err(refused(DrfAnswer::Save))?;
-        let mut response = super::json_response(HttpResponse::Created(), &json!({"token": kept}));
+        let mut response = crate::http::json_response(HttpResponse::Created(), &json!({"token": kept}));
         if let Some(c) = &http.cookies
             && c.drf_jwt_token(&req) == Some(token.as_str())
         {

@@ -12,11 +12,11 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::fields::char_fields;
-use super::openapi::{CsrfToken, Detail};
-use super::parsers::Data;
-use super::{ApiError, HttpState, csrf, json_response};
 use crate::config::{SameSite, Settings};
+use crate::http::drf::fields::char_fields;
+use crate::http::drf::parsers::Data;
+use crate::http::openapi::{CsrfToken, Detail};
+use crate::http::{ApiError, HttpState, drf::csrf, json_response};
 
 /// The value of the cookie `name` in a request, if it has one that is not empty. Tolerant
 /// of what other applications on the same domain put in the `Cookie` header: pairs that
@@ -166,7 +166,8 @@ impl Cookies {
     fn check_origin(&self, http: &HttpState, req: &HttpRequest) -> Result<(), ApiError> {
         let trusted = |origin: &str| {
             self.trusted_origins.iter().any(|t| t == origin)
-                || (self.own_origin_from_request && origin == super::origin::request_origin(http, req))
+                || (self.own_origin_from_request
+                    && origin == crate::http::drf::origin::request_origin(http, req))
         };
         csrf::check_origin(req, trusted).map_err(|e| ApiError::Csrf(e.0))
     }
@@ -256,7 +257,7 @@ pub fn check_cookie_origin(http: &HttpState, req: &HttpRequest) -> Result<(), Ap
 )]
 /// `GET /api/token/csrf/` → `{"csrfToken"}`, as Django apps answer with `ensure_csrf_cookie`.
 pub async fn csrf_token(req: HttpRequest) -> HttpResponse {
-    let http = super::state(&req);
+    let http = crate::http::state(&req);
     let Some(c) = &http.cookies else {
         return ApiError::NotFound.response(http);
     };

@@ -112,7 +112,7 @@ pub fn char_fields<const N: usize>(data: &Data, names: [&str; N]) -> Result<[Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::parsers::parse;
+    use crate::http::drf::parsers::parse;
 
     fn check(body: &str) -> Result<[String; 2], Value> {
         let data = parse(Some("application/json"), body.as_bytes()).unwrap();

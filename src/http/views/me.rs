@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::openapi::{Detail, Me, TokenNotValid};
-use super::{ApiError, HttpState, metadata};
+use crate::http::openapi::{Detail, Me, TokenNotValid};
+use crate::http::{ApiError, HttpState, drf::metadata};
 use crate::store::User;
 use crate::tokens::impersonation::IMPERSONATOR_CLAIM;
 use crate::tokens::{AuthError, Token, authentication};
@@ -28,7 +28,7 @@ type Http = web::Data<HttpState>;
     )
 )]
 pub async fn me(req: HttpRequest) -> HttpResponse {
-    let http = super::state(&req);
+    let http = crate::http::state(&req);
     let result = authenticated(http, &req)
         .await
         .map(|(user, token)| user_json(&user, &token));
