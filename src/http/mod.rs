@@ -8,6 +8,7 @@ mod drf;
 mod errors;
 mod openapi;
 pub mod ops;
+pub mod schema;
 mod throttle;
 pub mod views;
 
@@ -23,7 +24,7 @@ use actix_web::middleware::{Condition, from_fn};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde::Serialize;
 
 pub use drf::fields::FieldErrors;
 pub use drf::parsers::{Data, ParseFailure};
@@ -118,9 +119,17 @@ impl HttpState {
     }
 
     /// 200 with the body, or the error's response.
-    pub fn respond(&self, result: Result<Value, ApiError>) -> HttpResponse {
+    pub fn respond(&self, result: Result<impl Serialize, ApiError>) -> HttpResponse {
         match result {
             Ok(body) => json_response(HttpResponse::Ok(), &body),
+            Err(e) => e.response(self),
+        }
+    }
+
+    /// 200 with `{}` (verify, blacklist, logout, revoke), or the error's response.
+    pub fn respond_empty(&self, result: Result<(), ApiError>) -> HttpResponse {
+        match result {
+            Ok(()) => empty_response(HttpResponse::Ok()),
             Err(e) => e.response(self),
         }
     }
@@ -161,25 +170,24 @@ pub(crate) fn state(req: &HttpRequest) -> &HttpState {
         .expect("the app registers its state")
 }
 
-pub fn json_response(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
+pub fn json_response(mut builder: HttpResponseBuilder, body: &impl Serialize) -> HttpResponse {
     builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    match body {
-        // verify's and blacklist's `{}`: no need to serialize.
-        Value::Object(map) if map.is_empty() => builder.body(&b"{}"[..]),
-        _ => {
-            // Room for a pair of tokens: `to_vec` would start empty and grow ~7 times.
-            let mut buf = Vec::with_capacity(768);
-            serde_json::to_writer(&mut buf, body).expect("JSON values serialize");
-            builder.body(buf)
-        }
-    }
+    // Room for a pair of tokens: `to_vec` would start empty and grow again and again.
+    let mut buf = Vec::with_capacity(768);
+    serde_json::to_writer(&mut buf, body).expect("the bodies serialize");
+    builder.body(buf)
+}
+
+/// `{}`, written as it serializes (`schema::Empty`): no need to serialize.
+pub fn empty_response(mut builder: HttpResponseBuilder) -> HttpResponse {
+    builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    builder.body(schema::Empty::JSON)
 }
 
 /// The routes, for `App::configure`. Each resource is named by its path, which is the
 /// route label of logs and metrics.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // actix tries resources in registration order, at ~100 instructions each: the busiest
-    // paths first, and every path as clients write it (with its slash) before the forms
+    // actix tries resources in registration order, each at a cost: the busiest paths first, and every path as clients write it (with its slash) before the forms
     // without the slash, which few clients use.
     busiest_views(cfg, Slash::Kept);
     get_only(cfg, "/.well-known/jwks.json", well_known::jwks);

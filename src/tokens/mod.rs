@@ -5,6 +5,7 @@
 pub mod authentication;
 pub mod backend;
 mod claims;
+pub mod clients;
 pub mod drf_jwt;
 pub mod error;
 pub mod impersonation;

@@ -6,16 +6,13 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{cookies, tokens};
 use crate::http::drf::fields::char_fields;
 use crate::http::drf::metadata;
-use crate::http::openapi::{
-    BadRequest, Detail, DrfJwtIssued, DrfJwtLoggedOut, DrfJwtLogoutBadRequest, DrfJwtObtainRequest,
-    DrfJwtVerified, TokenRequest,
-};
 use crate::http::ops::metrics::Failure;
+use crate::http::schema::{Detail, DrfJwtIssued, DrfJwtLoggedOut, DrfJwtVerified};
 use crate::http::{ApiError, Data, FieldErrors, HttpState};
 use crate::tokens::AuthError;
 use crate::tokens::drf_jwt::{self, DrfJwtError, Issued};
@@ -47,11 +44,12 @@ impl DrfAnswer {
     }
 
     pub fn body(&self) -> Value {
+        let detail = |detail| serde_json::to_value(Detail { detail }).expect("the bodies serialize");
         match self {
             DrfAnswer::Validation(e) => FieldErrors::non_field(e.to_string()).to_json(),
-            DrfAnswer::Save(e) => json!([e.to_string()]),
-            DrfAnswer::Authentication(e) => json!({"detail": e.to_string()}),
-            DrfAnswer::NotAuthenticated => json!({"detail": AuthError::NotAuthenticated.to_string()}),
+            DrfAnswer::Save(e) => Value::from(vec![e.to_string()]),
+            DrfAnswer::Authentication(e) => detail(e.to_string()),
+            DrfAnswer::NotAuthenticated => detail(AuthError::NotAuthenticated.to_string()),
         }
     }
 
@@ -106,16 +104,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 fn created(
     http: &HttpState,
     req: &HttpRequest,
-    result: Result<Value, ApiError>,
+    result: Result<impl TokenAnswer, ApiError>,
     login: bool,
 ) -> HttpResponse {
     match result {
         Ok(body) => {
             let mut response = crate::http::json_response(HttpResponse::Created(), &body);
-            if let Some(c) = &http.cookies
-                && let Some(token) = body.get("token").and_then(Value::as_str)
-            {
-                c.set_drf_jwt_token(req, &mut response, token, login);
+            if let Some(c) = &http.cookies {
+                c.set_drf_jwt_token(req, &mut response, body.token(), login);
             }
             response
         }
@@ -123,8 +119,35 @@ fn created(
     }
 }
 
-fn issued(issued: Issued) -> Value {
-    json!({"pk": issued.pk, "token": issued.token})
+/// drf-jwt's answers of a token, which cookie mode also sets as its cookie.
+trait TokenAnswer: serde::Serialize {
+    fn token(&self) -> &str;
+}
+
+impl TokenAnswer for DrfJwtIssued {
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+impl TokenAnswer for DrfJwtVerified {
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+fn issued(issued: Issued) -> DrfJwtIssued {
+    DrfJwtIssued {
+        pk: issued.pk,
+        token: issued.token,
+    }
+}
+
+fn verified(issued: Issued) -> DrfJwtVerified {
+    DrfJwtVerified {
+        pk: issued.pk,
+        token: issued.token,
+    }
 }
 
 /// drf-jwt's credentials: it declares `password` and adds the username field after it, so
@@ -133,27 +156,6 @@ fn password_username(data: &Data) -> Result<(String, String), FieldErrors> {
     char_fields(data, ["password", "username"]).map(|[password, username]| (username, password))
 }
 
-#[utoipa::path(
-    post,
-    path = "/api-token-auth/",
-    operation_id = "drf_jwt_obtain",
-    tag = "drf-jwt",
-    summary = "drf-jwt: obtain a token",
-    request_body(content(
-        (DrfJwtObtainRequest = "application/json"),
-        (DrfJwtObtainRequest = "application/x-www-form-urlencoded"),
-        (DrfJwtObtainRequest = "multipart/form-data")
-    )),
-    responses(
-        (status = 201, description = "The token and its iat", body = DrfJwtIssued),
-        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
-        (status = 400, description = "Unable to log in with provided credentials, missing or invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
-        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
-    )
-)]
 /// `POST /api-token-auth/` → 201 `{"pk", "token"}`
 pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
@@ -177,11 +179,12 @@ pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
 }
 
 /// The views of a `token` field: the field, the rule, 201 `{"pk", "token"}`.
-async fn token_field_view<F, Fut>(
+async fn token_field_view<F, Fut, B: TokenAnswer>(
     http: &HttpState,
     req: &HttpRequest,
     body: web::Payload,
     rule: F,
+    answer: fn(Issued) -> B,
 ) -> HttpResponse
 where
     F: FnOnce(String) -> Fut,
@@ -193,92 +196,38 @@ where
         let [token] = char_fields(&data, ["token"])?;
         rule(token)
             .await
-            .map(issued)
+            .map(answer)
             .map_err(refused(DrfAnswer::Validation))
     };
     created(http, req, result.await, false)
 }
 
-#[utoipa::path(
-    post,
-    path = "/api-token-refresh/",
-    operation_id = "drf_jwt_refresh",
-    tag = "drf-jwt",
-    summary = "drf-jwt: a new token for the same login, until orig_iat + jwt_refresh_expiration_delta",
-    request_body(content(
-        (TokenRequest = "application/json"),
-        (TokenRequest = "application/x-www-form-urlencoded"),
-        (TokenRequest = "multipart/form-data")
-    )),
-    responses(
-        (status = 201, description = "The new token and its iat", body = DrfJwtIssued),
-        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
-        (status = 400, description = "The token is expired, invalid, blacklisted or past its refresh limit, its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
-    )
-)]
 /// `POST /api-token-refresh/` → 201 `{"pk", "token"}`
 pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    token_field_view(&http, &req, body, |token| async move {
-        drf_jwt::refresh(app, &token).await
-    })
+    token_field_view(
+        &http,
+        &req,
+        body,
+        |token| async move { drf_jwt::refresh(app, &token).await },
+        issued,
+    )
     .await
 }
 
-#[utoipa::path(
-    post,
-    path = "/api-token-verify/",
-    operation_id = "drf_jwt_verify",
-    tag = "drf-jwt",
-    summary = "drf-jwt: verify a token",
-    request_body(content(
-        (TokenRequest = "application/json"),
-        (TokenRequest = "application/x-www-form-urlencoded"),
-        (TokenRequest = "multipart/form-data")
-    )),
-    responses(
-        (status = 201, description = "Valid: the token and its iat", body = DrfJwtVerified),
-        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
-        (status = 400, description = "The token is expired, invalid or blacklisted, or its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
-    )
-)]
 /// `POST /api-token-verify/` → 201 `{"pk", "token"}`
 pub async fn verify(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
-    token_field_view(&http, &req, body, |token| async move {
-        drf_jwt::verify(app, &token).await
-    })
+    token_field_view(
+        &http,
+        &req,
+        body,
+        |token| async move { drf_jwt::verify(app, &token).await },
+        verified,
+    )
     .await
 }
 
-#[utoipa::path(
-    post,
-    path = "/auth/logout/",
-    operation_id = "drf_jwt_logout",
-    tag = "drf-jwt",
-    summary = "drf-jwt: blacklist the token in the body, else the caller's own",
-    request_body(content(
-        (TokenRequest = "application/json"),
-        (TokenRequest = "application/x-www-form-urlencoded"),
-        (TokenRequest = "multipart/form-data")
-    )),
-    responses(
-        (status = 201, description = "Blacklisted (also when it already was); token is null under jwt_token_id = \"require\"", body = DrfJwtLoggedOut),
-        (status = 400, description = "The token to blacklist is not valid or its user cannot log in; invalid fields; or a body that could not be parsed", body = DrfJwtLogoutBadRequest),
-        (status = 401, description = "No token, or the caller's token is not valid", body = Detail, headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "The caller's token is blacklisted; or, authenticated by the auth cookie, no valid X-CSRFToken was sent", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
-    ),
-    security(("drf_jwt" = []))
-)]
 /// `POST /auth/logout/` → 201 `{"token"}`
 pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
@@ -309,7 +258,8 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
         let kept = drf_jwt::logout(&http.app, &token)
             .await
             .map_err(refused(DrfAnswer::Save))?;
-        let mut response = crate::http::json_response(HttpResponse::Created(), &json!({"token": kept}));
+        let mut response =
+            crate::http::json_response(HttpResponse::Created(), &DrfJwtLoggedOut { token: kept });
         if let Some(c) = &http.cookies
             && c.drf_jwt_token(&req) == Some(token.as_str())
         {

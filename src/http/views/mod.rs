@@ -4,9 +4,9 @@
 //! browser apps (`cookies`).
 
 pub mod cookies;
-pub mod drf_jwt;
-pub mod impersonate;
-pub mod me;
-pub mod oauth;
-pub mod tokens;
-pub mod well_known;
+pub(super) mod drf_jwt;
+pub(super) mod impersonate;
+pub(super) mod me;
+pub(super) mod oauth;
+pub(super) mod tokens;
+pub(super) mod well_known;

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::config::Settings;
 use crate::http::HttpState;
-use crate::http::openapi::JwkSet;
 
 type Http = web::Data<HttpState>;
 
@@ -60,32 +59,12 @@ impl Rendered {
     }
 }
 
-#[utoipa::path(
-    get,
-    path = "/.well-known/jwks.json",
-    tag = "keys",
-    summary = "The public keys (RFC 7517 JWK Set)",
-    responses(
-        (status = 200, description = "The keys", body = JwkSet, headers(("ETag" = String), ("Cache-Control" = String))),
-        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
-    )
-)]
 /// `GET /.well-known/jwks.json`: the public keys of the ring, pre-rendered.
 pub async fn jwks(req: HttpRequest) -> HttpResponse {
     let http = crate::http::state(&req);
     http.jwks.respond(http, &req)
 }
 
-#[utoipa::path(
-    get,
-    path = "/.well-known/openid-configuration",
-    tag = "keys",
-    summary = "Discovery document (also at /.well-known/oauth-authorization-server, RFC 8414)",
-    responses(
-        (status = 200, description = "Issuer, jwks_uri and endpoints. Without public_url or a URL issuer the URLs are made from the request, and Cache-Control is no-store", body = Object, headers(("ETag" = String), ("Cache-Control" = String))),
-        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
-    )
-)]
 /// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
 pub async fn discovery(http: Http, req: HttpRequest) -> HttpResponse {
     let (base, from_request) = match configured_base(&http.app.settings) {
