@@ -6,12 +6,13 @@ use actix_web::http::header::{self, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::HttpState;
 use super::drf::fields::FieldErrors;
 use super::drf::parsers::ParseFailure;
+use super::ops::metrics::Failure;
 use super::schema::{Detail, OAuthError, TokenMessage, TokenNotValid};
-use super::views::drf_jwt::DrfAnswer;
+use super::{HttpState, json_response};
 use crate::store::StoreError;
+use crate::tokens::drf_jwt::DrfJwtError;
 use crate::tokens::error::Kind;
 use crate::tokens::impersonation::{Refusal, Target};
 use crate::tokens::{AuthError, TokenError};
@@ -212,7 +213,7 @@ impl ApiError {
             description,
         } = self
         {
-            return super::views::oauth::oauth_error_response(*status, error, description);
+            return oauth_error_response(*status, error, description);
         }
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
@@ -229,9 +230,9 @@ impl ApiError {
         if let ApiError::Throttled(wait) = self {
             response.insert_header((header::RETRY_AFTER, super::throttle::throttled_detail(*wait).0));
         }
-        let mut response = super::json_response(response, &self.body());
+        let mut response = json_response(response, &self.body());
         let failure = match self {
-            ApiError::Auth(e) => super::ops::metrics::Failure::of(e),
+            ApiError::Auth(e) => Failure::of(e),
             ApiError::DrfJwt(answer) => answer.failure(),
             _ => None,
         };
@@ -239,5 +240,75 @@ impl ApiError {
             response.extensions_mut().insert(failure);
         }
         response
+    }
+}
+
+/// OAuth's error answer (RFC 6749 §5.2), with Basic's challenge on a 401.
+fn oauth_error_response(status: u16, error: &str, description: &str) -> HttpResponse {
+    let mut builder =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("a valid status"));
+    if status == 401 {
+        builder.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"jwtd\""));
+    }
+    json_response(
+        builder,
+        &OAuthError {
+            error,
+            error_description: description,
+        },
+    )
+}
+
+/// Where a drf-jwt refusal shows, which decides its status and body.
+#[derive(Debug)]
+pub enum DrfAnswer {
+    /// Raised in a serializer's `validate()`: 400 `{"non_field_errors": [message]}`.
+    Validation(DrfJwtError),
+    /// Raised in the blacklist serializer's `save()`, outside DRF's validation: 400
+    /// `[message]`.
+    Save(DrfJwtError),
+    /// `JSONWebTokenAuthentication` refused the caller's token: 401 `{"detail"}`, or 403
+    /// for a blacklisted one (DRF's `PermissionDenied`).
+    Authentication(DrfJwtError),
+    /// No token came: 401, DRF's `NotAuthenticated`.
+    NotAuthenticated,
+}
+
+impl DrfAnswer {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            DrfAnswer::Validation(_) | DrfAnswer::Save(_) => StatusCode::BAD_REQUEST,
+            DrfAnswer::Authentication(DrfJwtError::Blacklisted) => StatusCode::FORBIDDEN,
+            DrfAnswer::Authentication(_) | DrfAnswer::NotAuthenticated => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let detail = |detail| serde_json::to_value(Detail { detail }).expect("the bodies serialize");
+        match self {
+            DrfAnswer::Validation(e) => FieldErrors::non_field(e.to_string()).to_json(),
+            DrfAnswer::Save(e) => Value::from(vec![e.to_string()]),
+            DrfAnswer::Authentication(e) => detail(e.to_string()),
+            DrfAnswer::NotAuthenticated => detail(AuthError::NotAuthenticated.to_string()),
+        }
+    }
+
+    pub fn is_refused_login(&self) -> bool {
+        matches!(self, DrfAnswer::Validation(DrfJwtError::BadCredentials))
+    }
+
+    pub fn failure(&self) -> Option<Failure> {
+        let (code, error) = match self {
+            DrfAnswer::Validation(e) | DrfAnswer::Save(e) => ("drf_jwt_invalid", e),
+            DrfAnswer::Authentication(e) => ("drf_jwt_authentication", e),
+            DrfAnswer::NotAuthenticated => {
+                return Some(Failure::drf_jwt("not_authenticated", "header", false));
+            }
+        };
+        Some(Failure::drf_jwt(
+            code,
+            error.label(),
+            matches!(error, DrfJwtError::Blacklisted),
+        ))
     }
 }

@@ -10,8 +10,7 @@ use crate::config::Impersonation;
 use crate::store::{Store, User};
 use crate::tokens::state::State;
 
-/// The claim naming the user who asked for the token.
-pub const IMPERSONATOR_CLAIM: &str = "impersonator";
+pub use super::claims::IMPERSONATOR_CLAIM;
 
 /// Whom to impersonate: drf-jwt's `user` (a primary key) or a username.
 #[derive(Debug, Clone, PartialEq, Eq)]

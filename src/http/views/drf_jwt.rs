@@ -3,75 +3,19 @@
 //! `{"non_field_errors": [...]}`; `/auth/logout/` is its blacklist app's `BlacklistView`,
 //! which authenticates the caller first.
 
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
 
 use super::{cookies, tokens};
 use crate::http::drf::fields::char_fields;
 use crate::http::drf::metadata;
-use crate::http::ops::metrics::Failure;
-use crate::http::schema::{Detail, DrfJwtIssued, DrfJwtLoggedOut, DrfJwtVerified};
+use crate::http::errors::DrfAnswer;
+use crate::http::schema::{DrfJwtIssued, DrfJwtLoggedOut, DrfJwtVerified};
 use crate::http::{ApiError, Data, FieldErrors, HttpState};
-use crate::tokens::AuthError;
 use crate::tokens::drf_jwt::{self, DrfJwtError, Issued};
 
 type Http = web::Data<HttpState>;
-
-/// Where a drf-jwt refusal shows, which decides its status and body.
-#[derive(Debug)]
-pub enum DrfAnswer {
-    /// Raised in a serializer's `validate()`: 400 `{"non_field_errors": [message]}`.
-    Validation(DrfJwtError),
-    /// Raised in the blacklist serializer's `save()`, outside DRF's validation: 400
-    /// `[message]`.
-    Save(DrfJwtError),
-    /// `JSONWebTokenAuthentication` refused the caller's token: 401 `{"detail"}`, or 403
-    /// for a blacklisted one (DRF's `PermissionDenied`).
-    Authentication(DrfJwtError),
-    /// No token came: 401, DRF's `NotAuthenticated`.
-    NotAuthenticated,
-}
-
-impl DrfAnswer {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            DrfAnswer::Validation(_) | DrfAnswer::Save(_) => StatusCode::BAD_REQUEST,
-            DrfAnswer::Authentication(DrfJwtError::Blacklisted) => StatusCode::FORBIDDEN,
-            DrfAnswer::Authentication(_) | DrfAnswer::NotAuthenticated => StatusCode::UNAUTHORIZED,
-        }
-    }
-
-    pub fn body(&self) -> Value {
-        let detail = |detail| serde_json::to_value(Detail { detail }).expect("the bodies serialize");
-        match self {
-            DrfAnswer::Validation(e) => FieldErrors::non_field(e.to_string()).to_json(),
-            DrfAnswer::Save(e) => Value::from(vec![e.to_string()]),
-            DrfAnswer::Authentication(e) => detail(e.to_string()),
-            DrfAnswer::NotAuthenticated => detail(AuthError::NotAuthenticated.to_string()),
-        }
-    }
-
-    pub fn is_refused_login(&self) -> bool {
-        matches!(self, DrfAnswer::Validation(DrfJwtError::BadCredentials))
-    }
-
-    pub fn failure(&self) -> Option<Failure> {
-        let (code, error) = match self {
-            DrfAnswer::Validation(e) | DrfAnswer::Save(e) => ("drf_jwt_invalid", e),
-            DrfAnswer::Authentication(e) => ("drf_jwt_authentication", e),
-            DrfAnswer::NotAuthenticated => {
-                return Some(Failure::drf_jwt("not_authenticated", "header", false));
-            }
-        };
-        Some(Failure::drf_jwt(
-            code,
-            error.label(),
-            matches!(error, DrfJwtError::Blacklisted),
-        ))
-    }
-}
 
 /// The error of a rule, shown as `shown`; the database's and the hasher's failures keep
 /// their own answers (503, 500).

@@ -6,8 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 
 use crate::http::drf::parsers::{Data, Input};
-use crate::http::schema::OAuthError;
-use crate::http::{ApiError, HttpState, json_response};
+use crate::http::{ApiError, HttpState};
 use crate::tokens::oauth;
 
 type Http = web::Data<HttpState>;
@@ -102,19 +101,4 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
         header::HeaderValue::from_static("no-store"),
     );
     response
-}
-
-pub fn oauth_error_response(status: u16, error: &str, description: &str) -> HttpResponse {
-    let mut builder =
-        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("a valid status"));
-    if status == 401 {
-        builder.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"jwtd\""));
-    }
-    json_response(
-        builder,
-        &OAuthError {
-            error,
-            error_description: description,
-        },
-    )
 }
