@@ -5,6 +5,5 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod passwords;
-pub mod state;
 pub mod store;
 pub mod tokens;

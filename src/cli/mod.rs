@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Settings, Sources};
 use crate::http::HttpState;
-use crate::state::{self, StartError, State};
+use crate::tokens::state::{self, StartError, State};
 
 #[derive(Parser)]
 #[command(

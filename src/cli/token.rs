@@ -6,9 +6,9 @@ use serde_json::json;
 use super::user::find;
 use super::{CliResult, open_store};
 use crate::config::Settings;
-use crate::state::State;
 use crate::store::Reason;
 use crate::tokens::serializers;
+use crate::tokens::state::State;
 
 #[derive(Subcommand)]
 pub enum TokenCommand {

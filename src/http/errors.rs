@@ -3,13 +3,17 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::HttpState;
-use super::drf_jwt::DrfAnswer;
-use super::fields::FieldErrors;
-use super::parsers::ParseFailure;
+use super::drf::fields::FieldErrors;
+use super::drf::parsers::ParseFailure;
+use super::ops::metrics::Failure;
+use super::schema::{Detail, OAuthError, TokenMessage, TokenNotValid};
+use super::{HttpState, json_response};
 use crate::store::StoreError;
+use crate::tokens::drf_jwt::DrfJwtError;
+use crate::tokens::error::Kind;
 use crate::tokens::impersonation::{Refusal, Target};
 use crate::tokens::{AuthError, TokenError};
 
@@ -96,9 +100,40 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// `{"detail": …, "code": …}`, as Simple JWT's `DetailDictMixin` writes it.
-fn detail_code(detail: impl ToString, code: &str) -> Value {
-    json!({"detail": detail.to_string(), "code": code})
+/// A refusal of the rules, as its exception class writes it.
+fn auth_body(e: &AuthError) -> Value {
+    let answer = e.answer();
+    let detail = |detail: String| to_json(Detail { detail });
+    match answer.kind {
+        // Simple JWT's `DetailDictMixin`; `messages` when no token class accepted the token.
+        Kind::DetailCode => to_json(TokenNotValid {
+            detail: e.to_string(),
+            code: Some(answer.code),
+            messages: match e {
+                AuthError::NoValidTokenType(messages) => Some(
+                    messages
+                        .iter()
+                        .map(|(class, err)| TokenMessage {
+                            token_class: class.class_name(),
+                            token_type: crate::tokens::TokenType::from(*class).name(),
+                            message: err.to_string(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+        }),
+        // DRF's own exceptions: no code in the body.
+        Kind::Detail => detail(e.to_string()),
+        Kind::Validation => FieldErrors::non_field(e.to_string()).to_json(),
+        Kind::Unavailable => detail("Service temporarily unavailable, try again later.".into()),
+        Kind::ServerError => detail("A server error occurred.".into()),
+    }
+}
+
+/// A body of `schema`, as the value the error mapping answers with.
+fn to_json(body: impl Serialize) -> Value {
+    serde_json::to_value(body).expect("the bodies serialize")
 }
 
 impl ApiError {
@@ -114,10 +149,12 @@ impl ApiError {
             ApiError::OAuth { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
-            ApiError::Auth(AuthError::BlacklistedOnVerify) => StatusCode::BAD_REQUEST,
-            ApiError::Auth(AuthError::Store(StoreError::Unavailable(_))) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Auth(AuthError::Store(_) | AuthError::Password(_)) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Auth(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Auth(e) => match e.answer().kind {
+                Kind::DetailCode | Kind::Detail => StatusCode::UNAUTHORIZED,
+                Kind::Validation => StatusCode::BAD_REQUEST,
+                Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                Kind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             ApiError::Fields(_) | ApiError::BadBody => StatusCode::BAD_REQUEST,
             ApiError::Parse(ParseFailure::Parse(_)) => StatusCode::BAD_REQUEST,
             ApiError::Parse(ParseFailure::UnsupportedMediaType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -132,52 +169,29 @@ impl ApiError {
     }
 
     pub fn body(&self) -> Value {
+        let detail = |detail: String| to_json(Detail { detail });
         match self {
             ApiError::OAuth {
                 error, description, ..
-            } => json!({"error": error, "error_description": description}),
-            ApiError::Auth(e) => match e {
-                AuthError::InvalidToken(t) => detail_code(t, "token_not_valid"),
-                AuthError::NoValidTokenType(messages) => json!({
-                    "detail": e.to_string(),
-                    "code": "token_not_valid",
-                    "messages": messages.iter().map(|(class, err)| json!({
-                        "token_class": class.class_name(),
-                        "token_type": crate::tokens::TokenType::from(*class).name(),
-                        "message": err.to_string(),
-                    })).collect::<Vec<_>>(),
-                }),
-                AuthError::NoUserIdentification => detail_code(e, "token_not_valid"),
-                AuthError::UserNotFound => detail_code(e, "user_not_found"),
-                AuthError::UserInactive => detail_code(e, "user_inactive"),
-                AuthError::PasswordChanged => detail_code(e, "password_changed"),
-                AuthError::BadAuthorizationHeader => detail_code(e, "bad_authorization_header"),
-                // DRF's own exceptions: no code in the body.
-                AuthError::NoActiveAccount
-                | AuthError::NoActiveAccountForToken
-                | AuthError::NotAuthenticated => {
-                    json!({"detail": e.to_string()})
-                }
-                AuthError::BlacklistedOnVerify => FieldErrors::non_field(e.to_string()).to_json(),
-                AuthError::Store(StoreError::Unavailable(_)) => {
-                    json!({"detail": "Service temporarily unavailable, try again later."})
-                }
-                AuthError::Store(_) | AuthError::Password(_) => json!({"detail": "A server error occurred."}),
-            },
+            } => to_json(OAuthError {
+                error,
+                error_description: description,
+            }),
+            ApiError::Auth(e) => auth_body(e),
             ApiError::Fields(errors) => errors.to_json(),
-            ApiError::Parse(ParseFailure::Parse(detail)) => json!({"detail": detail}),
+            ApiError::Parse(ParseFailure::Parse(text)) => detail(text.clone()),
             ApiError::Parse(ParseFailure::UnsupportedMediaType(t)) => {
-                json!({"detail": format!("Unsupported media type \"{t}\" in request.")})
+                detail(format!("Unsupported media type \"{t}\" in request."))
             }
-            ApiError::MethodNotAllowed(m) => json!({"detail": format!("Method \"{m}\" not allowed.")}),
-            ApiError::NotFound => json!({"detail": "Not found."}),
-            ApiError::TooLarge(limit) => json!({"detail": format!("Request body exceeds {limit} bytes.")}),
-            ApiError::BadBody => json!({"detail": "The request body could not be read."}),
-            ApiError::Timeout => json!({"detail": "The request body did not arrive in time."}),
-            ApiError::Throttled(wait) => json!({"detail": super::throttle::throttled_detail(*wait).1}),
-            ApiError::Forbidden(detail) => json!({"detail": detail}),
+            ApiError::MethodNotAllowed(m) => detail(format!("Method \"{m}\" not allowed.")),
+            ApiError::NotFound => detail("Not found.".into()),
+            ApiError::TooLarge(limit) => detail(format!("Request body exceeds {limit} bytes.")),
+            ApiError::BadBody => detail("The request body could not be read.".into()),
+            ApiError::Timeout => detail("The request body did not arrive in time.".into()),
+            ApiError::Throttled(wait) => detail(super::throttle::throttled_detail(*wait).1),
+            ApiError::Forbidden(text) => detail((*text).into()),
             // DRF's PermissionDenied, raised by its enforce_csrf.
-            ApiError::Csrf(reason) => json!({"detail": format!("CSRF Failed: {reason}")}),
+            ApiError::Csrf(reason) => detail(format!("CSRF Failed: {reason}")),
             ApiError::DrfJwt(answer) => answer.body(),
         }
     }
@@ -199,7 +213,7 @@ impl ApiError {
             description,
         } = self
         {
-            return super::oauth::oauth_error_response(*status, error, description);
+            return oauth_error_response(*status, error, description);
         }
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
@@ -216,9 +230,9 @@ impl ApiError {
         if let ApiError::Throttled(wait) = self {
             response.insert_header((header::RETRY_AFTER, super::throttle::throttled_detail(*wait).0));
         }
-        let mut response = super::json_response(response, &self.body());
+        let mut response = json_response(response, &self.body());
         let failure = match self {
-            ApiError::Auth(e) => super::metrics::Failure::of(e),
+            ApiError::Auth(e) => Failure::of(e),
             ApiError::DrfJwt(answer) => answer.failure(),
             _ => None,
         };
@@ -226,5 +240,75 @@ impl ApiError {
             response.extensions_mut().insert(failure);
         }
         response
+    }
+}
+
+/// OAuth's error answer (RFC 6749 §5.2), with Basic's challenge on a 401.
+fn oauth_error_response(status: u16, error: &str, description: &str) -> HttpResponse {
+    let mut builder =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("a valid status"));
+    if status == 401 {
+        builder.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"jwtd\""));
+    }
+    json_response(
+        builder,
+        &OAuthError {
+            error,
+            error_description: description,
+        },
+    )
+}
+
+/// Where a drf-jwt refusal shows, which decides its status and body.
+#[derive(Debug)]
+pub enum DrfAnswer {
+    /// Raised in a serializer's `validate()`: 400 `{"non_field_errors": [message]}`.
+    Validation(DrfJwtError),
+    /// Raised in the blacklist serializer's `save()`, outside DRF's validation: 400
+    /// `[message]`.
+    Save(DrfJwtError),
+    /// `JSONWebTokenAuthentication` refused the caller's token: 401 `{"detail"}`, or 403
+    /// for a blacklisted one (DRF's `PermissionDenied`).
+    Authentication(DrfJwtError),
+    /// No token came: 401, DRF's `NotAuthenticated`.
+    NotAuthenticated,
+}
+
+impl DrfAnswer {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            DrfAnswer::Validation(_) | DrfAnswer::Save(_) => StatusCode::BAD_REQUEST,
+            DrfAnswer::Authentication(DrfJwtError::Blacklisted) => StatusCode::FORBIDDEN,
+            DrfAnswer::Authentication(_) | DrfAnswer::NotAuthenticated => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let detail = |detail| serde_json::to_value(Detail { detail }).expect("the bodies serialize");
+        match self {
+            DrfAnswer::Validation(e) => FieldErrors::non_field(e.to_string()).to_json(),
+            DrfAnswer::Save(e) => Value::from(vec![e.to_string()]),
+            DrfAnswer::Authentication(e) => detail(e.to_string()),
+            DrfAnswer::NotAuthenticated => detail(AuthError::NotAuthenticated.to_string()),
+        }
+    }
+
+    pub fn is_refused_login(&self) -> bool {
+        matches!(self, DrfAnswer::Validation(DrfJwtError::BadCredentials))
+    }
+
+    pub fn failure(&self) -> Option<Failure> {
+        let (code, error) = match self {
+            DrfAnswer::Validation(e) | DrfAnswer::Save(e) => ("drf_jwt_invalid", e),
+            DrfAnswer::Authentication(e) => ("drf_jwt_authentication", e),
+            DrfAnswer::NotAuthenticated => {
+                return Some(Failure::drf_jwt("not_authenticated", "header", false));
+            }
+        };
+        Some(Failure::drf_jwt(
+            code,
+            error.label(),
+            matches!(error, DrfJwtError::Blacklisted),
+        ))
     }
 }

@@ -4,26 +4,13 @@
 //! Paths are served with and without the trailing slash, answered identically (rather than
 //! Django's `APPEND_SLASH` redirect, which loses a POST body).
 
-pub mod cookies;
-mod csrf;
-mod drf_jwt;
+mod drf;
 mod errors;
-mod fields;
-mod health;
-mod impersonate;
-mod json;
-mod me;
-mod metadata;
-pub mod metrics;
-mod oauth;
-mod observe;
 mod openapi;
-mod origin;
-mod parsers;
-mod request_counts;
+pub mod ops;
+pub mod schema;
 mod throttle;
-mod views;
-mod well_known;
+pub mod views;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -37,16 +24,19 @@ use actix_web::middleware::{Condition, from_fn};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{App, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde::Serialize;
 
-pub use cookies::token_from_cookie;
+pub use drf::fields::FieldErrors;
+pub use drf::parsers::{Data, ParseFailure};
 pub use errors::ApiError;
-pub use fields::FieldErrors;
-pub use me::drf_datetime;
 pub use openapi::document as openapi_document;
-pub use parsers::{Data, ParseFailure};
+pub use views::cookies::token_from_cookie;
+pub use views::me::drf_datetime;
 
-use crate::state::State;
+use crate::tokens::state::State;
+use drf::{metadata, parsers};
+use ops::{health, metrics, observe};
+use views::{cookies, drf_jwt, impersonate, me, oauth, well_known};
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -131,9 +121,17 @@ impl HttpState {
     }
 
     /// 200 with the body, or the error's response.
-    pub fn respond(&self, result: Result<Value, ApiError>) -> HttpResponse {
+    pub fn respond(&self, result: Result<impl Serialize, ApiError>) -> HttpResponse {
         match result {
             Ok(body) => json_response(HttpResponse::Ok(), &body),
+            Err(e) => e.response(self),
+        }
+    }
+
+    /// 200 with `{}` (verify, blacklist, logout, revoke), or the error's response.
+    pub fn respond_empty(&self, result: Result<(), ApiError>) -> HttpResponse {
+        match result {
+            Ok(()) => empty_response(HttpResponse::Ok()),
             Err(e) => e.response(self),
         }
     }
@@ -174,25 +172,24 @@ pub(crate) fn state(req: &HttpRequest) -> &HttpState {
         .expect("the app registers its state")
 }
 
-pub fn json_response(mut builder: HttpResponseBuilder, body: &Value) -> HttpResponse {
+pub fn json_response(mut builder: HttpResponseBuilder, body: &impl Serialize) -> HttpResponse {
     builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    match body {
-        // verify's and blacklist's `{}`: no need to serialize.
-        Value::Object(map) if map.is_empty() => builder.body(&b"{}"[..]),
-        _ => {
-            // Room for a pair of tokens: `to_vec` would start empty and grow ~7 times.
-            let mut buf = Vec::with_capacity(768);
-            serde_json::to_writer(&mut buf, body).expect("JSON values serialize");
-            builder.body(buf)
-        }
-    }
+    // Room for a pair of tokens: `to_vec` would start empty and grow again and again.
+    let mut buf = Vec::with_capacity(768);
+    serde_json::to_writer(&mut buf, body).expect("the bodies serialize");
+    builder.body(buf)
+}
+
+/// `{}`, written as it serializes (`schema::Empty`): no need to serialize.
+pub fn empty_response(mut builder: HttpResponseBuilder) -> HttpResponse {
+    builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    builder.body(schema::Empty::JSON)
 }
 
 /// The routes, for `App::configure`. Each resource is named by its path, which is the
 /// route label of logs and metrics.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // actix tries resources in registration order, at ~100 instructions each: the busiest
-    // paths first, and every path as clients write it (with its slash) before the forms
+    // actix tries resources in registration order, each at a cost: the busiest paths first, and every path as clients write it (with its slash) before the forms
     // without the slash, which few clients use.
     busiest_views(cfg, Slash::Kept);
     get_only(cfg, "/.well-known/jwks.json", well_known::jwks);
@@ -230,13 +227,13 @@ fn busiest_views(cfg: &mut web::ServiceConfig, slash: Slash) {
     token_view(
         cfg,
         slash.at("/api/token/verify/"),
-        views::verify,
+        views::tokens::verify,
         metadata::VERIFY,
     );
     token_view(
         cfg,
         slash.at("/api/token/refresh/"),
-        views::refresh,
+        views::tokens::refresh,
         metadata::REFRESH,
     );
     let me = slash.at("/api/me/");
@@ -255,31 +252,31 @@ fn other_views(cfg: &mut web::ServiceConfig, slash: Slash) {
     token_view(
         cfg,
         slash.at("/api/token/"),
-        views::obtain_pair,
+        views::tokens::obtain_pair,
         metadata::OBTAIN_PAIR,
     );
     token_view(
         cfg,
         slash.at("/api/token/blacklist/"),
-        views::blacklist,
+        views::tokens::blacklist,
         metadata::BLACKLIST,
     );
     token_view(
         cfg,
         slash.at("/api/token/logout/"),
-        views::logout,
+        views::tokens::logout,
         metadata::LOGOUT,
     );
     token_view(
         cfg,
         slash.at("/api/token/sliding/"),
-        views::obtain_sliding,
+        views::tokens::obtain_sliding,
         metadata::OBTAIN_SLIDING,
     );
     token_view(
         cfg,
         slash.at("/api/token/sliding/refresh/"),
-        views::refresh_sliding,
+        views::tokens::refresh_sliding,
         metadata::REFRESH_SLIDING,
     );
     get_only(cfg, slash.at("/api/token/csrf/"), cookies::csrf_token);
@@ -311,7 +308,7 @@ where
             .name(path)
             .route(on(Method::POST).to(handler))
             .route(on(Method::OPTIONS).to(move || std::future::ready(metadata::options(metadata))))
-            .default_service(web::to(views::method_not_allowed)),
+            .default_service(web::to(views::tokens::method_not_allowed)),
     );
 }
 
@@ -341,7 +338,7 @@ where
         web::resource(path)
             .name(path)
             .route(on(Method::POST).to(handler))
-            .default_service(web::to(views::method_not_allowed)),
+            .default_service(web::to(views::tokens::method_not_allowed)),
     );
 }
 
@@ -356,7 +353,7 @@ where
             .name(path)
             .route(on(Method::GET).to(handler.clone()))
             .route(on(Method::HEAD).to(handler))
-            .default_service(web::to(views::method_not_allowed)),
+            .default_service(web::to(views::tokens::method_not_allowed)),
     );
 }
 

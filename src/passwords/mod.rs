@@ -44,16 +44,9 @@ const DUMMY_HASH: &str =
 /// Buffers unused for this long are handed back (see `release_idle`).
 pub const BUFFER_IDLE: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing failed: {0}")]
 pub struct PasswordError(pub String);
-
-impl std::fmt::Display for PasswordError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "password hashing failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for PasswordError {}
 
 /// The outcome of a password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

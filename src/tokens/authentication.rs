@@ -6,8 +6,10 @@ use super::error::AuthError;
 use super::now_f64;
 use super::serializers::{check_blacklist, find_user, issued_to_holder};
 use super::token::{Token, TokenType, password_fingerprint};
-use crate::state::State;
+use crate::config::TokenSettings;
 use crate::store::User;
+use crate::tokens::state::State;
+use serde_json::Value;
 
 /// Python's `bytes.split()` whitespace.
 fn is_space(b: &u8) -> bool {
@@ -85,13 +87,26 @@ pub async fn user_for_token(state: &State, token: &Token) -> Result<User, AuthEr
     if s.check_user_is_active && !user.is_active {
         return Err(AuthError::UserInactive);
     }
-    if s.check_revoke_token
-        && token.get(&s.revoke_token_claim).and_then(|v| v.as_str())
-            != Some(password_fingerprint(&user.password).as_str())
-    {
+    if password_changed(s, token.kind, token, &user) {
         return Err(AuthError::PasswordChanged);
     }
     Ok(user)
+}
+
+/// `CHECK_REVOKE_TOKEN`: whether the user's password changed since `token` was issued — its
+/// `revoke_token_claim` is not the fingerprint of the stored hash. Always false with the
+/// setting off.
+///
+/// `kind` is the class the token is used as. Refresh tokens are exempt: Simple JWT checks
+/// the claim only where a token authenticates a request (`get_user`, which sees access and
+/// sliding tokens), never in `TokenRefreshSerializer`, and jwtd's refresh does the same, so
+/// introspection — which tells whether jwtd would accept the token — must not refuse a
+/// refresh token for it either. (A password change reaches refresh tokens by the blacklist.)
+pub fn password_changed(s: &TokenSettings, kind: TokenType, token: &Token, user: &User) -> bool {
+    s.check_revoke_token
+        && kind != TokenType::Refresh
+        && token.get(&s.revoke_token_claim).and_then(Value::as_str)
+            != Some(password_fingerprint(&user.password).as_str())
 }
 
 /// `authenticate`: `Ok(None)` when the request carries no credentials for us.

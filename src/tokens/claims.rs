@@ -17,6 +17,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Claims(Arc<Vec<(Cow<'static, str>, Value)>>);
 
+/// The claim of an impersonation token naming the user who asked for it
+/// (`tokens::impersonation`).
+pub const IMPERSONATOR_CLAIM: &str = "impersonator";
+
 /// Claim names jwtd's tokens carry under the default settings (Simple JWT's, the registered
 /// JWT ones, drf-jwt's), kept without an allocation when a token is read (each name of a
 /// decoded token would otherwise be a `String` of its own); other names are allocated.
@@ -33,7 +37,7 @@ const KNOWN: &[&str] = &[
     "sub",
     "orig_iat",
     "username",
-    super::impersonation::IMPERSONATOR_CLAIM,
+    IMPERSONATOR_CLAIM,
 ];
 
 fn name(s: &str) -> Cow<'static, str> {

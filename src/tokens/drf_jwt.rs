@@ -7,8 +7,6 @@
 //! jwtd records that login as one outstanding-token row under that id, so that `jwtd token
 //! revoke`, `jwtd user passwd` and `jwtd token blacklist` reach drf-jwt's tokens too.
 
-use std::fmt;
-
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -19,54 +17,47 @@ use super::serializers::{self, sha256_hex};
 use super::token::{Claims, is_truthy, number_as_secs, python_int};
 use super::{now_f64, now_secs};
 use crate::config::JwtTokenId;
-use crate::state::State;
 use crate::store::{OutstandingToken, Reason, User};
+use crate::tokens::state::State;
 
 /// drf-jwt's refusals, with its messages. Where they show (a serializer's
 /// `non_field_errors`, an authentication failure) is the HTTP layer's business.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DrfJwtError {
     /// PyJWT's `ExpiredSignatureError`.
+    #[error("Token has expired.")]
     Expired,
     /// PyJWT's `DecodeError`: unreadable, or a wrong signature.
+    #[error("Error decoding token.")]
     Undecodable,
     /// Any other refusal of the token itself.
+    #[error("Invalid token.")]
     Invalid,
+    #[error("Token is blacklisted.")]
     Blacklisted,
     /// `check_user`: nobody has the token's username.
+    #[error("User doesn't exist.")]
     UserDoesNotExist,
+    #[error("User account is disabled.")]
     UserDisabled,
+    #[error("orig_iat field not found in token.")]
     NoOrigIat,
+    #[error("Refresh has expired.")]
     RefreshExpired,
     /// `orig_jti or jti field not found in token.` (under `jwt_token_id = "require"`).
+    #[error("orig_jti or jti field not found in token.")]
     NoTokenId,
+    #[error("Unable to log in with provided credentials.")]
     BadCredentials,
     /// Django's `UUIDField` refusing the token id the blacklist is searched by.
+    #[error("\u{201c}{0}\u{201d} is not a valid UUID.")]
     NotAUuid(String),
     /// Authentication: the token names no user.
+    #[error("Invalid payload.")]
     InvalidPayload,
     /// The database or the password hasher failed.
-    Other(AuthError),
-}
-
-impl fmt::Display for DrfJwtError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DrfJwtError::Expired => f.write_str("Token has expired."),
-            DrfJwtError::Undecodable => f.write_str("Error decoding token."),
-            DrfJwtError::Invalid => f.write_str("Invalid token."),
-            DrfJwtError::Blacklisted => f.write_str("Token is blacklisted."),
-            DrfJwtError::UserDoesNotExist => f.write_str("User doesn't exist."),
-            DrfJwtError::UserDisabled => f.write_str("User account is disabled."),
-            DrfJwtError::NoOrigIat => f.write_str("orig_iat field not found in token."),
-            DrfJwtError::RefreshExpired => f.write_str("Refresh has expired."),
-            DrfJwtError::NoTokenId => f.write_str("orig_jti or jti field not found in token."),
-            DrfJwtError::BadCredentials => f.write_str("Unable to log in with provided credentials."),
-            DrfJwtError::NotAUuid(value) => write!(f, "\u{201c}{value}\u{201d} is not a valid UUID."),
-            DrfJwtError::InvalidPayload => f.write_str("Invalid payload."),
-            DrfJwtError::Other(e) => write!(f, "{e}"),
-        }
-    }
+    #[error("{0}")]
+    Other(#[from] AuthError),
 }
 
 impl DrfJwtError {
@@ -82,12 +73,6 @@ impl DrfJwtError {
             DrfJwtError::BadCredentials => "credentials",
             DrfJwtError::Other(_) => "other",
         }
-    }
-}
-
-impl From<AuthError> for DrfJwtError {
-    fn from(e: AuthError) -> Self {
-        DrfJwtError::Other(e)
     }
 }
 

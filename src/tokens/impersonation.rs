@@ -7,11 +7,10 @@ use super::error::AuthError;
 use super::now_secs;
 use super::token::{Token, TokenType, user_id_value};
 use crate::config::Impersonation;
-use crate::state::State;
 use crate::store::User;
+use crate::tokens::state::State;
 
-/// The claim naming the user who asked for the token.
-pub const IMPERSONATOR_CLAIM: &str = "impersonator";
+pub use super::claims::IMPERSONATOR_CLAIM;
 
 /// Whom to impersonate: drf-jwt's `user` (a primary key) or a username.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,11 +5,13 @@
 pub mod authentication;
 pub mod backend;
 mod claims;
+pub mod clients;
 pub mod drf_jwt;
 pub mod error;
 pub mod impersonation;
 pub mod oauth;
 pub mod serializers;
+pub mod state;
 pub mod token;
 
 pub use backend::TokenBackend;

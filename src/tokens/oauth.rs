@@ -1,44 +1,25 @@
 //! The standard endpoints API gateways and resource servers speak, beyond Simple JWT:
 //! token revocation (RFC 7009) and token introspection (RFC 7662).
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-
 use serde_json::{Map, Value, json};
 
+use super::authentication::password_changed;
 use super::error::AuthError;
 use super::serializers::{
     claimed_id, decode, find_user, issued_to_holder, outstanding, sha256_hex, user_is_allowed,
 };
-use super::token::{Token, TokenType, password_fingerprint};
-use crate::config::IntrospectionClient;
-use crate::state::State;
+use super::token::{Token, TokenType};
 use crate::store::Reason;
-
-/// The clients allowed to introspect, and the credentials already checked: a gateway calls
-/// for every request, and an argon2 check each time would cost more than the answer.
-pub struct Clients {
-    clients: Vec<IntrospectionClient>,
-    verified: Mutex<HashSet<String>>,
-}
-
-impl Clients {
-    pub fn new(clients: Vec<IntrospectionClient>) -> Clients {
-        Clients {
-            clients,
-            verified: Mutex::new(HashSet::new()),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.clients.is_empty()
-    }
-}
+use crate::tokens::state::State;
 
 /// Whether these credentials were checked before: no password check needed.
 pub fn client_verified(state: &State, client_id: &str, secret: &str) -> bool {
-    let key = format!("{client_id}\0{}", sha256_hex(secret));
-    state.clients.verified.lock().expect("cache lock").contains(&key)
+    state.clients.is_verified(&client_key(client_id, secret))
+}
+
+/// What remembers checked credentials: never the secret itself.
+fn client_key(client_id: &str, secret: &str) -> String {
+    format!("{client_id}\0{}", sha256_hex(secret))
 }
 
 /// Checks HTTP Basic credentials of an introspection client. An unknown client id costs a
@@ -49,18 +30,16 @@ pub async fn authenticate_client(state: &State, client_id: &str, secret: &str) -
     if clients.is_empty() {
         return Ok(false);
     }
-    let key = format!("{client_id}\0{}", sha256_hex(secret));
-    if clients.verified.lock().expect("cache lock").contains(&key) {
+    let key = client_key(client_id, secret);
+    if clients.is_verified(&key) {
         return Ok(true);
     }
-    let hash = clients
-        .clients
-        .iter()
-        .find(|c| c.client_id == client_id)
-        .map(|c| c.secret_hash.as_str());
-    let verified = state.hasher.verify(secret, hash).await?;
+    let verified = state
+        .hasher
+        .verify(secret, clients.secret_hash(client_id))
+        .await?;
     if verified.matches {
-        clients.verified.lock().expect("cache lock").insert(key);
+        clients.remember(key);
     }
     Ok(verified.matches)
 }
@@ -114,11 +93,7 @@ pub async fn introspect(state: &State, raw: &str) -> Result<Value, AuthError> {
     if !user_is_allowed(state, &user) || !issued_to_holder(&user, token.get("iat")) {
         return Ok(inactive);
     }
-    if s.check_revoke_token
-        && kind != TokenType::Refresh
-        && token.get(&s.revoke_token_claim).and_then(Value::as_str)
-            != Some(password_fingerprint(&user.password).as_str())
-    {
+    if password_changed(s, kind, &token, &user) {
         return Ok(inactive);
     }
     let mut answer = Map::new();

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::error::{AuthError, TokenError};
 use super::token::{Token, TokenType, is_truthy};
 use super::{now_f64, now_secs};
-use crate::state::State;
 use crate::store::{OutstandingToken, Reason, Rotation, User};
+use crate::tokens::state::State;
 
 /// `{"refresh": …, "access": …}`
 #[derive(Debug, Clone)]

@@ -208,8 +208,8 @@ pub fn new_jti() -> String {
 
 /// A random (version 4) UUID, as Python's `uuid4()`, from aws-lc's generator:
 /// `Uuid::new_v4` asks the kernel for every one (a system call per token issued). The
-/// generator's bytes are drawn 32 UUIDs at a time: each call costs ~2,000 instructions
-/// whatever its length, more than the rest of making a token's claims.
+/// generator's bytes are drawn 32 UUIDs at a time: each call has a fixed cost whatever its
+/// length, more than the rest of making a token's claims.
 pub fn random_uuid() -> uuid::Uuid {
     const BATCH: usize = 32 * 16;
     thread_local! {

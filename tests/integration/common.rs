@@ -11,8 +11,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use jwtd::config::{Settings, Sources};
 use jwtd::http::HttpState;
-use jwtd::state::State;
 use jwtd::store::{NewUser, User};
+use jwtd::tokens::state::State;
 use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_jwtd");

@@ -181,7 +181,7 @@ async fn keys_that_do_not_fit_stop_start_up() {
     ];
     for (settings, message) in cases {
         let storage = Storage::new(Db::Sqlite).await;
-        let err = jwtd::state::State::build(storage.settings_without_key(&settings))
+        let err = jwtd::tokens::state::State::build(storage.settings_without_key(&settings))
             .await
             .err()
             .unwrap_or_else(|| panic!("accepted: {settings}"));
@@ -196,7 +196,7 @@ async fn keys_that_do_not_fit_stop_start_up() {
             "algorithm = \"{alg}\"\nsigning_key = \"file:{}\"",
             fixtures.join(file).display()
         );
-        jwtd::state::State::build(storage.settings_without_key(&settings))
+        jwtd::tokens::state::State::build(storage.settings_without_key(&settings))
             .await
             .unwrap();
     }
@@ -926,7 +926,7 @@ async fn keys_dir_errors_name_the_file_or_the_setting() {
     ];
     for (settings, message) in cases {
         let storage = Storage::new(Db::Sqlite).await;
-        let err = jwtd::state::State::build(storage.settings_without_key(&settings))
+        let err = jwtd::tokens::state::State::build(storage.settings_without_key(&settings))
             .await
             .err()
             .unwrap_or_else(|| panic!("accepted: {settings}"));
@@ -936,7 +936,7 @@ async fn keys_dir_errors_name_the_file_or_the_setting() {
     }
     // The P-384 key alone: ES384, named by its file.
     let storage = Storage::new(Db::Sqlite).await;
-    let state = jwtd::state::State::build(storage.settings_without_key(&at(&keys)))
+    let state = jwtd::tokens::state::State::build(storage.settings_without_key(&at(&keys)))
         .await
         .unwrap();
     let ring = state.backend.keys();

@@ -5,9 +5,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::HttpState;
-use super::openapi::JwkSet;
 use crate::config::Settings;
+use crate::http::HttpState;
 
 type Http = web::Data<HttpState>;
 
@@ -60,37 +59,17 @@ impl Rendered {
     }
 }
 
-#[utoipa::path(
-    get,
-    path = "/.well-known/jwks.json",
-    tag = "keys",
-    summary = "The public keys (RFC 7517 JWK Set)",
-    responses(
-        (status = 200, description = "The keys", body = JwkSet, headers(("ETag" = String), ("Cache-Control" = String))),
-        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
-    )
-)]
 /// `GET /.well-known/jwks.json`: the public keys of the ring, pre-rendered.
 pub async fn jwks(req: HttpRequest) -> HttpResponse {
-    let http = super::state(&req);
+    let http = crate::http::state(&req);
     http.jwks.respond(http, &req)
 }
 
-#[utoipa::path(
-    get,
-    path = "/.well-known/openid-configuration",
-    tag = "keys",
-    summary = "Discovery document (also at /.well-known/oauth-authorization-server, RFC 8414)",
-    responses(
-        (status = 200, description = "Issuer, jwks_uri and endpoints. Without public_url or a URL issuer the URLs are made from the request, and Cache-Control is no-store", body = Object, headers(("ETag" = String), ("Cache-Control" = String))),
-        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
-    )
-)]
 /// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
 pub async fn discovery(http: Http, req: HttpRequest) -> HttpResponse {
     let (base, from_request) = match configured_base(&http.app.settings) {
         Some(base) => (base.to_string(), false),
-        None => (super::origin::request_origin(&http, &req), true),
+        None => (crate::http::drf::origin::request_origin(&http, &req), true),
     };
     let rendered = Rendered::new(&discovery_document(&http, &base));
     if from_request {

@@ -2,39 +2,17 @@
 //! Simple JWT's shape (`{"access": …}`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 
-use super::fields::{FieldErrors, char_field};
-use super::metrics::Issued;
-use super::openapi::{BadRequest, Detail, ImpersonateRequest, ImpersonationToken, TokenNotValid};
-use super::parsers::{Data, Input};
-use super::{HttpState, me};
+use super::me;
+use crate::http::HttpState;
+use crate::http::drf::fields::{FieldErrors, char_field};
+use crate::http::drf::parsers::{Data, Input};
+use crate::http::ops::metrics::Issued;
+use crate::http::schema::ImpersonationToken;
 use crate::tokens::impersonation::{self, Target};
 
 type Http = web::Data<HttpState>;
 
-#[utoipa::path(
-    post,
-    path = "/api/token/impersonate/",
-    tag = "tokens",
-    summary = "Impersonate a user: a short-lived access token with an `impersonator` claim",
-    security(("jwt" = [])),
-    request_body(content(
-        (ImpersonateRequest = "application/json"),
-        (ImpersonateRequest = "application/x-www-form-urlencoded"),
-        (ImpersonateRequest = "multipart/form-data")
-    )),
-    responses(
-        (status = 200, description = "The access token", body = ImpersonationToken),
-        (status = 400, description = "No such user, an inactive user, or fields missing or of the wrong type", body = BadRequest),
-        (status = 401, description = "The caller is not authenticated", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "The caller may not impersonate, holds an impersonation token, or the target is a superuser; or, authenticated by the access cookie, sent no valid X-CSRFToken", body = Detail),
-        (status = 404, description = "Impersonation is off", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
-    )
-)]
 pub async fn impersonate(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
         // DRF's order: authentication, permission, then the body.
@@ -43,7 +21,7 @@ pub async fn impersonate(http: Http, req: HttpRequest, body: web::Payload) -> Ht
         let data = http.read_data(&req, body).await?;
         let target = target(&data)?;
         let access = impersonation::impersonate(&http.app, &caller, target).await?;
-        Ok(json!({ "access": access }))
+        Ok(ImpersonationToken { access })
     };
     let mut response = http.respond(result.await);
     if response.status().is_success() {

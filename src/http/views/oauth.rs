@@ -4,11 +4,9 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
-use serde_json::json;
 
-use super::openapi::{Detail, Empty, Introspection, OAuthError, OAuthTokenRequest};
-use super::parsers::{Data, Input};
-use super::{ApiError, HttpState, json_response};
+use crate::http::drf::parsers::{Data, Input};
+use crate::http::{ApiError, HttpState};
 use crate::tokens::oauth;
 
 type Http = web::Data<HttpState>;
@@ -26,49 +24,16 @@ fn token_param(data: &Data) -> Result<String, ApiError> {
     }
 }
 
-#[utoipa::path(
-    post,
-    path = "/api/token/revoke/",
-    tag = "oauth",
-    summary = "Revoke a token (RFC 7009); 200 for unknown and invalid tokens too",
-    request_body(content(
-        (OAuthTokenRequest = "application/x-www-form-urlencoded"),
-        (OAuthTokenRequest = "application/json")
-    )),
-    responses(
-        (status = 200, description = "Revoked (or nothing to revoke)", body = Empty),
-        (status = 400, description = "No token parameter", body = OAuthError),
-        (status = 503, description = "The database is unavailable", body = Detail),
-    )
-)]
 pub async fn revoke(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
         let data = http.read_data(&req, body).await.map_err(as_oauth)?;
         let token = token_param(&data)?;
         oauth::revoke(&http.app, &token).await?;
-        Ok(json!({}))
+        Ok(())
     };
-    no_store(http.respond(result.await))
+    no_store(http.respond_empty(result.await))
 }
 
-#[utoipa::path(
-    post,
-    path = "/api/token/introspect/",
-    tag = "oauth",
-    summary = "Introspect a token (RFC 7662)",
-    request_body(content(
-        (OAuthTokenRequest = "application/x-www-form-urlencoded"),
-        (OAuthTokenRequest = "application/json")
-    )),
-    security(("client_basic" = [])),
-    responses(
-        (status = 200, description = "Whether jwtd would accept the token, and its claims", body = Introspection),
-        (status = 400, description = "No token parameter", body = OAuthError),
-        (status = 401, description = "Unknown client or wrong secret", body = OAuthError, headers(("WWW-Authenticate" = String))),
-        (status = 429, description = "Throttled: a client check not made before, from an address that used up its login rate", body = Detail, headers(("Retry-After" = String))),
-        (status = 503, description = "The database is unavailable", body = Detail),
-    )
-)]
 pub async fn introspect(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let result = async {
         let unauthorized = || ApiError::OAuth {
@@ -136,16 +101,4 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
         header::HeaderValue::from_static("no-store"),
     );
     response
-}
-
-pub fn oauth_error_response(status: u16, error: &str, description: &str) -> HttpResponse {
-    let mut builder =
-        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("a valid status"));
-    if status == 401 {
-        builder.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"jwtd\""));
-    }
-    json_response(
-        builder,
-        &json!({"error": error, "error_description": description}),
-    )
 }

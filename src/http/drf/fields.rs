@@ -6,9 +6,17 @@ use serde_json::{Map, Value};
 use super::json::py_float_str;
 use super::parsers::{Data, Input};
 
-/// Field errors in the order of the serializer's fields: `{"username": ["…"], …}`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// DRF's validation errors: field name (or `non_field_errors`) to messages.
+#[derive(Debug, Default, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(value_type = std::collections::BTreeMap<String, Vec<String>>)]
 pub struct FieldErrors(Vec<(String, Vec<String>)>);
+
+/// In the order of the serializer's fields: `{"username": ["…"], …}`.
+impl serde::Serialize for FieldErrors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(field, messages)| (field, messages)))
+    }
+}
 
 impl FieldErrors {
     pub fn is_empty(&self) -> bool {
@@ -112,7 +120,7 @@ pub fn char_fields<const N: usize>(data: &Data, names: [&str; N]) -> Result<[Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::parsers::parse;
+    use crate::http::drf::parsers::parse;
 
     fn check(body: &str) -> Result<[String; 2], Value> {
         let data = parse(Some("application/json"), body.as_bytes()).unwrap();

@@ -1,13 +1,11 @@
 //! What is built once at start-up from the settings and shared by every request and
 //! command (Simple JWT's `state.py` holds its token backend the same way).
 
-use std::fmt;
-
+use super::backend::TokenBackend;
+use super::clients::Clients;
 use crate::config::{ConfigError, Settings};
 use crate::passwords::PasswordHasher;
 use crate::store::{ConnectOptions, Database, StoreError};
-use crate::tokens::TokenBackend;
-use crate::tokens::oauth::Clients;
 
 pub struct State {
     pub settings: Settings,
@@ -18,36 +16,15 @@ pub struct State {
     pub clients: Clients,
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    Config(ConfigError),
-    Store(StoreError),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
     /// A file that cannot be read or written.
+    #[error("{0}")]
     Files(String),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Config(e) => write!(f, "{e}"),
-            StartError::Store(e) => write!(f, "{e}"),
-            StartError::Files(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
-
-impl From<ConfigError> for StartError {
-    fn from(e: ConfigError) -> Self {
-        StartError::Config(e)
-    }
-}
-
-impl From<StoreError> for StartError {
-    fn from(e: StoreError) -> Self {
-        StartError::Store(e)
-    }
 }
 
 impl State {

@@ -10,7 +10,8 @@ use prometheus_client::registry::Registry;
 
 use super::request_counts::RequestCounts;
 use crate::store::Database;
-use crate::tokens::{AuthError, TokenError};
+use crate::tokens::AuthError;
+use crate::tokens::error::Kind;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TypeLabel {
@@ -180,33 +181,17 @@ impl Failure {
         }
     }
 
+    /// A refusal of the rules, as they answer it; failures of the server are not refusals.
     pub fn of(error: &AuthError) -> Option<Failure> {
-        let (code, reason) = match error {
-            AuthError::InvalidToken(e) => ("token_not_valid", e.label()),
-            AuthError::NoValidTokenType(messages) => (
-                "token_not_valid",
-                messages.first().map_or("invalid", |(_, e)| e.label()),
-            ),
-            AuthError::NoUserIdentification => ("token_not_valid", "no_user_id"),
-            AuthError::NoActiveAccount => ("no_active_account", "credentials"),
-            AuthError::NoActiveAccountForToken => ("no_active_account", "user"),
-            AuthError::UserNotFound => ("user_not_found", "user"),
-            AuthError::UserInactive => ("user_inactive", "user"),
-            AuthError::PasswordChanged => ("password_changed", "user"),
-            AuthError::BadAuthorizationHeader => ("bad_authorization_header", "header"),
-            AuthError::NotAuthenticated => ("not_authenticated", "header"),
-            AuthError::BlacklistedOnVerify => ("token_not_valid", "blacklisted"),
-            AuthError::Store(_) | AuthError::Password(_) => return None,
-        };
-        let blacklisted = matches!(
-            error,
-            AuthError::InvalidToken(TokenError::Blacklisted) | AuthError::BlacklistedOnVerify
-        ) || matches!(error, AuthError::NoValidTokenType(m) if m.iter().any(|(_, e)| *e == TokenError::Blacklisted));
-        Some(Failure {
-            code,
-            reason,
-            blacklisted,
-        })
+        let answer = error.answer();
+        match answer.kind {
+            Kind::Unavailable | Kind::ServerError => None,
+            Kind::DetailCode | Kind::Detail | Kind::Validation => Some(Failure {
+                code: answer.code,
+                reason: answer.reason,
+                blacklisted: answer.blacklisted,
+            }),
+        }
     }
 }
 

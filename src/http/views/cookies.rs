@@ -10,13 +10,12 @@
 use actix_web::cookie::{self, Cookie};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::Value;
 
-use super::fields::char_fields;
-use super::openapi::{CsrfToken, Detail};
-use super::parsers::Data;
-use super::{ApiError, HttpState, csrf, json_response};
 use crate::config::{SameSite, Settings};
+use crate::http::drf::fields::char_fields;
+use crate::http::drf::parsers::Data;
+use crate::http::schema::{CsrfToken, Refreshed, TokenPair};
+use crate::http::{ApiError, HttpState, drf::csrf, json_response};
 
 /// The value of the cookie `name` in a request, if it has one that is not empty. Tolerant
 /// of what other applications on the same domain put in the `Cookie` header: pairs that
@@ -143,7 +142,7 @@ impl Cookies {
         max_age: cookie::time::Duration,
     ) -> Cookie<'static> {
         let secret = (!login)
-            .then(|| csrf::secret_of(req, &self.csrf))
+            .then(|| csrf::secret_of(token_from_cookie(req, &self.csrf)))
             .flatten()
             .unwrap_or_else(csrf::new_secret);
         self.cookie(&self.csrf, secret, max_age, false)
@@ -159,7 +158,7 @@ impl Cookies {
             return Ok(());
         }
         self.check_origin(http, req)?;
-        csrf::check(req, &self.csrf).map_err(|e| ApiError::Csrf(e.0))
+        csrf::check(req, token_from_cookie(req, &self.csrf)).map_err(|e| ApiError::Csrf(e.0))
     }
 
     /// Django's Origin check (see `csrf::check_origin`) against jwtd's own origin and
@@ -167,7 +166,8 @@ impl Cookies {
     fn check_origin(&self, http: &HttpState, req: &HttpRequest) -> Result<(), ApiError> {
         let trusted = |origin: &str| {
             self.trusted_origins.iter().any(|t| t == origin)
-                || (self.own_origin_from_request && origin == super::origin::request_origin(http, req))
+                || (self.own_origin_from_request
+                    && origin == crate::http::drf::origin::request_origin(http, req))
         };
         csrf::check_origin(req, trusted).map_err(|e| ApiError::Csrf(e.0))
     }
@@ -243,21 +243,9 @@ pub fn check_cookie_origin(http: &HttpState, req: &HttpRequest) -> Result<(), Ap
     }
 }
 
-#[utoipa::path(
-    get,
-    path = "/api/token/csrf/",
-    tag = "tokens",
-    summary = "The CSRF token, for a page that cannot read the CSRF cookie",
-    description = "With `auth_cookie` set: the CSRF cookie's secret, masked as Django's `get_token()` does, for the `X-CSRFToken` header; the CSRF cookie is set too (kept when the browser has one). For a page on another site, which cannot read jwtd's cookies; call it with `credentials: \"include\"` from an origin of `cors_allowed_origins`.",
-    responses(
-        (status = 200, description = "The token", body = CsrfToken, headers(("Set-Cookie" = String), ("Cache-Control" = String))),
-        (status = 403, description = "CSRF Failed: the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
-        (status = 404, description = "auth_cookie is not set: there are no cookies and no CSRF token", body = Detail),
-    )
-)]
 /// `GET /api/token/csrf/` → `{"csrfToken"}`, as Django apps answer with `ensure_csrf_cookie`.
 pub async fn csrf_token(req: HttpRequest) -> HttpResponse {
-    let http = super::state(&req);
+    let http = crate::http::state(&req);
     let Some(c) = &http.cookies else {
         return ApiError::NotFound.response(http);
     };
@@ -265,7 +253,9 @@ pub async fn csrf_token(req: HttpRequest) -> HttpResponse {
         return e.response(http);
     }
     let cookie = c.csrf_cookie(&req, false, c.refresh_max_age);
-    let body = serde_json::json!({"csrfToken": csrf::mask(cookie.value())});
+    let body = CsrfToken {
+        csrfToken: csrf::mask(cookie.value()),
+    };
     let mut response = json_response(HttpResponse::Ok(), &body);
     // The token is this browser's: never for a shared cache.
     response.headers_mut().insert(
@@ -281,7 +271,7 @@ pub async fn csrf_token(req: HttpRequest) -> HttpResponse {
 pub fn respond_with_tokens(
     http: &HttpState,
     req: &HttpRequest,
-    result: Result<Value, ApiError>,
+    result: Result<impl TokenBody, ApiError>,
     login: bool,
 ) -> HttpResponse {
     let Some(c) = &http.cookies else {
@@ -292,13 +282,14 @@ pub fn respond_with_tokens(
         Err(e) => return e.response(http),
     };
     let mut cookies = Vec::with_capacity(3);
-    if let Some(refresh) = take(&mut body, "refresh", c.tokens_in_body) {
+    let (refresh, access) = body.tokens();
+    if let Some(refresh) = take(refresh, c.tokens_in_body) {
         cookies.push(c.cookie(&c.refresh, refresh, c.refresh_max_age, c.http_only));
     }
     // Without an access cookie the access token stays in the body whatever the setting
     // says: the page has no other way to get it.
     if let Some(name) = &c.access
-        && let Some(access) = take(&mut body, "access", c.tokens_in_body)
+        && let Some(access) = take(access, c.tokens_in_body)
     {
         cookies.push(c.cookie(name, access, c.access_max_age, c.http_only));
     }
@@ -311,12 +302,26 @@ pub fn respond_with_tokens(
 }
 
 /// A token of the body, left there only when `keep`.
-fn take(body: &mut Value, key: &str, keep: bool) -> Option<String> {
-    let token = body.get(key)?.as_str()?.to_owned();
-    if !keep && let Some(map) = body.as_object_mut() {
-        map.remove(key);
+fn take(token: &mut Option<String>, keep: bool) -> Option<String> {
+    if keep { token.clone() } else { token.take() }
+}
+
+/// A body of tokens that cookie mode also sets as cookies: obtain's and refresh's.
+pub trait TokenBody: serde::Serialize {
+    /// The refresh and the access token, each left out of the body when taken.
+    fn tokens(&mut self) -> (&mut Option<String>, &mut Option<String>);
+}
+
+impl TokenBody for TokenPair {
+    fn tokens(&mut self) -> (&mut Option<String>, &mut Option<String>) {
+        (&mut self.refresh, &mut self.access)
     }
-    Some(token)
+}
+
+impl TokenBody for Refreshed {
+    fn tokens(&mut self) -> (&mut Option<String>, &mut Option<String>) {
+        (&mut self.refresh, &mut self.access)
+    }
 }
 
 /// Logout's cookies: cleared when the token it blacklisted — or found unusable (401) — is

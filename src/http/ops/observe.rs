@@ -14,8 +14,8 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use tracing::Instrument;
 
-use super::HttpState;
 use super::metrics::{Failure, Issued};
+use crate::http::HttpState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");

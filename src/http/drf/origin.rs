@@ -7,7 +7,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderValue};
 
-use super::HttpState;
+use crate::http::HttpState;
 
 const X_FORWARDED_HOST: &str = "x-forwarded-host";
 const X_FORWARDED_PROTO: &str = "x-forwarded-proto";

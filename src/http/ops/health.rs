@@ -2,42 +2,33 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
-use super::openapi::Status;
-use super::{HttpState, json_response};
+use crate::http::schema::Status;
+use crate::http::{HttpState, json_response};
 
 type Http = web::Data<HttpState>;
 
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    tag = "operations",
-    summary = "Liveness",
-    responses((status = 200, description = "The process answers", body = Status))
-)]
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> HttpResponse {
-    json_response(HttpResponse::Ok(), &json!({"status": "ok"}))
+    let ok = Status {
+        status: "ok",
+        database: None,
+        detail: None,
+    };
+    json_response(HttpResponse::Ok(), &ok)
 }
 
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    tag = "operations",
-    summary = "Readiness: the database answers, its migrations are applied and, after a failed write, it takes writes again",
-    responses(
-        (status = 200, description = "Ready", body = Status),
-        (status = 503, description = "Not ready", body = Status),
-    )
-)]
 /// `GET /readyz`: the database answers, has every migration applied and, if a write failed
 /// since the last that succeeded, takes a write again; 503 otherwise.
 pub async fn readyz(http: Http) -> HttpResponse {
     match http.app.store.ready().await {
         Ok(()) => json_response(
             HttpResponse::Ok(),
-            &json!({"status": "ready", "database": http.app.store.kind()}),
+            &Status {
+                status: "ready",
+                database: Some(http.app.store.kind()),
+                detail: None,
+            },
         ),
         Err(e) => {
             // The database's own words go to the log only: they may name files, hosts or
@@ -45,7 +36,11 @@ pub async fn readyz(http: Http) -> HttpResponse {
             tracing::warn!(error = %e, "not ready");
             json_response(
                 HttpResponse::ServiceUnavailable(),
-                &json!({"status": "unavailable", "database": http.app.store.kind(), "detail": e.reason()}),
+                &Status {
+                    status: "unavailable",
+                    database: Some(http.app.store.kind()),
+                    detail: Some(e.reason()),
+                },
             )
         }
     }

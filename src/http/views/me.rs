@@ -3,35 +3,21 @@
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::openapi::{Detail, Me, TokenNotValid};
-use super::{ApiError, HttpState, metadata};
+use crate::http::schema::Me;
+use crate::http::{ApiError, HttpState, drf::metadata};
 use crate::store::User;
 use crate::tokens::impersonation::IMPERSONATOR_CLAIM;
 use crate::tokens::{AuthError, Token, authentication};
 
 type Http = web::Data<HttpState>;
 
-#[utoipa::path(
-    get,
-    path = "/api/me/",
-    tag = "users",
-    summary = "The authenticated user (JWTAuthentication + IsAuthenticated)",
-    description = "The access token comes from the authorization header or, when there is none and `auth_cookie_access` is set, from the access cookie.",
-    security(("jwt" = [])),
-    responses(
-        (status = 200, description = "The user", body = Me),
-        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
-        (status = 503, description = "The database is unavailable", body = Detail),
-    )
-)]
 pub async fn me(req: HttpRequest) -> HttpResponse {
-    let http = super::state(&req);
+    let http = crate::http::state(&req);
     let result = authenticated(http, &req)
         .await
-        .map(|(user, token)| user_json(&user, &token));
+        .map(|(user, token)| user_body(user, &token));
     http.respond(result)
 }
 
@@ -63,24 +49,21 @@ pub(super) async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result
     Err(AuthError::NotAuthenticated.into())
 }
 
-fn user_json(user: &User, token: &Token) -> Value {
-    let mut body = json!({
-        "id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "is_active": user.is_active,
-        "is_staff": user.is_staff,
-        "is_superuser": user.is_superuser,
-        "last_login": user.last_login.map(drf_datetime),
-        "date_joined": drf_datetime(user.date_joined),
-    });
-    // So that a frontend can show whose session this really is.
-    if let Some(impersonator) = token.get(IMPERSONATOR_CLAIM) {
-        body["impersonator"] = impersonator.clone();
+fn user_body(user: User, token: &Token) -> Me {
+    Me {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        is_active: user.is_active,
+        is_staff: user.is_staff,
+        is_superuser: user.is_superuser,
+        last_login: user.last_login.map(drf_datetime),
+        date_joined: drf_datetime(user.date_joined),
+        // So that a frontend can show whose session this really is.
+        impersonator: token.get(IMPERSONATOR_CLAIM).cloned(),
     }
-    body
 }
 
 /// DRF's DateTimeField output: ISO 8601, microseconds when present, `Z` for UTC.

@@ -1,0 +1,397 @@
+//! What each endpoint takes and answers, for the API description: one stub per handler,
+//! named as it (the name is the operation id unless one is given), carrying its
+//! `#[utoipa::path]`. The handlers stay free of it; the routes are in `http::routes`.
+
+#![allow(dead_code)] // the stubs exist for their descriptions
+
+use crate::http::schema::*;
+
+#[utoipa::path(
+    post,
+    path = "/api/token/",
+    tag = "tokens",
+    summary = "Obtain a refresh/access pair",
+    request_body(content(
+        (ObtainRequest = "application/json"),
+        (ObtainRequest = "application/x-www-form-urlencoded"),
+        (ObtainRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The pair; with auth_cookie set, also as cookies beside a CSRF cookie", body = TokenPair, headers(("Set-Cookie" = String))),
+        (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+    )
+)]
+pub fn obtain_pair() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/refresh/",
+    tag = "tokens",
+    summary = "Refresh: a new access token (and refresh token with rotation)",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). With cookies on, the new tokens are set as cookies too.",
+    params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+        (RefreshRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The new token(s)", body = Refreshed, headers(("Set-Cookie" = String))),
+        (status = 401, description = "The token is invalid, expired, of the wrong type or blacklisted; or its user cannot log in", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins; or the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn refresh() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/verify/",
+    tag = "tokens",
+    summary = "Verify any token",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Valid", body = Empty),
+        (status = 401, description = "The token is invalid or expired", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn verify() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/blacklist/",
+    tag = "tokens",
+    summary = "Blacklist a refresh token (log out)",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). Cookies are left as they are: /api/token/logout/ also clears them.",
+    params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+        (RefreshRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Blacklisted", body = Empty),
+        (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: the refresh token came from the cookie, and the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins, or without a matching X-CSRFToken header", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn blacklist() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/logout/",
+    tag = "tokens",
+    summary = "Log out: blacklist the refresh token and clear the auth cookies",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). The cookies are cleared (expired `Set-Cookie`) when the token was the refresh cookie's, on 200 and on 401 alike.",
+    params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+        (RefreshRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "Blacklisted; the auth cookies cleared", body = Empty, headers(("Set-Cookie" = String))),
+        (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String), ("Set-Cookie" = String))),
+        (status = 400, description = "No refresh token in the body nor in a cookie, invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 403, description = "CSRF Failed: the refresh token came from the cookie, and the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins, or without a matching X-CSRFToken header", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn logout() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/",
+    tag = "tokens",
+    summary = "Obtain a sliding token",
+    request_body(content(
+        (ObtainRequest = "application/json"),
+        (ObtainRequest = "application/x-www-form-urlencoded"),
+        (ObtainRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The token", body = SlidingToken),
+        (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+    )
+)]
+pub fn obtain_sliding() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/refresh/",
+    tag = "tokens",
+    summary = "Refresh a sliding token until its refresh_exp",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The token with a new exp", body = SlidingToken),
+        (status = 401, description = "The token is invalid, expired, blacklisted or past its refresh_exp", body = Unauthorized, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn refresh_sliding() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/token/csrf/",
+    tag = "tokens",
+    summary = "The CSRF token, for a page that cannot read the CSRF cookie",
+    description = "With `auth_cookie` set: the CSRF cookie's secret, masked as Django's `get_token()` does, for the `X-CSRFToken` header; the CSRF cookie is set too (kept when the browser has one). For a page on another site, which cannot read jwtd's cookies; call it with `credentials: \"include\"` from an origin of `cors_allowed_origins`.",
+    responses(
+        (status = 200, description = "The token", body = CsrfToken, headers(("Set-Cookie" = String), ("Cache-Control" = String))),
+        (status = 403, description = "CSRF Failed: the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
+        (status = 404, description = "auth_cookie is not set: there are no cookies and no CSRF token", body = Detail),
+    )
+)]
+pub fn csrf_token() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/impersonate/",
+    tag = "tokens",
+    summary = "Impersonate a user: a short-lived access token with an `impersonator` claim",
+    security(("jwt" = [])),
+    request_body(content(
+        (ImpersonateRequest = "application/json"),
+        (ImpersonateRequest = "application/x-www-form-urlencoded"),
+        (ImpersonateRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 200, description = "The access token", body = ImpersonationToken),
+        (status = 400, description = "No such user, an inactive user, or fields missing or of the wrong type", body = BadRequest),
+        (status = 401, description = "The caller is not authenticated", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "The caller may not impersonate, holds an impersonation token, or the target is a superuser; or, authenticated by the access cookie, sent no valid X-CSRFToken", body = Detail),
+        (status = 404, description = "Impersonation is off", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn impersonate() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/revoke/",
+    tag = "oauth",
+    summary = "Revoke a token (RFC 7009); 200 for unknown and invalid tokens too",
+    request_body(content(
+        (OAuthTokenRequest = "application/x-www-form-urlencoded"),
+        (OAuthTokenRequest = "application/json")
+    )),
+    responses(
+        (status = 200, description = "Revoked (or nothing to revoke)", body = Empty),
+        (status = 400, description = "No token parameter", body = OAuthError),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn revoke() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/introspect/",
+    tag = "oauth",
+    summary = "Introspect a token (RFC 7662)",
+    request_body(content(
+        (OAuthTokenRequest = "application/x-www-form-urlencoded"),
+        (OAuthTokenRequest = "application/json")
+    )),
+    security(("client_basic" = [])),
+    responses(
+        (status = 200, description = "Whether jwtd would accept the token, and its claims", body = Introspection),
+        (status = 400, description = "No token parameter", body = OAuthError),
+        (status = 401, description = "Unknown client or wrong secret", body = OAuthError, headers(("WWW-Authenticate" = String))),
+        (status = 429, description = "Throttled: a client check not made before, from an address that used up its login rate", body = Detail, headers(("Retry-After" = String))),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn introspect() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/me/",
+    tag = "users",
+    summary = "The authenticated user (JWTAuthentication + IsAuthenticated)",
+    description = "The access token comes from the authorization header or, when there is none and `auth_cookie_access` is set, from the access cookie.",
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The user", body = Me),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn me() {}
+
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "keys",
+    summary = "The public keys (RFC 7517 JWK Set)",
+    responses(
+        (status = 200, description = "The keys", body = JwkSet, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+    )
+)]
+pub fn jwks() {}
+
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "keys",
+    summary = "Discovery document (also at /.well-known/oauth-authorization-server, RFC 8414)",
+    responses(
+        (status = 200, description = "Issuer, jwks_uri and endpoints. Without public_url or a URL issuer the URLs are made from the request, and Cache-Control is no-store", body = Object, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+    )
+)]
+pub fn discovery() {}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = Status))
+)]
+pub fn healthz() {}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness: the database answers, its migrations are applied and, after a failed write, it takes writes again",
+    responses(
+        (status = 200, description = "Ready", body = Status),
+        (status = 503, description = "Not ready", body = Status),
+    )
+)]
+pub fn readyz() {}
+
+/// drf-jwt's endpoints (`drf_jwt_endpoints`).
+pub mod drf_jwt {
+    use crate::http::schema::*;
+
+    #[utoipa::path(
+    post,
+    path = "/api-token-auth/",
+    operation_id = "drf_jwt_obtain",
+    tag = "drf-jwt",
+    summary = "drf-jwt: obtain a token",
+    request_body(content(
+        (DrfJwtObtainRequest = "application/json"),
+        (DrfJwtObtainRequest = "application/x-www-form-urlencoded"),
+        (DrfJwtObtainRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "The token and its iat", body = DrfJwtIssued),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
+        (status = 400, description = "Unable to log in with provided credentials, missing or invalid fields, or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+    )
+)]
+    pub fn obtain() {}
+
+    #[utoipa::path(
+    post,
+    path = "/api-token-refresh/",
+    operation_id = "drf_jwt_refresh",
+    tag = "drf-jwt",
+    summary = "drf-jwt: a new token for the same login, until orig_iat + jwt_refresh_expiration_delta",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "The new token and its iat", body = DrfJwtIssued),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
+        (status = 400, description = "The token is expired, invalid, blacklisted or past its refresh limit, its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+    pub fn refresh() {}
+
+    #[utoipa::path(
+    post,
+    path = "/api-token-verify/",
+    operation_id = "drf_jwt_verify",
+    tag = "drf-jwt",
+    summary = "drf-jwt: verify a token",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "Valid: the token and its iat", body = DrfJwtVerified),
+        (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
+        (status = 400, description = "The token is expired, invalid or blacklisted, or its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+    pub fn verify() {}
+
+    #[utoipa::path(
+    post,
+    path = "/auth/logout/",
+    operation_id = "drf_jwt_logout",
+    tag = "drf-jwt",
+    summary = "drf-jwt: blacklist the token in the body, else the caller's own",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "Blacklisted (also when it already was); token is null under jwt_token_id = \"require\"", body = DrfJwtLoggedOut),
+        (status = 400, description = "The token to blacklist is not valid or its user cannot log in; invalid fields; or a body that could not be parsed", body = DrfJwtLogoutBadRequest),
+        (status = 401, description = "No token, or the caller's token is not valid", body = Detail, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "The caller's token is blacklisted; or, authenticated by the auth cookie, no valid X-CSRFToken was sent", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    ),
+    security(("drf_jwt" = []))
+)]
+    pub fn logout() {}
+}

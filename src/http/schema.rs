@@ -1,0 +1,270 @@
+//! The bodies jwtd sends, as types: the views and the error mapping serialize these, and
+//! the API description (`openapi`) is generated from them, so the document says what is
+//! sent. Field order is key order on the wire. The request types only describe what the
+//! DRF-compatible parsers read (`drf::parsers`, `drf::fields`): nothing builds them.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub use super::drf::fields::FieldErrors;
+
+/// Credentials (Simple JWT's `TokenObtainSerializer`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct ObtainRequest {
+    #[schema(min_length = 1)]
+    username: String,
+    #[schema(min_length = 1)]
+    password: String,
+}
+
+/// A refresh token (`TokenRefreshSerializer`, `TokenBlacklistSerializer`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct RefreshRequest {
+    #[schema(min_length = 1)]
+    refresh: String,
+}
+
+/// Any token (`TokenVerifySerializer`, `TokenRefreshSlidingSerializer`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct TokenRequest {
+    #[schema(min_length = 1)]
+    token: String,
+}
+
+/// RFC 7009 / RFC 7662 requests.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct OAuthTokenRequest {
+    #[schema(min_length = 1)]
+    token: String,
+    /// `access_token` or `refresh_token`; not needed.
+    token_type_hint: Option<String>,
+}
+
+/// Both tokens, unless `auth_cookie_tokens_in_body = false` leaves out those set as cookies.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+}
+
+/// `refresh` only with `rotate_refresh_tokens`; either left out when set as a cookie and
+/// `auth_cookie_tokens_in_body = false`.
+#[derive(Serialize, ToSchema)]
+pub struct Refreshed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+}
+
+/// `GET /api/token/csrf/`: the value for `X-CSRFToken`.
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)] // Django apps' name for it
+pub struct CsrfToken {
+    pub csrfToken: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlidingToken {
+    pub token: String,
+}
+
+/// An empty object.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
+
+impl Empty {
+    /// `Empty` serialized: verify's and blacklist's answer, written without serializing.
+    pub const JSON: &'static [u8] = b"{}";
+}
+
+/// The authenticated user.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    /// ISO 8601, UTC.
+    pub last_login: Option<String>,
+    pub date_joined: String,
+    /// The id of the user who impersonates this one, with an impersonation token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub impersonator: Option<Value>,
+}
+
+/// Whom to impersonate: `user` (an id) or `username`, not both.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct ImpersonateRequest {
+    user: Option<i64>,
+    #[schema(min_length = 1)]
+    username: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImpersonationToken {
+    pub access: String,
+}
+
+/// DRF's error body.
+#[derive(Serialize, ToSchema)]
+pub struct Detail {
+    pub detail: String,
+}
+
+/// Simple JWT's error body.
+#[derive(Serialize, ToSchema)]
+pub struct DetailCode {
+    pub detail: String,
+    /// `token_not_valid`, `user_not_found`, `user_inactive`, `password_changed`,
+    /// `bad_authorization_header`.
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenMessage {
+    pub token_class: &'static str,
+    pub token_type: &'static str,
+    pub message: String,
+}
+
+/// `JWTAuthentication`'s refusals: `messages` when no token class accepts the token, no
+/// `code` when no credentials came.
+#[derive(Serialize, ToSchema)]
+pub struct TokenNotValid {
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<TokenMessage>>,
+}
+
+/// A 400: field errors, or `{"detail"}` for a body that could not be parsed.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // the alternatives of a response; each is sent as its own type
+pub enum BadRequest {
+    Fields(FieldErrors),
+    Parse(Detail),
+}
+
+// Sent as `TokenNotValid`, of which it is the part these endpoints use.
+/// A 401 from a token endpoint: Simple JWT's `{"detail", "code"}`, or DRF's `{"detail"}`
+/// for refused credentials.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents a subset of `TokenNotValid`
+pub struct Unauthorized {
+    detail: String,
+    code: Option<String>,
+}
+
+/// drf-jwt's credentials (`JSONWebTokenSerializer`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct DrfJwtObtainRequest {
+    #[schema(min_length = 1)]
+    password: String,
+    #[schema(min_length = 1)]
+    username: String,
+}
+
+/// drf-jwt's token answer: `pk` is the new token's `iat`.
+#[derive(Serialize, ToSchema)]
+pub struct DrfJwtIssued {
+    #[schema(value_type = i64)]
+    pub pk: Value,
+    pub token: String,
+}
+
+/// `pk` is the token's `iat`, null when it has none.
+#[derive(Serialize, ToSchema)]
+pub struct DrfJwtVerified {
+    #[schema(value_type = Option<f64>)]
+    pub pk: Value,
+    pub token: String,
+}
+
+/// The blacklisted token; null under `jwt_token_id = "require"`.
+#[derive(Serialize, ToSchema)]
+pub struct DrfJwtLoggedOut {
+    pub token: Option<String>,
+}
+
+/// A 400 from `/auth/logout/`: field errors, a body that could not be parsed, or the
+/// blacklist serializer's `["message"]`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // the alternatives of a response; each is sent as its own type
+pub enum DrfJwtLogoutBadRequest {
+    Fields(FieldErrors),
+    Parse(Detail),
+    Messages(Vec<String>),
+}
+
+/// OAuth's error body (RFC 6749 §5.2).
+#[derive(Serialize, ToSchema)]
+pub struct OAuthError<'a> {
+    pub error: &'a str,
+    #[schema(value_type = Option<String>)]
+    pub error_description: &'a str,
+}
+
+// Built by the rule (`tokens::oauth::introspect`), which copies the claims under their
+// own names (`user_id_claim`'s included).
+/// RFC 7662's answer; only `active` when the token is not.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the rule's answer
+pub struct Introspection {
+    active: bool,
+    token_type: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    jti: Option<String>,
+    sub: Option<String>,
+    user_id: Option<String>,
+    username: Option<String>,
+    aud: Option<Value>,
+    iss: Option<String>,
+}
+
+/// A JWK Set (RFC 7517).
+#[derive(ToSchema)]
+#[allow(dead_code)] // rendered once from the key ring (`keys::KeyRing::jwks`)
+pub struct JwkSet {
+    keys: Vec<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(value_type = String)]
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub database: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub detail: Option<&'static str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_written_as_serialized() {
+        assert_eq!(serde_json::to_vec(&Empty {}).unwrap(), Empty::JSON);
+    }
+}
