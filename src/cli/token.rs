@@ -38,7 +38,7 @@ pub async fn run(command: TokenCommand, settings: Settings) -> CliResult {
         let state = State::build(settings).await?;
         let result = async {
             let user = find(&state.store, name).await?;
-            let pair = serializers::issue_pair(&state, &user)
+            let pair = serializers::issue_pair(&state, &user, &crate::tokens::audit::Client::NONE)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", json!({"refresh": pair.refresh, "access": pair.access}));
@@ -72,6 +72,9 @@ pub async fn run(command: TokenCommand, settings: Settings) -> CliResult {
                     .await
                     .map_err(|e| e.to_string())?;
                 println!("deleted {n} expired outstanding token(s)");
+                let before = crate::tokens::state::events_kept_since(&settings);
+                let n = store.prune_events(before).await.map_err(|e| e.to_string())?;
+                println!("deleted {n} security event(s) older than audit_retention");
                 // The login throttles' expired counters go with them.
                 crate::store::Counters::prune(&store, crate::store::now_micros())
                     .await

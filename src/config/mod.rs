@@ -12,6 +12,7 @@
 //! a test holds it to them.
 
 pub mod algorithm;
+mod audit;
 mod cookies;
 mod cors;
 mod database;
@@ -30,6 +31,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use audit::AuditSettings;
 pub use cookies::{CookieSettings, SameSite};
 pub use cors::{CorsSettings, origin_of};
 pub use database::{DatabaseSettings, ensure_data_dir};
@@ -58,6 +60,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub cookies: CookieSettings,
     pub database: DatabaseSettings,
+    /// Sessions' client metadata and the audit trail.
+    pub audit: AuditSettings,
 }
 
 impl Settings {
@@ -72,6 +76,7 @@ impl Settings {
         self.cors.validate()?;
         self.server.validate()?;
         self.cookies.validate()?;
+        self.audit.validate()?;
         self.keys.check_file_values()?;
         self.database.validate()
     }

@@ -120,6 +120,28 @@ impl HttpState {
         Ok(parsers::parse(content_type.as_deref(), &bytes)?)
     }
 
+    /// The request's client (address as the throttle determines it, user agent), for
+    /// sessions and the audit trail.
+    pub fn client<'r>(&self, req: &'r HttpRequest) -> crate::tokens::audit::Client<'r> {
+        crate::tokens::audit::Client {
+            ip: self.throttle.client_address(req),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        }
+    }
+
+    /// The client of a refresh: read only when the refresh is recorded as an event, so
+    /// that a refresh does not look at it otherwise.
+    pub fn refresh_client<'r>(&self, req: &'r HttpRequest) -> crate::tokens::audit::Client<'r> {
+        if self.app.settings.audit.audit_token_refreshed {
+            self.client(req)
+        } else {
+            crate::tokens::audit::Client::NONE
+        }
+    }
+
     /// 200 with the body, or the error's response.
     pub fn respond(&self, result: Result<impl Serialize, ApiError>) -> HttpResponse {
         match result {

@@ -35,8 +35,8 @@ pub struct Throttle {
 
 /// A login let through the lock check, to be recorded when its outcome is known.
 pub struct Attempt {
-    /// For the log line of a lock.
-    username: String,
+    /// For the log line and the event of a lock.
+    pub(super) username: String,
     address: String,
     /// Failures of this username from this address (`fail:<user>:<address>`).
     pair: String,
@@ -168,14 +168,16 @@ impl Throttle {
 
     /// A failed login: `max_failed_logins` from one address within `failed_login_window`
     /// lock the username for that address, `max_failed_logins_per_username` from all
-    /// addresses lock it for all.
-    pub async fn record_failure(&self, store: &Database, attempt: &Attempt) -> Result<(), ApiError> {
+    /// addresses lock it for all. Returns whether this failure locked it.
+    pub async fn record_failure(&self, store: &Database, attempt: &Attempt) -> Result<bool, ApiError> {
         let now = now_micros();
         let window = micros(self.window);
         let until = now + micros(self.lockout);
         let [pair, all] = counters!(self, store, c => c.fail([&attempt.pair, &attempt.all], now, now - window, now + window))?;
         let lock = |failures: &str| format!("lock:{}", failures.trim_start_matches("fail:"));
+        let mut locked = false;
         if pair >= i64::from(self.max_failures) {
+            locked = true;
             counters!(self, store, c => c.lock(&lock(&attempt.pair), &attempt.pair, now, until))?;
             tracing::warn!(
                 username = %attempt.username,
@@ -186,6 +188,7 @@ impl Throttle {
             );
         }
         if self.max_failures_per_username > 0 && all >= i64::from(self.max_failures_per_username) {
+            locked = true;
             counters!(self, store, c => c.lock(&lock(&attempt.all), &attempt.all, now, until))?;
             tracing::warn!(
                 username = %attempt.username,
@@ -194,7 +197,7 @@ impl Throttle {
                 "username locked for every client address after repeated failed logins"
             );
         }
-        Ok(())
+        Ok(locked)
     }
 
     /// A successful login clears the failures its address counted so far (those counted

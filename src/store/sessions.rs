@@ -395,6 +395,38 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Whether the token `jti` is blacklisted or its session `sid` revoked: one statement.
+    /// An access token is never recorded, so only its session tells that it was revoked.
+    /// The "neither" answer is kept for `database_cache_ttl` under the token's jti, as
+    /// `is_blacklisted` keeps its own; every revocation through this instance drops it.
+    pub async fn is_blacklisted_or_revoked(&self, jti: &str, sid: &str) -> Result<bool> {
+        let read = || {
+            on_pool!(self, read, |db| sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b \
+                 JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1) \
+                 OR EXISTS (SELECT 1 FROM token_families WHERE family = $2 AND revoked_at IS NOT NULL)"
+            )
+            .bind(jti)
+            .bind(sid)
+            .fetch_one(db)
+            .await?)
+        };
+        let Some(cache) = &self.cache else {
+            return read().await;
+        };
+        if cache.not_blacklisted(jti) {
+            return Ok(false);
+        }
+        let generation = cache.tokens_generation();
+        let refused = read().await?;
+        if !refused {
+            cache.put_not_blacklisted(jti, generation);
+        }
+        Ok(refused)
+    }
+}
+
 fn bind_session<'q, DB: sqlx::Database>(
     query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
     s: &'q NewSession,

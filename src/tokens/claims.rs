@@ -21,6 +21,10 @@ pub struct Claims(Arc<Vec<(Cow<'static, str>, Value)>>);
 /// (`tokens::impersonation`).
 pub const IMPERSONATOR_CLAIM: &str = "impersonator";
 
+/// The session a refresh or sliding token (and every access token made from it) belongs
+/// to: its login's token family, under OpenID Connect's registered name for a session id.
+pub const SESSION_CLAIM: &str = "sid";
+
 /// Claim names jwtd's tokens carry under the default settings (Simple JWT's, the registered
 /// JWT ones, drf-jwt's), kept without an allocation when a token is read (each name of a
 /// decoded token would otherwise be a `String` of its own); other names are allocated.
@@ -38,6 +42,7 @@ const KNOWN: &[&str] = &[
     "orig_iat",
     "username",
     IMPERSONATOR_CLAIM,
+    SESSION_CLAIM,
 ];
 
 fn name(s: &str) -> Cow<'static, str> {

@@ -10,6 +10,7 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::audit::{self, Client};
 use super::backend::PyJwtError;
 use super::error::AuthError;
 use super::impersonation::IMPERSONATOR_CLAIM;
@@ -17,7 +18,7 @@ use super::serializers::{self, sha256_hex};
 use super::token::{Claims, is_truthy, number_as_secs, python_int};
 use super::{now_f64, now_secs};
 use crate::config::JwtTokenId;
-use crate::store::{OutstandingToken, Reason, User};
+use crate::store::{EventType, NewEvent, NewSession, OutstandingToken, Reason, User};
 use crate::tokens::state::State;
 
 /// drf-jwt's refusals, with its messages. Where they show (a serializer's
@@ -101,15 +102,20 @@ pub struct Issued {
 }
 
 /// `JSONWebTokenSerializer`: Django's `authenticate()`, then a new token.
-pub async fn obtain(state: &State, username: &str, password: &str) -> Result<Issued, DrfJwtError> {
-    let user = match serializers::authenticate(state, username, password).await {
+pub async fn obtain(
+    state: &State,
+    username: &str,
+    password: &str,
+    client: &Client<'_>,
+) -> Result<Issued, DrfJwtError> {
+    let user = match serializers::authenticate(state, username, password, client).await {
         Ok(user) => user,
         Err(AuthError::NoActiveAccount) => return Err(DrfJwtError::BadCredentials),
         Err(e) => return Err(e.into()),
     };
     let now = now_secs();
     let payload = create_payload(state, &user, now);
-    let token = encode_recorded(state, &payload, &user).await?;
+    let token = encode_login(state, &payload, &user, client).await?;
     serializers::update_last_login(state, &user).await?;
     Ok(Issued {
         pk: now.into(),
@@ -119,7 +125,7 @@ pub async fn obtain(state: &State, username: &str, password: &str) -> Result<Iss
 
 /// `RefreshAuthTokenSerializer`: a new token for the same login, while its first token's
 /// `orig_iat` is within `jwt_refresh_expiration_delta`.
-pub async fn refresh(state: &State, raw: &str) -> Result<Issued, DrfJwtError> {
+pub async fn refresh(state: &State, raw: &str, client: &Client<'_>) -> Result<Issued, DrfJwtError> {
     let s = &state.settings.drf_jwt;
     let payload = check_payload(state, raw).await?;
     let user = check_user(state, &payload).await?;
@@ -140,7 +146,30 @@ pub async fn refresh(state: &State, raw: &str) -> Result<Issued, DrfJwtError> {
         None if s.jwt_token_id == JwtTokenId::Require => return Err(DrfJwtError::NoTokenId),
         None => {}
     }
-    let token = encode_recorded(state, &new, &user).await?;
+    let (token, record) = encode_recorded(state, &new, &user).await?;
+    // The login's row is its session (`orig_jti`): its `last_used`, coalesced. A token
+    // without id makes a row of its own at every refresh: no session to follow.
+    let family = record.family.as_deref().unwrap_or(&record.jti);
+    if new.get("orig_jti").is_none() {
+        return Ok(Issued {
+            pk: now.into(),
+            token,
+        });
+    }
+    state
+        .store
+        .touch_session(family, crate::store::now(), record.expires_at)
+        .await?;
+    if state.settings.audit.audit_token_refreshed {
+        let event = audit::event(
+            &state.settings.audit,
+            client,
+            EventType::TokenRefreshed,
+            Some(&user),
+            Some(family),
+        );
+        audit::record(state, event).await;
+    }
     Ok(Issued {
         pk: now.into(),
         token,
@@ -190,11 +219,24 @@ pub async fn authenticate(state: &State, raw: &str) -> Result<User, DrfJwtError>
 /// `BlacklistTokenSerializer.save`: blacklists the token's login — or, without a token id,
 /// the token itself. Logging out twice is no error (drf-jwt's `get_or_create`). Returns
 /// the token for the answer, which drf-jwt leaves out when `jwt_token_id = "require"`.
-pub async fn logout(state: &State, raw: &str) -> Result<Option<String>, DrfJwtError> {
+pub async fn logout(state: &State, raw: &str, client: &Client<'_>) -> Result<Option<String>, DrfJwtError> {
     let payload = decode(state, raw).await?;
     let user = check_user(state, &payload).await?;
     let record = outstanding(state, raw, &payload, Some(user.id))?;
-    state.store.blacklist(&record, Reason::Blacklist).await?;
+    let events = [audit::event(
+        &state.settings.audit,
+        client,
+        EventType::Logout,
+        Some(&user),
+        record.family.as_deref(),
+    )];
+    if state
+        .store
+        .blacklist_audited(&record, Reason::Blacklist, &events)
+        .await?
+    {
+        audit::written(Some(&state.audit_counts), &events);
+    }
     Ok((state.settings.drf_jwt.jwt_token_id != JwtTokenId::Require).then(|| raw.to_string()))
 }
 
@@ -212,7 +254,17 @@ pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
     let Ok(record) = outstanding(state, raw, &payload, user_id) else {
         return Ok(());
     };
-    state.store.blacklist(&record, Reason::Revoke).await?;
+    let mut event = NewEvent::new(EventType::TokenRevoked);
+    event.user_id = user_id;
+    event.session = record.family.clone();
+    let events = [event];
+    if state
+        .store
+        .blacklist_audited(&record, Reason::Revoke, &events)
+        .await?
+    {
+        audit::written(Some(&state.audit_counts), &events);
+    }
     Ok(())
 }
 
@@ -243,10 +295,55 @@ fn create_payload(state: &State, user: &User, now: i64) -> Claims {
 
 /// Signs the claims and records the token's login as outstanding, so that it can be
 /// revoked with the user's other tokens. A refreshed token updates its login's row.
-async fn encode_recorded(state: &State, payload: &Claims, user: &User) -> Result<String, DrfJwtError> {
+async fn encode_recorded(
+    state: &State,
+    payload: &Claims,
+    user: &User,
+) -> Result<(String, OutstandingToken), DrfJwtError> {
     let raw = state.backend.encode(payload);
     let record = outstanding(state, &raw, payload, Some(user.id))?;
     state.store.add_outstanding(&record).await?;
+    Ok((raw, record))
+}
+
+/// A login's first token: signed, and recorded as outstanding with the session it starts
+/// (named by its row's key) and the `login_succeeded` event, in one transaction.
+async fn encode_login(
+    state: &State,
+    payload: &Claims,
+    user: &User,
+    client: &Client<'_>,
+) -> Result<String, DrfJwtError> {
+    let raw = state.backend.encode(payload);
+    let record = outstanding(state, &raw, payload, Some(user.id))?;
+    let (ip_address, user_agent) = client.kept(&state.settings.audit);
+    let session = NewSession {
+        user_id: user.id,
+        created_at: record.created_at,
+        expires_at: record.expires_at,
+        user_agent,
+        ip_address,
+    };
+    let events = [audit::event(
+        &state.settings.audit,
+        client,
+        EventType::LoginSucceeded,
+        Some(user),
+        record.family.as_deref(),
+    )];
+    if payload.get("jti").is_some() {
+        state
+            .store
+            .add_outstanding_with_session(&record, &session, &events)
+            .await?;
+    } else {
+        // Keyed by the token's hash, which two identical tokens (the same user in the same
+        // second) share: the row is upserted, and the session is kept if it exists.
+        state.store.add_outstanding(&record).await?;
+        let family = record.family.as_deref().unwrap_or(&record.jti);
+        state.store.start_session(family, &session, &events).await?;
+    }
+    audit::written(Some(&state.audit_counts), &events);
     Ok(raw)
 }
 

@@ -56,7 +56,12 @@ pub fn check_permission(state: &State, caller: &User, caller_token: &Token) -> R
 }
 
 /// The access token for `target`, issued to `caller`.
-pub async fn impersonate(state: &State, caller: &User, target: Target) -> Result<String, Refusal> {
+pub async fn impersonate(
+    state: &State,
+    caller: &User,
+    target: Target,
+    client: super::audit::Client<'_>,
+) -> Result<String, Refusal> {
     let s = &state.settings.impersonation;
     let user = match &target {
         Target::Id(id) => state.store.user_by_id(*id).await.map_err(AuthError::from)?,
@@ -91,5 +96,14 @@ pub async fn impersonate(state: &State, caller: &User, target: Target) -> Result
         username = %user.username,
         "impersonation token issued"
     );
+    let mut event = super::audit::event(
+        &state.settings.audit,
+        &client,
+        crate::store::EventType::ImpersonationStarted,
+        Some(&user),
+        None,
+    );
+    event.actor_id = Some(caller.id);
+    super::audit::record(state, event).await;
     Ok(state.backend.encode(&token.payload))
 }

@@ -2,6 +2,7 @@
 //! the rules of each endpoint (`serializers`) and request authentication
 //! (`authentication`) — laid out as Simple JWT's modules of the same names.
 
+pub mod audit;
 pub mod authentication;
 pub mod backend;
 mod claims;
@@ -15,6 +16,7 @@ pub mod state;
 pub mod token;
 
 pub use backend::TokenBackend;
+pub use claims::SESSION_CLAIM;
 pub use error::{AuthError, TokenError};
 pub use token::{Claims, Token, TokenType};
 

@@ -3,13 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
+use super::audit::{self, Client};
 use super::authentication::password_changed;
 use super::error::AuthError;
 use super::serializers::{
     claimed_id, decode, find_user, issued_to_holder, outstanding, sha256_hex, user_is_allowed,
 };
 use super::token::{Token, TokenType};
-use crate::store::Reason;
+use crate::store::{EventType, Reason};
 use crate::tokens::state::State;
 
 /// Whether these credentials were checked before: no password check needed.
@@ -47,7 +48,7 @@ pub async fn authenticate_client(state: &State, client_id: &str, secret: &str) -
 /// RFC 7009: revokes a token jwtd issued (any type); invalid or unknown tokens are ignored,
 /// as the RFC asks. A refresh token's whole family (its login) is revoked with it, and so is
 /// a drf-jwt token's login, under the key drf-jwt's endpoints look up.
-pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
+pub async fn revoke(state: &State, raw: &str, client: &Client<'_>) -> Result<(), AuthError> {
     if state.settings.drf_jwt.drf_jwt_endpoints {
         super::drf_jwt::revoke(state, raw).await?;
     }
@@ -58,11 +59,30 @@ pub async fn revoke(state: &State, raw: &str) -> Result<(), AuthError> {
         return Ok(());
     }
     let record = outstanding(state, &token, raw, claimed_id(state, &token));
-    state.store.blacklist(&record, Reason::Revoke).await?;
-    if type_of(state, &token) == Some(TokenType::Refresh)
-        && let Some(b) = state.store.blacklisting(&record.jti).await?
+    let mut event = audit::event(
+        &state.settings.audit,
+        client,
+        EventType::TokenRevoked,
+        None,
+        super::serializers::session_of(&token),
+    );
+    event.user_id = record.user_id;
+    let events = [event];
+    if type_of(state, &token) == Some(TokenType::Refresh) {
+        state.store.blacklist(&record, Reason::Revoke).await?;
+        if let Some(b) = state.store.blacklisting(&record.jti).await? {
+            state
+                .store
+                .blacklist_family_audited(&b.family, Reason::Revoke, &events)
+                .await?;
+            audit::written(Some(&state.audit_counts), &events);
+        }
+    } else if state
+        .store
+        .blacklist_audited(&record, Reason::Revoke, &events)
+        .await?
     {
-        state.store.blacklist_family(&b.family, Reason::Revoke).await?;
+        audit::written(Some(&state.audit_counts), &events);
     }
     Ok(())
 }

@@ -4,10 +4,12 @@
 
 use serde_json::Value;
 
+use super::audit::{self, Client};
+use super::claims::SESSION_CLAIM;
 use super::error::{AuthError, TokenError};
 use super::token::{Token, TokenType, is_truthy};
 use super::{now_f64, now_secs};
-use crate::store::{OutstandingToken, Reason, Rotation, User};
+use crate::store::{EventType, NewEvent, NewSession, OutstandingToken, Reason, Rotation, User};
 use crate::tokens::state::State;
 
 /// `{"refresh": …, "access": …}`
@@ -26,8 +28,14 @@ pub struct Refreshed {
 
 /// `TokenObtainSerializer.validate`: Django's `authenticate()` (username lookup, password
 /// check, inactive users refused) and the user authentication rule. Unknown users cost a
-/// password check too, so timing does not reveal which usernames exist.
-pub async fn authenticate(state: &State, username: &str, password: &str) -> Result<User, AuthError> {
+/// password check too, so timing does not reveal which usernames exist. A refusal is
+/// recorded as `login_failed`, with the username as given.
+pub async fn authenticate(
+    state: &State,
+    username: &str,
+    password: &str,
+    client: &Client<'_>,
+) -> Result<User, AuthError> {
     let started = tokio::time::Instant::now();
     let user = state.store.user_by_username(username).await?;
     let verified = state
@@ -42,6 +50,15 @@ pub async fn authenticate(state: &State, username: &str, password: &str) -> Resu
             Ok(user)
         }
         _ => {
+            let mut event = audit::event(
+                &state.settings.audit,
+                client,
+                EventType::LoginFailed,
+                user.as_ref(),
+                None,
+            );
+            event.username = Some(username.to_owned());
+            audit::record(state, event).await;
             // Every refusal lasts as long as the dearest imported hash (see failure_floor).
             tokio::time::sleep_until(started + state.hasher.failure_floor()).await;
             Err(AuthError::NoActiveAccount)
@@ -82,25 +99,35 @@ async fn rehash(state: &State, user: User, password: &str) -> Result<User, AuthE
 }
 
 /// `TokenObtainPairSerializer`
-pub async fn obtain_pair(state: &State, username: &str, password: &str) -> Result<TokenPair, AuthError> {
-    let user = authenticate(state, username, password).await?;
-    let pair = issue_pair(state, &user).await?;
+pub async fn obtain_pair(
+    state: &State,
+    username: &str,
+    password: &str,
+    client: &Client<'_>,
+) -> Result<TokenPair, AuthError> {
+    let user = authenticate(state, username, password, client).await?;
+    let pair = issue_pair(state, &user, client).await?;
     update_last_login(state, &user).await?;
     Ok(pair)
 }
 
 /// `TokenObtainSlidingSerializer`
-pub async fn obtain_sliding(state: &State, username: &str, password: &str) -> Result<String, AuthError> {
-    let user = authenticate(state, username, password).await?;
-    let token = issue(state, TokenType::Sliding, &user).await?;
+pub async fn obtain_sliding(
+    state: &State,
+    username: &str,
+    password: &str,
+    client: &Client<'_>,
+) -> Result<String, AuthError> {
+    let user = authenticate(state, username, password, client).await?;
+    let token = issue(state, TokenType::Sliding, &user, client).await?;
     update_last_login(state, &user).await?;
     Ok(token.1)
 }
 
 /// A refresh/access pair for `user` (`RefreshToken.for_user`); the refresh token is recorded
-/// as outstanding and starts a token family of its own.
-pub async fn issue_pair(state: &State, user: &User) -> Result<TokenPair, AuthError> {
-    let (refresh, refresh_raw) = issue(state, TokenType::Refresh, user).await?;
+/// as outstanding and starts a token family — a session — of its own.
+pub async fn issue_pair(state: &State, user: &User, client: &Client<'_>) -> Result<TokenPair, AuthError> {
+    let (refresh, refresh_raw) = issue(state, TokenType::Refresh, user, client).await?;
     let access = state
         .backend
         .encode(&refresh.access_token(&state.settings.tokens).payload);
@@ -110,14 +137,84 @@ pub async fn issue_pair(state: &State, user: &User) -> Result<TokenPair, AuthErr
     })
 }
 
-/// A new refresh or sliding token for `user`, recorded as outstanding.
-async fn issue(state: &State, kind: TokenType, user: &User) -> Result<(Token, String), AuthError> {
-    let token = Token::for_user(kind, user, &state.settings.tokens, now_secs());
+/// A new refresh or sliding token for `user`, recorded as outstanding with the session it
+/// starts (its family, named by its jti, which the token carries as `sid`) and the
+/// `login_succeeded` event, in one transaction.
+async fn issue(
+    state: &State,
+    kind: TokenType,
+    user: &User,
+    client: &Client<'_>,
+) -> Result<(Token, String), AuthError> {
+    let mut token = Token::for_user(kind, user, &state.settings.tokens, now_secs());
+    let Some(jti) = token.jti(&state.settings.tokens).map(str::to_owned) else {
+        // Without a jti claim there is no family to name a session by.
+        let raw = state.backend.encode(&token.payload);
+        state
+            .store
+            .add_outstanding(&outstanding(state, &token, &raw, Some(user.id)))
+            .await?;
+        return Ok((token, raw));
+    };
+    token.payload.insert(SESSION_CLAIM.into(), jti.clone().into());
     let raw = state.backend.encode(&token.payload);
     let mut record = outstanding(state, &token, &raw, Some(user.id));
-    record.family = Some(record.jti.clone());
-    state.store.add_outstanding(&record).await?;
+    record.family = Some(jti);
+    let (ip_address, user_agent) = client.kept(&state.settings.audit);
+    let session = NewSession {
+        user_id: user.id,
+        created_at: record.created_at,
+        expires_at: record.expires_at,
+        user_agent,
+        ip_address,
+    };
+    let events = [audit::event(
+        &state.settings.audit,
+        client,
+        EventType::LoginSucceeded,
+        Some(user),
+        record.family.as_deref(),
+    )];
+    state
+        .store
+        .add_outstanding_with_session(&record, &session, &events)
+        .await?;
+    audit::written(Some(&state.audit_counts), &events);
     Ok((token, raw))
+}
+
+/// The session a token belongs to (`sid`), if it names one.
+pub fn session_of(token: &Token) -> Option<&str> {
+    token.get(SESSION_CLAIM).and_then(serde_json::Value::as_str)
+}
+
+/// A refresh of session `sid`: its `last_used` (coalesced by the store to once a minute, so
+/// most refreshes cost nothing here) and, with `audit_token_refreshed`, the event.
+async fn refreshed(
+    state: &State,
+    sid: Option<&str>,
+    expires: i64,
+    user: Option<&User>,
+    client: &Client<'_>,
+) -> Result<(), AuthError> {
+    let Some(sid) = sid else { return Ok(()) };
+    let expires =
+        time::OffsetDateTime::from_unix_timestamp(expires).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    state
+        .store
+        .touch_session(sid, crate::store::now(), expires)
+        .await?;
+    if state.settings.audit.audit_token_refreshed {
+        let event = audit::event(
+            &state.settings.audit,
+            client,
+            EventType::TokenRefreshed,
+            user,
+            Some(sid),
+        );
+        audit::record(state, event).await;
+    }
+    Ok(())
 }
 
 pub(super) async fn update_last_login(state: &State, user: &User) -> Result<(), AuthError> {
@@ -130,18 +227,18 @@ pub(super) async fn update_last_login(state: &State, user: &User) -> Result<(), 
 /// `TokenRefreshSerializer`. With rotation and blacklist-after-rotation, the old token is
 /// blacklisted and the new one recorded in one atomic step that only one of several
 /// concurrent refreshes with the same token can win.
-pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
+pub async fn refresh(state: &State, raw: &str, client: &Client<'_>) -> Result<Refreshed, AuthError> {
     let s = &state.settings.tokens;
     let mut refresh = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
     let rotate_and_blacklist = s.rotate_refresh_tokens && s.blacklist_after_rotation;
     if !rotate_and_blacklist {
         check_blacklist(state, &refresh).await?;
     }
-    let mut user_id = None;
+    let mut user = None;
     if let Some(claim) = refresh.get(&s.user_id_claim).filter(|v| is_truthy(v)) {
         match find_user(state, claim).await? {
-            Some(user) if user_is_allowed(state, &user) && issued_to_holder(&user, refresh.get("iat")) => {
-                user_id = Some(user.id)
+            Some(found) if user_is_allowed(state, &found) && issued_to_holder(&found, refresh.get("iat")) => {
+                user = Some(found)
             }
             _ => {
                 if rotate_and_blacklist {
@@ -152,8 +249,11 @@ pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
             }
         }
     }
+    let user_id = user.as_ref().map(|u| u.id);
     let access = state.backend.encode(&refresh.access_token(s).payload);
     if !s.rotate_refresh_tokens {
+        let expires = refresh.timestamp("exp").unwrap_or(refresh.current_time);
+        refreshed(state, session_of(&refresh), expires, user.as_ref(), client).await?;
         return Ok(Refreshed {
             access,
             refresh: None,
@@ -177,13 +277,12 @@ pub async fn refresh(state: &State, raw: &str) -> Result<Refreshed, AuthError> {
                 return Err(TokenError::Blacklisted.into());
             }
             Rotation::AlreadyBlacklisted => {
-                return reused(state, &old, new).await.map(|()| Refreshed {
-                    access,
-                    refresh: Some(new_raw),
-                });
+                reused(state, &old, new).await?;
             }
         }
     }
+    let expires = refresh.timestamp("exp").unwrap_or(now);
+    refreshed(state, session_of(&refresh), expires, user.as_ref(), client).await?;
     Ok(Refreshed {
         access,
         refresh: Some(new_raw),
@@ -213,10 +312,15 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
         }
         return Ok(());
     }
+    let mut event = NewEvent::new(EventType::RefreshReuseDetected);
+    event.user_id = old.user_id;
+    event.session = Some(blacklisting.family.clone());
+    let events = [event];
     let revoked = state
         .store
-        .blacklist_family(&blacklisting.family, Reason::Reuse)
+        .blacklist_family_audited(&blacklisting.family, Reason::Reuse, &events)
         .await?;
+    audit::written(Some(&state.audit_counts), &events);
     tracing::warn!(
         family = %blacklisting.family,
         user_id = ?old.user_id,
@@ -232,7 +336,7 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
 /// Deviation from Simple JWT 5.5, which renews the token without looking at its user: the
 /// user must pass the same rule as for a refresh (`refresh`), with the same refusal, or
 /// a deactivated user could keep a sliding token alive until `refresh_exp`.
-pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthError> {
+pub async fn refresh_sliding(state: &State, raw: &str, client: &Client<'_>) -> Result<String, AuthError> {
     let s = &state.settings.tokens;
     let mut token = decode(state, TokenType::Sliding, raw.as_bytes()).await?;
     check_blacklist(state, &token).await?;
@@ -250,6 +354,14 @@ pub async fn refresh_sliding(state: &State, raw: &str) -> Result<String, AuthErr
     // Same jti, later expiry: keep the outstanding row alive as long as the token is.
     let record = outstanding(state, &token, &raw, claimed_id(state, &token));
     state.store.add_outstanding(&record).await?;
+    refreshed(
+        state,
+        session_of(&token),
+        now + TokenType::Sliding.lifetime(s),
+        None,
+        client,
+    )
+    .await?;
     Ok(raw)
 }
 
@@ -267,12 +379,26 @@ pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
 }
 
 /// `TokenBlacklistSerializer`: blacklists a refresh token; a second time is refused.
-pub async fn blacklist(state: &State, raw: &str) -> Result<(), AuthError> {
+/// Recorded as `kind`: `token_blacklisted` (the blacklist view) or `logout`.
+pub async fn blacklist(
+    state: &State,
+    raw: &str,
+    kind: EventType,
+    client: &Client<'_>,
+) -> Result<(), AuthError> {
     let token = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
     let record = outstanding(state, &token, raw, claimed_id(state, &token));
-    if !state.store.blacklist(&record, Reason::Blacklist).await? {
+    let mut event = audit::event(&state.settings.audit, client, kind, None, session_of(&token));
+    event.user_id = record.user_id;
+    let events = [event];
+    if !state
+        .store
+        .blacklist_audited(&record, Reason::Blacklist, &events)
+        .await?
+    {
         return Err(TokenError::Blacklisted.into());
     }
+    audit::written(Some(&state.audit_counts), &events);
     Ok(())
 }
 
@@ -290,11 +416,18 @@ pub async fn decode(state: &State, kind: TokenType, raw: &[u8]) -> Result<Token,
     Ok(token)
 }
 
-/// `BlacklistMixin.check_blacklist`
+/// `BlacklistMixin.check_blacklist`. Beyond Simple JWT, a token whose session (`sid`) was
+/// revoked is refused as blacklisted too: the access tokens of a revoked session are
+/// recorded nowhere else. One statement either way.
 pub async fn check_blacklist(state: &State, token: &Token) -> Result<(), AuthError> {
-    if let Some(jti) = token.jti(&state.settings.tokens)
-        && state.store.is_blacklisted(jti).await?
-    {
+    let Some(jti) = token.jti(&state.settings.tokens) else {
+        return Ok(());
+    };
+    let refused = match session_of(token) {
+        Some(sid) if sid != jti => state.store.is_blacklisted_or_revoked(jti, sid).await?,
+        _ => state.store.is_blacklisted(jti).await?,
+    };
+    if refused {
         return Err(TokenError::Blacklisted.into());
     }
     Ok(())

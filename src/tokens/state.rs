@@ -14,6 +14,8 @@ pub struct State {
     pub hasher: PasswordHasher,
     /// Introspection clients and their checked credentials.
     pub clients: Clients,
+    /// Security events written, by type, for the metrics.
+    pub audit_counts: super::audit::AuditCounts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,7 @@ impl State {
             store,
             hasher,
             clients,
+            audit_counts: Default::default(),
         })
     }
 }
@@ -114,12 +117,29 @@ impl State {
                 Ok(n) => tracing::info!(deleted = n, "flushed expired outstanding tokens"),
                 Err(e) => tracing::warn!(error = %e, "flushing expired outstanding tokens failed"),
             }
+            // Security events past `audit_retention` go with them.
+            match self.store.prune_events(self.events_kept_since()).await {
+                Ok(n) => tracing::info!(deleted = n, "deleted security events past audit_retention"),
+                Err(e) => tracing::warn!(error = %e, "deleting old security events failed"),
+            }
             // The login throttles' expired counters (in the database) go with them.
             if let Err(e) = crate::store::Counters::prune(&self.store, crate::store::now_micros()).await {
                 tracing::warn!(error = %e, "deleting expired login throttle counters failed");
             }
         }
     }
+}
+
+impl State {
+    /// The oldest time `audit_retention` keeps events from.
+    pub fn events_kept_since(&self) -> time::OffsetDateTime {
+        events_kept_since(&self.settings)
+    }
+}
+
+/// The oldest time `audit_retention` keeps events from, now.
+pub fn events_kept_since(settings: &Settings) -> time::OffsetDateTime {
+    crate::store::now() - settings.audit.audit_retention.0
 }
 
 /// Opens the configured database (the SQLite file under `data_dir` by default).

@@ -11,6 +11,7 @@ use prometheus_client::registry::Registry;
 use super::request_counts::RequestCounts;
 use crate::store::Database;
 use crate::tokens::AuthError;
+use crate::tokens::audit::AuditCounts;
 use crate::tokens::error::Kind;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -39,6 +40,7 @@ pub struct Metrics {
     pool: Family<PoolLabel, Gauge>,
     db_queries: Counter,
     db_pings: Counter,
+    audit_events: Family<TypeLabel, Counter>,
     resident_memory: Gauge,
 }
 
@@ -85,6 +87,12 @@ impl Metrics {
             "Connection checks by the pool (each one round trip): one per release, one per use after 10 s idle",
             db_pings.clone(),
         );
+        let audit_events = Family::<TypeLabel, Counter>::default();
+        registry.register(
+            "audit_events",
+            "Security events written to the audit trail, by type",
+            audit_events.clone(),
+        );
         let resident_memory = Gauge::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -100,6 +108,7 @@ impl Metrics {
             pool,
             db_queries,
             db_pings,
+            audit_events,
             resident_memory,
         }
     }
@@ -136,7 +145,7 @@ impl Metrics {
     }
 
     /// The text exposition, with the gauges read now.
-    pub fn render(&self, store: &Database) -> String {
+    pub fn render(&self, store: &Database, audit: &AuditCounts) -> String {
         let pool = store.pool_state();
         self.pool
             .get_or_create(&PoolLabel { state: "idle" })
@@ -151,6 +160,13 @@ impl Metrics {
         self.db_queries.inc_by(store.queries().saturating_sub(counted));
         let counted = self.db_pings.get();
         self.db_pings.inc_by(store.pings().saturating_sub(counted));
+        // Counted by the rules once the store wrote them (see `tokens::audit::written`).
+        for (kind, n) in audit.each() {
+            let counter = self.audit_events.get_or_create(&TypeLabel {
+                r#type: kind.as_str(),
+            });
+            counter.inc_by(n.saturating_sub(counter.get()));
+        }
         if let Some(rss) = resident_memory_bytes() {
             self.resident_memory.set(rss as i64);
         }

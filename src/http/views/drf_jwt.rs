@@ -103,6 +103,8 @@ fn password_username(data: &Data) -> Result<(String, String), FieldErrors> {
 /// `POST /api-token-auth/` → 201 `{"pk", "token"}`
 pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
+    let client = http.client(&req);
+    let client = &client;
     let result = async {
         cookies::check_cookie_origin(&http, &req)?;
         tokens::login(
@@ -111,7 +113,7 @@ pub async fn obtain(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
             body,
             password_username,
             |username, password| async move {
-                drf_jwt::obtain(app, &username, &password)
+                drf_jwt::obtain(app, &username, &password, client)
                     .await
                     .map(issued)
                     .map_err(refused(DrfAnswer::Validation))
@@ -149,11 +151,13 @@ where
 /// `POST /api-token-refresh/` → 201 `{"pk", "token"}`
 pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
+    let client = http.refresh_client(&req);
+    let client = &client;
     token_field_view(
         &http,
         &req,
         body,
-        |token| async move { drf_jwt::refresh(app, &token).await },
+        |token| async move { drf_jwt::refresh(app, &token, client).await },
         issued,
     )
     .await
@@ -199,7 +203,7 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
                 token
             }
         };
-        let kept = drf_jwt::logout(&http.app, &token)
+        let kept = drf_jwt::logout(&http.app, &token, &http.client(&req))
             .await
             .map_err(refused(DrfAnswer::Save))?;
         let mut response =

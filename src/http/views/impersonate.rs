@@ -20,7 +20,7 @@ pub async fn impersonate(http: Http, req: HttpRequest, body: web::Payload) -> Ht
         impersonation::check_permission(&http.app, &caller, &token)?;
         let data = http.read_data(&req, body).await?;
         let target = target(&data)?;
-        let access = impersonation::impersonate(&http.app, &caller, target).await?;
+        let access = impersonation::impersonate(&http.app, &caller, target, http.client(&req)).await?;
         Ok(ImpersonationToken { access })
     };
     let mut response = http.respond(result.await);

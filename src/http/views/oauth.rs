@@ -28,7 +28,7 @@ pub async fn revoke(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
     let result = async {
         let data = http.read_data(&req, body).await.map_err(as_oauth)?;
         let token = token_param(&data)?;
-        oauth::revoke(&http.app, &token).await?;
+        oauth::revoke(&http.app, &token, &http.client(&req)).await?;
         Ok(())
     };
     no_store(http.respond_empty(result.await))

@@ -7,13 +7,16 @@ use crate::http::drf::fields::char_fields;
 use crate::http::ops::metrics::Issued;
 use crate::http::schema::{Refreshed, SlidingToken, TokenPair};
 use crate::http::{ApiError, Data, FieldErrors, HttpState};
-use crate::tokens::serializers;
+use crate::store::EventType;
+use crate::tokens::{audit, serializers};
 
 type Http = web::Data<HttpState>;
 
 /// `POST /api/token/` → `{"refresh", "access"}`
 pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
+    let client = http.client(&req);
+    let client = &client;
     let result = async {
         cookies::check_cookie_origin(&http, &req)?;
         login(
@@ -22,7 +25,7 @@ pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> Ht
             body,
             username_password,
             |username, password| async move {
-                let pair = serializers::obtain_pair(app, &username, &password).await?;
+                let pair = serializers::obtain_pair(app, &username, &password, client).await?;
                 Ok(TokenPair {
                     refresh: Some(pair.refresh),
                     access: Some(pair.access),
@@ -73,7 +76,14 @@ where
         match &result {
             Ok(_) => http.throttle.record_success(store, attempt).await,
             // A failure that could not be counted is not let through uncounted.
-            Err(e) if e.is_refused_login() => http.throttle.record_failure(store, attempt).await?,
+            Err(e) if e.is_refused_login() => {
+                if http.throttle.record_failure(store, attempt).await? {
+                    let client = http.client(req);
+                    let mut event = client.event(&http.app.settings.audit, EventType::LockedOut);
+                    event.username = Some(attempt.username.clone());
+                    audit::record(&http.app, event).await;
+                }
+            }
             Err(_) => {}
         }
     }
@@ -94,7 +104,7 @@ pub async fn refresh(http: Http, req: HttpRequest, body: web::Payload) -> HttpRe
         cookies::check_cookie_origin(&http, &req)?;
         let data = http.read_data(&req, body).await?;
         let (refresh, _) = cookies::refresh_token(&http, &req, &data)?;
-        let refreshed = serializers::refresh(&http.app, &refresh).await?;
+        let refreshed = serializers::refresh(&http.app, &refresh, &http.refresh_client(&req)).await?;
         Ok(Refreshed {
             access: Some(refreshed.access),
             refresh: refreshed.refresh,
@@ -128,7 +138,13 @@ pub async fn blacklist(http: Http, req: HttpRequest, body: web::Payload) -> Http
     let result = async {
         let data = http.read_data(&req, body).await?;
         let (refresh, _) = cookies::refresh_token(&http, &req, &data)?;
-        serializers::blacklist(&http.app, &refresh).await?;
+        serializers::blacklist(
+            &http.app,
+            &refresh,
+            EventType::TokenBlacklisted,
+            &http.client(&req),
+        )
+        .await?;
         Ok(())
     };
     http.respond_empty(result.await)
@@ -144,7 +160,7 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
     let (result, presented) = match presented {
         Err(e) => (Err(e), None),
         Ok((refresh, source)) => {
-            let result = serializers::blacklist(&http.app, &refresh)
+            let result = serializers::blacklist(&http.app, &refresh, EventType::Logout, &http.client(&req))
                 .await
                 .map_err(ApiError::from);
             (result, Some((refresh, source)))
@@ -161,13 +177,15 @@ pub async fn logout(http: Http, req: HttpRequest, body: web::Payload) -> HttpRes
 /// `POST /api/token/sliding/` → `{"token"}`
 pub async fn obtain_sliding(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let app = &http.app;
+    let client = http.client(&req);
+    let client = &client;
     let result = login(
         &http,
         &req,
         body,
         username_password,
         |username, password| async move {
-            let token = serializers::obtain_sliding(app, &username, &password).await?;
+            let token = serializers::obtain_sliding(app, &username, &password, client).await?;
             Ok(SlidingToken { token })
         },
     );
@@ -186,7 +204,7 @@ pub async fn refresh_sliding(http: Http, req: HttpRequest, body: web::Payload) -
     let result = async {
         let data = http.read_data(&req, body).await?;
         let [token] = char_fields(&data, ["token"])?;
-        let token = serializers::refresh_sliding(&http.app, &token).await?;
+        let token = serializers::refresh_sliding(&http.app, &token, &http.refresh_client(&req)).await?;
         Ok(SlidingToken { token })
     };
     issued(
