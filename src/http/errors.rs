@@ -30,6 +30,9 @@ pub enum ApiError {
     Parse(ParseFailure),
     MethodNotAllowed(String),
     NotFound,
+    /// DRF's `NotFound` with its own detail ("Invalid page.", "No User matches the given
+    /// query.").
+    NotFoundDetail(&'static str),
     TooLarge(usize),
     /// The body could not be read (the client broke off, bad chunking).
     BadBody,
@@ -159,7 +162,7 @@ impl ApiError {
             ApiError::Parse(ParseFailure::Parse(_)) => StatusCode::BAD_REQUEST,
             ApiError::Parse(ParseFailure::UnsupportedMediaType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NotFoundDetail(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -185,6 +188,7 @@ impl ApiError {
             }
             ApiError::MethodNotAllowed(m) => detail(format!("Method \"{m}\" not allowed.")),
             ApiError::NotFound => detail("Not found.".into()),
+            ApiError::NotFoundDetail(text) => detail((*text).into()),
             ApiError::TooLarge(limit) => detail(format!("Request body exceeds {limit} bytes.")),
             ApiError::BadBody => detail("The request body could not be read.".into()),
             ApiError::Timeout => detail("The request body did not arrive in time.".into()),

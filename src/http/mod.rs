@@ -36,7 +36,7 @@ pub use views::me::drf_datetime;
 use crate::tokens::state::State;
 use drf::{metadata, parsers};
 use ops::{health, metrics, observe};
-use views::{cookies, drf_jwt, impersonate, me, oauth, well_known};
+use views::{cookies, drf_jwt, impersonate, me, oauth, sessions, well_known};
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -304,6 +304,25 @@ fn other_views(cfg: &mut web::ServiceConfig, slash: Slash) {
     get_only(cfg, slash.at("/api/token/csrf/"), cookies::csrf_token);
     post_only(cfg, slash.at("/api/token/revoke/"), oauth::revoke);
     post_only(cfg, slash.at("/api/token/introspect/"), oauth::introspect);
+    // The user's own sessions and events. Each view checks the method itself, after
+    // authentication, as DRF does; `revoke-others/` before the `{id}/` it would match.
+    for (path, view) in [
+        ("/api/me/sessions/", web::to(sessions::list)),
+        (
+            "/api/me/sessions/revoke-others/",
+            web::to(sessions::revoke_others),
+        ),
+        ("/api/me/events/", web::to(sessions::events)),
+    ] {
+        let path = slash.at(path);
+        cfg.service(web::resource(path).name(path).default_service(view));
+    }
+    let path = slash.at("/api/me/sessions/{id}/");
+    cfg.service(
+        web::resource(path)
+            .name(path)
+            .default_service(web::to(sessions::delete)),
+    );
 }
 
 /// `/metrics`, on the main address or on `metrics_bind`.
@@ -383,7 +402,7 @@ where
 fn cors(http: &HttpState) -> actix_cors::Cors {
     let s = &http.app.settings.cors;
     let mut cors = actix_cors::Cors::default()
-        .allowed_methods(["GET", "HEAD", "POST", "OPTIONS"])
+        .allowed_methods(["GET", "HEAD", "POST", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -105,6 +105,72 @@ pub struct Me {
     pub impersonator: Option<Value>,
 }
 
+/// A session: one login and everything refreshed from it. Times are ISO 8601, UTC.
+#[derive(Serialize, ToSchema)]
+pub struct SessionBody {
+    /// The token family: the jti of the login's first token, and the `sid` claim of its
+    /// tokens.
+    pub id: String,
+    pub created: Option<String>,
+    /// The last refresh, to the minute.
+    pub last_used: Option<String>,
+    pub expires: Option<String>,
+    /// Kept only with `session_metadata = true`.
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    /// Whether the calling token belongs to it.
+    pub current: bool,
+}
+
+/// DRF's `PageNumberPagination` of sessions.
+#[derive(Serialize, ToSchema)]
+pub struct SessionPage {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<SessionBody>,
+}
+
+/// A security event of the audit trail.
+#[derive(Serialize, ToSchema)]
+pub struct EventBody {
+    pub id: i64,
+    /// `login_succeeded`, `login_failed`, `locked_out`, `token_refreshed`,
+    /// `refresh_reuse_detected`, `token_blacklisted`, `token_revoked`, `logout`,
+    /// `session_revoked`, `password_changed`, `user_created`, `user_updated`,
+    /// `user_deleted`, `impersonation_started`.
+    pub r#type: String,
+    /// ISO 8601, UTC.
+    pub at: String,
+    /// The user it is about (an id), if any.
+    pub user: Option<i64>,
+    /// That user's name, or the name a failed login gave.
+    pub username: Option<String>,
+    /// Who did it when not the user (an admin, an impersonator): an id.
+    pub actor: Option<i64>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session concerned.
+    pub session: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<Value>,
+}
+
+/// DRF's `PageNumberPagination` of events.
+#[derive(Serialize, ToSchema)]
+pub struct EventPage {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<EventBody>,
+}
+
+/// `POST /api/me/sessions/revoke-others/`: how many sessions were revoked.
+#[derive(Serialize, ToSchema)]
+pub struct RevokedSessions {
+    pub revoked: u64,
+}
+
 /// Whom to impersonate: `user` (an id) or `username`, not both.
 #[derive(ToSchema)]
 #[allow(dead_code)] // describes a request

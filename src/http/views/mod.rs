@@ -1,12 +1,13 @@
 //! The endpoints: Simple JWT's token views (`tokens`), drf-jwt's (`drf_jwt`), the
 //! authenticated user (`me`), impersonation, OAuth revocation and introspection, the
 //! published keys and discovery documents (`well_known`), and the cookie transport for
-//! browser apps (`cookies`).
+//! browser apps (`cookies`), the user's own sessions and security events (`sessions`).
 
 pub mod cookies;
 pub(super) mod drf_jwt;
 pub(super) mod impersonate;
 pub(super) mod me;
 pub(super) mod oauth;
+pub(super) mod sessions;
 pub(super) mod tokens;
 pub(super) mod well_known;
