@@ -19,6 +19,7 @@ mod obtain;
 mod production;
 mod refresh;
 mod robustness;
+mod sessions;
 mod settings;
 mod throttle;
 mod verify;
