@@ -1,5 +1,6 @@
 //! The `jwtd` command: the server and the operator's commands.
 
+mod audit;
 mod health;
 mod import_django;
 mod key;
@@ -44,6 +45,11 @@ enum Command {
     /// Issue, revoke and clean up tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Security events, newest first, as JSON lines.
+    Events(audit::EventsArgs),
+    /// Revoke sessions.
+    #[command(subcommand)]
+    Session(audit::SessionCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -123,6 +129,8 @@ pub fn main() -> ExitCode {
                 Command::Migrate => migrate(settings).await,
                 Command::User(c) => user::run(c, settings).await,
                 Command::Token(c) => token::run(c, settings).await,
+                Command::Events(args) => audit::events(args, settings).await,
+                Command::Session(c) => audit::session(c, settings).await,
                 Command::HashPassword { password } => {
                     let hash = crate::passwords::PasswordHasher::new(1)
                         .hash(&password.read()?)

@@ -6,7 +6,8 @@ use serde_json::json;
 use super::user::find;
 use super::{CliResult, open_store};
 use crate::config::Settings;
-use crate::store::Reason;
+use crate::store::{EventType, NewEvent, Reason};
+use crate::tokens::audit::written;
 use crate::tokens::serializers;
 use crate::tokens::state::State;
 
@@ -54,14 +55,24 @@ pub async fn run(command: TokenCommand, settings: Settings) -> CliResult {
             TokenCommand::Mint { .. } => unreachable!("handled above"),
             TokenCommand::Revoke { name } => {
                 let user = find(&store, &name).await?;
+                // Every session of the user goes with its tokens.
+                let events = [NewEvent::new(EventType::TokenRevoked).user(&user)];
                 let n = store
-                    .blacklist_user(user.id, Reason::Revoke)
+                    .revoke_all_sessions(user.id, Reason::Revoke, &events)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| e.to_string())?
+                    .tokens;
+                written(None, &events);
                 println!("blacklisted {n} outstanding token(s) of {name}");
             }
-            TokenCommand::Blacklist { jti } => match store.blacklist_jti(&jti, Reason::Revoke).await {
-                Ok(Some(true)) => println!("blacklisted {jti}"),
+            TokenCommand::Blacklist { jti } => match store
+                .blacklist_jti_audited(&jti, Reason::Revoke, &[NewEvent::new(EventType::TokenRevoked)])
+                .await
+            {
+                Ok(Some(true)) => {
+                    written(None, &[NewEvent::new(EventType::TokenRevoked)]);
+                    println!("blacklisted {jti}")
+                }
                 Ok(Some(false)) => println!("{jti} was already blacklisted"),
                 Ok(None) => return Err(format!("no outstanding token with jti {jti:?}")),
                 Err(e) => return Err(e.to_string()),

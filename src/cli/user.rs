@@ -7,7 +7,8 @@ use clap::{Args, Subcommand};
 use super::{CliResult, open_store};
 use crate::config::Settings;
 use crate::passwords::{PasswordHasher, PasswordPolicy, UserAttributes};
-use crate::store::{Database, NewUser, Reason, StoreError, User};
+use crate::store::{Database, EventType, Expected, Guarded, NewEvent, NewUser, Page, StoreError, User};
+use crate::tokens::audit::written;
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -69,6 +70,12 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// List a user's active sessions (logins not revoked or expired), the most recently
+    /// used first.
+    Sessions {
+        /// The username.
+        name: String,
+    },
     /// Create or update users from `manage.py dumpdata auth.user` (a file, or - for standard
     /// input), keeping their ids and Django password hashes; in one transaction.
     ImportDjango {
@@ -167,22 +174,30 @@ async fn execute(command: UserCommand, store: &Database, policy: &PasswordPolicy
                 .hash(&password)
                 .await
                 .map_err(|e| e.to_string())?;
+            let mut events = Vec::new();
             let user = store
-                .create_user(&NewUser {
-                    username: name.clone(),
-                    password: hash,
-                    email,
-                    first_name,
-                    last_name,
-                    is_active: !inactive,
-                    is_staff: staff || superuser,
-                    is_superuser: superuser,
-                })
+                .create_user_audited(
+                    &NewUser {
+                        username: name.clone(),
+                        password: hash,
+                        email,
+                        first_name,
+                        last_name,
+                        is_active: !inactive,
+                        is_staff: staff || superuser,
+                        is_superuser: superuser,
+                    },
+                    |user| {
+                        events = vec![NewEvent::new(EventType::UserCreated).user(user)];
+                        events.clone()
+                    },
+                )
                 .await
                 .map_err(|e| match e {
                     StoreError::Conflict(_) => taken(&name),
                     other => other.to_string(),
                 })?;
+            written(None, &events);
             println!("created user {} (id {})", user.username, user.id);
         }
         UserCommand::Passwd {
@@ -206,34 +221,37 @@ async fn execute(command: UserCommand, store: &Database, policy: &PasswordPolicy
                 .hash(&password)
                 .await
                 .map_err(|e| e.to_string())?;
-            store
-                .set_password(user.id, &hash)
-                .await
-                .map_err(|e| e.to_string())?;
-            // Tokens issued under the old password go too (access tokens as well, when
+            // Tokens issued under the old password go too, with the sessions they belong to
+            // (so their access tokens are refused by jwtd at once, and everywhere when
             // check_revoke_token makes them carry the password's fingerprint).
-            let n = store
-                .blacklist_user(user.id, Reason::Revoke)
+            let events = [NewEvent::new(EventType::PasswordChanged).user(&user)];
+            let done = store
+                .set_password_and_revoke(user.id, &hash, None, &Expected::default(), &events)
                 .await
                 .map_err(|e| e.to_string())?;
+            let Guarded::Done(revoked) = done else {
+                return Err(format!("no user named {name:?}"));
+            };
+            written(None, &events);
+            let n = revoked.tokens;
             println!("password changed for {name}; {n} outstanding token(s) blacklisted");
         }
         UserCommand::Activate { name } => {
-            let user = find(store, &name).await?;
-            store.set_active(user.id, true).await.map_err(|e| e.to_string())?;
+            set_active(store, &name, true).await?;
             println!("activated {name}");
         }
         UserCommand::Deactivate { name } => {
-            let user = find(store, &name).await?;
-            store
-                .set_active(user.id, false)
-                .await
-                .map_err(|e| e.to_string())?;
+            set_active(store, &name, false).await?;
             println!("deactivated {name}");
         }
         UserCommand::Delete { name } => {
             let user = find(store, &name).await?;
             store.delete_user(user.id).await.map_err(|e| e.to_string())?;
+            // After the delete, not with it: the store's audited delete also blacklists the
+            // user's tokens, which this command (as Simple JWT) leaves detached.
+            let events = [NewEvent::new(EventType::UserDeleted).user(&user)];
+            store.record_event(&events[0]).await.map_err(|e| e.to_string())?;
+            written(None, &events);
             println!("deleted {name}");
         }
         UserCommand::ImportDjango {
@@ -243,6 +261,33 @@ async fn execute(command: UserCommand, store: &Database, policy: &PasswordPolicy
         } => {
             let options = crate::store::ImportOptions { replace, dry_run };
             super::import_django::run(&file, options, store).await?
+        }
+        UserCommand::Sessions { name } => {
+            let user = find(store, &name).await?;
+            let page = Page {
+                offset: 0,
+                limit: i64::MAX,
+            };
+            let (sessions, _) = store
+                .sessions_of_user(user.id, crate::store::now(), page)
+                .await
+                .map_err(|e| e.to_string())?;
+            let time = |t: Option<time::OffsetDateTime>| t.map(crate::http::drf_datetime).unwrap_or_default();
+            println!(
+                "{:<32}  {:<20} {:<20} {:<20} {:<15} user_agent",
+                "id", "created", "last_used", "expires", "ip_address"
+            );
+            for s in sessions {
+                println!(
+                    "{:<32}  {:<20} {:<20} {:<20} {:<15} {}",
+                    s.id,
+                    time(s.created_at),
+                    time(s.last_used_at),
+                    time(s.expires_at),
+                    s.ip_address.as_deref().unwrap_or("-"),
+                    s.user_agent.as_deref().unwrap_or("-")
+                );
+            }
         }
         UserCommand::List => {
             let users = store.list_users().await.map_err(|e| e.to_string())?;
@@ -265,6 +310,22 @@ async fn execute(command: UserCommand, store: &Database, policy: &PasswordPolicy
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// `activate`/`deactivate`, recorded as `user_updated` (no actor: the operator).
+async fn set_active(store: &Database, name: &str, active: bool) -> CliResult {
+    let user = find(store, name).await?;
+    let mut event = NewEvent::new(EventType::UserUpdated).user(&user);
+    event.detail = Some(serde_json::json!({"is_active": active}));
+    let events = [event];
+    if store
+        .set_active_audited(user.id, active, &events)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        written(None, &events);
     }
     Ok(())
 }

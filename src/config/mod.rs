@@ -36,7 +36,7 @@ pub use cookies::{CookieSettings, SameSite};
 pub use cors::{CorsSettings, origin_of};
 pub use database::{DatabaseSettings, ensure_data_dir};
 pub use drf_jwt::{DrfJwtSettings, JwtTokenId};
-pub use duration::Duration;
+pub use duration::{Duration, parse as parse_duration};
 pub use impersonation::{Impersonation, ImpersonationSettings};
 pub use keys::{KeyConfig, KeySettings};
 pub use load::{LOCAL_FILE, Sources, known_keys, stray_variables};

@@ -156,6 +156,23 @@ pub struct EventBody {
     pub detail: Option<Value>,
 }
 
+impl From<crate::store::Event> for EventBody {
+    fn from(e: crate::store::Event) -> EventBody {
+        EventBody {
+            id: e.id,
+            r#type: e.kind,
+            at: super::drf_datetime(e.at),
+            user: e.user_id,
+            username: e.username,
+            actor: e.actor_id,
+            ip_address: e.ip_address,
+            user_agent: e.user_agent,
+            session: e.session,
+            detail: e.detail,
+        }
+    }
+}
+
 /// DRF's `PageNumberPagination` of events.
 #[derive(Serialize, ToSchema)]
 pub struct EventPage {

@@ -20,6 +20,7 @@ both_databases!(
     events_are_listed_newest_first,
     refreshes_within_a_minute_touch_the_session_at_most_once,
     a_failed_login_and_a_lock_are_recorded,
+    cli_lists_and_revokes_sessions_and_shows_events,
 );
 
 /// The user's sessions, as `access` sees them.
@@ -357,4 +358,113 @@ async fn a_failed_login_and_a_lock_are_recorded(db: Db) {
             ("login_failed", Some("alice"), Some(user.id)),
         ]
     );
+}
+
+async fn cli_lists_and_revokes_sessions_and_shows_events(db: Db) {
+    use crate::cli::{db_env, jwtd, text};
+    let s = TestServer::start(db, "database_cache_ttl = 0").await;
+    let dir = s.storage.dir.path();
+    let env = db_env(&s.storage);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = async |args: &[&str]| {
+        let o = jwtd(dir, &env, args, None).await;
+        assert!(
+            o.status.success(),
+            "{args:?}: {} {}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    };
+    run(&[
+        "user",
+        "create",
+        "alice",
+        "--password",
+        "pw-alice-1",
+        "--skip-password-validation",
+    ])
+    .await;
+    let (refresh, access) = s.login("alice", "pw-alice-1").await;
+    let sid = claims(&refresh)["jti"].as_str().unwrap().to_string();
+
+    let listed = run(&["user", "sessions", "alice"]).await;
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert!(rows[0].starts_with(&sid), "{listed}");
+    assert!(rows[0].contains("127.0.0.1"), "{listed}");
+
+    let revoked = run(&["session", "revoke", &sid]).await;
+    assert_eq!(
+        revoked.trim(),
+        format!("revoked session {sid}; 1 token(s) blacklisted")
+    );
+    s.post("/api/token/refresh/", json!({"refresh": refresh}))
+        .await
+        .expect_401(invalid("Token is blacklisted"));
+    s.me(&access)
+        .await
+        .expect_401(not_valid_for_any("Token is blacklisted"));
+    let again = jwtd(dir, &env, &["session", "revoke", &sid], None).await;
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("no active session"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(run(&["user", "sessions", "alice"]).await.lines().count(), 1);
+
+    run(&["user", "deactivate", "alice"]).await;
+    let lines = run(&["events", "--user", "alice", "--since", "1h"]).await;
+    let events: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "user_updated",
+            "session_revoked",
+            "login_succeeded",
+            "user_created"
+        ]
+    );
+    assert_eq!(events[0]["detail"], json!({"is_active": false}));
+    assert_eq!(events[1]["session"], sid.as_str());
+    let only = run(&["events", "--type", "login_succeeded"]).await;
+    assert_eq!(only.lines().count(), 1, "{only}");
+    let bad = jwtd(dir, &env, &["events", "--type", "nonsense"], None).await;
+    assert!(
+        text(&bad.stderr).contains("unknown event type"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+/// Two instances on one Postgres database: a session revoked through one stops its refresh
+/// token on the other at once (rotation asks the database, never a cache), and its access
+/// tokens within `database_cache_ttl`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_revoked_on_one_instance_stops_on_another() {
+    if postgres_url().is_none() {
+        skipped("sessions::a_session_revoked_on_one_instance_stops_on_another");
+        return;
+    }
+    let storage = std::sync::Arc::new(Storage::new(Db::Postgres).await);
+    let a = TestServer::start_on(storage.clone(), ROTATE).await;
+    let b = TestServer::start_on(storage.clone(), &format!("{ROTATE}\ndatabase_cache_ttl = 0")).await;
+    a.user("alice", "pw-alice-1").await;
+    let (_, access_1) = a.login("alice", "pw-alice-1").await;
+    let (refresh_2, access_2) = b.login("alice", "pw-alice-1").await;
+    let r = b.post("/api/token/refresh/", json!({"refresh": refresh_2})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let refresh_2 = r.str("refresh");
+    assert_eq!(b.me(&access_2).await.status, 200);
+    let sid = claims(&refresh_2)["sid"].as_str().unwrap().to_string();
+    let r = delete(&a, &format!("/api/me/sessions/{sid}/"), &access_1).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    b.post("/api/token/refresh/", json!({"refresh": refresh_2}))
+        .await
+        .expect_401(invalid("Token is blacklisted"));
+    b.me(&access_2)
+        .await
+        .expect_401(not_valid_for_any("Token is blacklisted"));
 }

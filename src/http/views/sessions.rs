@@ -9,7 +9,7 @@ use super::me::{authenticated, drf_datetime};
 use crate::http::drf::page::{self, PageAsked};
 use crate::http::schema::{EventBody, EventPage, RevokedSessions, SessionBody, SessionPage};
 use crate::http::{ApiError, HttpState};
-use crate::store::{Event, EventFilter, EventType, Page, Reason, Session, User};
+use crate::store::{EventFilter, EventType, Page, Reason, Session, User};
 use crate::tokens::Token;
 use crate::tokens::audit;
 use crate::tokens::impersonation::IMPERSONATOR_CLAIM;
@@ -103,21 +103,6 @@ fn session_body(s: Session, current: Option<&str>) -> SessionBody {
         expires: s.expires_at.map(drf_datetime),
         user_agent: s.user_agent,
         ip_address: s.ip_address,
-    }
-}
-
-fn event_body(e: Event) -> EventBody {
-    EventBody {
-        id: e.id,
-        r#type: e.kind,
-        at: drf_datetime(e.at),
-        user: e.user_id,
-        username: e.username,
-        actor: e.actor_id,
-        ip_address: e.ip_address,
-        user_agent: e.user_agent,
-        session: e.session,
-        detail: e.detail,
     }
 }
 
@@ -265,7 +250,7 @@ pub async fn events(http: Http, req: HttpRequest) -> HttpResponse {
             count,
             next,
             previous,
-            results: events.into_iter().map(event_body).collect(),
+            results: events.into_iter().map(EventBody::from).collect(),
         })
     };
     http.respond(result.await)
