@@ -321,7 +321,7 @@ fn other_views(cfg: &mut web::ServiceConfig, slash: Slash) {
     cfg.service(
         web::resource(path)
             .name(path)
-            .default_service(web::to(sessions::delete)),
+            .default_service(web::to(sessions::one)),
     );
 }
 

@@ -151,6 +151,16 @@ async fn a_revoked_session_stops_its_refresh_and_access_tokens(db: Db) {
     // B's access token works (and its "not blacklisted" answer is cached).
     assert_eq!(s.me(&access_b).await.status, 200);
     let b = claims(&refresh_b)["jti"].as_str().unwrap().to_string();
+    let one = s
+        .get(
+            &format!("/api/me/sessions/{b}/"),
+            Some(&format!("Bearer {access_a}")),
+        )
+        .await;
+    assert_eq!(
+        (one.status, &one.body["id"], &one.body["current"]),
+        (200, &json!(b), &json!(false))
+    );
     let r = delete(&s, &format!("/api/me/sessions/{b}/"), &access_a).await;
     assert_eq!((r.status, r.text.as_str()), (204, ""));
     s.post("/api/token/refresh/", json!({"refresh": refresh_b}))
@@ -171,6 +181,12 @@ async fn a_revoked_session_stops_its_refresh_and_access_tokens(db: Db) {
     delete(&s, &format!("/api/me/sessions/{b}/"), &access_a)
         .await
         .expect(404, json!({"detail": "Not found."}));
+    s.get(
+        &format!("/api/me/sessions/{b}/"),
+        Some(&format!("Bearer {access_a}")),
+    )
+    .await
+    .expect(404, json!({"detail": "Not found."}));
     let events = s
         .get("/api/me/events/", Some(&format!("Bearer {access_a}")))
         .await;

@@ -257,6 +257,93 @@ pub fn me() {}
 
 #[utoipa::path(
     get,
+    path = "/api/me/sessions/",
+    tag = "sessions",
+    summary = "The user's active sessions",
+    description = "A session is one login (a pair, a sliding token or a drf-jwt token) and everything refreshed from it. `current` marks the session of the calling token (its `sid` claim). DRF's page-number pagination.",
+    security(("jwt" = [])),
+    params(
+        ("page" = Option<String>, Query, description = "A page number, or `last`"),
+        ("page_size" = Option<i64>, Query, description = "Default 50, at most 100"),
+    ),
+    responses(
+        (status = 200, description = "A page of sessions, the most recently used first", body = SessionPage),
+        (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 404, description = "Invalid page.", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn my_sessions() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/me/sessions/{id}/",
+    tag = "sessions",
+    summary = "One of the user's active sessions",
+    security(("jwt" = [])),
+    params(("id" = String, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The session", body = SessionBody),
+        (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 404, description = "No active session of the user's with this id", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn my_session() {}
+
+#[utoipa::path(
+    delete,
+    path = "/api/me/sessions/{id}/",
+    tag = "sessions",
+    summary = "Revoke one of the user's sessions",
+    description = "Every token of the session is blacklisted: its refresh token gets `Token is blacklisted`, its access tokens are refused by jwtd at once (by stateless verifiers when they expire).",
+    security(("jwt" = [])),
+    params(("id" = String, Path, description = "The session's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 404, description = "No active session of the user's with this id", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn revoke_my_session() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/me/sessions/revoke-others/",
+    tag = "sessions",
+    summary = "Log out every other device",
+    description = "Revokes every session of the user but the calling token's (all of them for a token without `sid`).",
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "How many sessions were revoked", body = RevokedSessions),
+        (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn revoke_my_other_sessions() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/me/events/",
+    tag = "sessions",
+    summary = "The user's own security events, newest first",
+    security(("jwt" = [])),
+    params(
+        ("page" = Option<String>, Query, description = "A page number, or `last`"),
+        ("page_size" = Option<i64>, Query, description = "Default 50, at most 100"),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = EventPage),
+        (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 404, description = "Invalid page.", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn my_events() {}
+
+#[utoipa::path(
+    get,
     path = "/.well-known/jwks.json",
     tag = "keys",
     summary = "The public keys (RFC 7517 JWK Set)",

@@ -141,19 +141,44 @@ pub async fn list(http: Http, req: HttpRequest) -> HttpResponse {
     http.respond(result.await)
 }
 
-/// `DELETE /api/me/sessions/{id}/`: revokes one of the user's sessions (204); another
-/// user's or an unknown one is DRF's 404.
-pub async fn delete(http: Http, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    if *req.method() != Method::DELETE {
-        return refused_method(&http, &req).await;
-    }
-    let result = async {
-        let (user, token) = authenticated(&http, &req).await?;
-        revoke_one(&http, &req, &user, &token, &id).await
-    };
-    match result.await {
-        Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => e.response(&http),
+/// `GET /api/me/sessions/{id}/`: one of the user's active sessions; `DELETE` revokes it
+/// (204). Another user's, an unknown or an ended one is DRF's 404.
+pub async fn one(http: Http, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    match *req.method() {
+        Method::GET | Method::HEAD => {
+            let result = async {
+                let (user, token) = authenticated(&http, &req).await?;
+                let session = http
+                    .app
+                    .store
+                    .session(&id)
+                    .await
+                    .map_err(crate::tokens::AuthError::from)?;
+                let now = crate::store::now();
+                match session {
+                    Some(s)
+                        if s.user_id == Some(user.id)
+                            && s.revoked_at.is_none()
+                            && s.expires_at.is_some_and(|e| e > now) =>
+                    {
+                        Ok(session_body(s, session_of(&token)))
+                    }
+                    _ => Err(ApiError::NotFound),
+                }
+            };
+            http.respond(result.await)
+        }
+        Method::DELETE => {
+            let result = async {
+                let (user, token) = authenticated(&http, &req).await?;
+                revoke_one(&http, &req, &user, &token, &id).await
+            };
+            match result.await {
+                Ok(()) => HttpResponse::NoContent().finish(),
+                Err(e) => e.response(&http),
+            }
+        }
+        _ => refused_method(&http, &req).await,
     }
 }
 
