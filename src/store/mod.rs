@@ -43,14 +43,27 @@ macro_rules! on_pool {
 /// `on_pool!`, and must commit (`$tx.commit().await?`): dropped uncommitted, the
 /// transaction rolls back, which is how a body refuses (nothing found, a precondition
 /// failed). Bounded and counted as one call.
+///
+/// On SQLite, a transaction that failed for want of the database (a full or failing disk)
+/// may leave its connection inside it — its rollback failed too — and the writer has one
+/// connection: that connection is closed rather than handed to the next write, which
+/// could never begin.
 macro_rules! in_transaction {
     ($self:ident, |$tx:ident| $body:expr) => {
         $self.bounded(async {
             match &$self.pool {
                 $crate::store::Pool::Sqlite { writer, .. } => {
-                    #[allow(unused_mut)]
-                    let mut $tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                    Ok::<_, $crate::store::StoreError>($body)
+                    let mut conn = writer.acquire().await?;
+                    let result = async {
+                        #[allow(unused_mut)]
+                        let mut $tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                        Ok::<_, $crate::store::StoreError>($body)
+                    }
+                    .await;
+                    if matches!(result, Err($crate::store::StoreError::Unavailable(_))) {
+                        conn.close_on_drop();
+                    }
+                    result
                 }
                 $crate::store::Pool::Postgres(pool) => {
                     #[allow(unused_mut)]
@@ -321,16 +334,27 @@ impl Database {
             // It allocates pages (refused on a full database) and commits them to the
             // write-ahead log (refused on a full, read-only or failing disk), then the
             // transaction's net change is nil.
+            // A failed probe's connection is closed, as `in_transaction!` closes one: its
+            // rollback may have failed too, leaving it inside the transaction.
             Pool::Sqlite { writer, .. } => {
-                let mut tx = writer.begin().await?;
-                for sql in [
-                    "CREATE TABLE jwtd_write_probe (b BLOB)",
-                    "INSERT INTO jwtd_write_probe VALUES (randomblob(16384))",
-                    "DROP TABLE jwtd_write_probe",
-                ] {
-                    sqlx::query(sql).persistent(false).execute(&mut *tx).await?;
+                let mut conn = writer.acquire().await?;
+                let probe = async {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    for sql in [
+                        "CREATE TABLE jwtd_write_probe (b BLOB)",
+                        "INSERT INTO jwtd_write_probe VALUES (randomblob(16384))",
+                        "DROP TABLE jwtd_write_probe",
+                    ] {
+                        sqlx::query(sql).persistent(false).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(())
                 }
-                tx.commit().await?;
+                .await;
+                if probe.is_err() {
+                    conn.close_on_drop();
+                }
+                probe?;
             }
             // A read-only server (a standby, a failover under way) refuses it, and
             // committing it writes the catalog's log.

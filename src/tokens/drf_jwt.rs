@@ -156,10 +156,14 @@ pub async fn refresh(state: &State, raw: &str, client: &Client<'_>) -> Result<Is
             token,
         });
     }
-    state
+    // Bookkeeping, as for Simple JWT's refresh: a failed write does not refuse it.
+    if let Err(e) = state
         .store
         .touch_session(family, crate::store::now(), record.expires_at)
-        .await?;
+        .await
+    {
+        tracing::warn!(error = %e, session = family, "could not note the use of a session");
+    }
     if state.settings.audit.audit_token_refreshed {
         let event = audit::event(
             &state.settings.audit,

@@ -200,10 +200,11 @@ async fn refreshed(
     let Some(sid) = sid else { return Ok(()) };
     let expires =
         time::OffsetDateTime::from_unix_timestamp(expires).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    state
-        .store
-        .touch_session(sid, crate::store::now(), expires)
-        .await?;
+    // Bookkeeping: a database that takes reads but no writes (read-only, a full disk)
+    // still refreshes, as it did before sessions were kept.
+    if let Err(e) = state.store.touch_session(sid, crate::store::now(), expires).await {
+        tracing::warn!(error = %e, session = sid, "could not note the use of a session");
+    }
     if state.settings.audit.audit_token_refreshed {
         let event = audit::event(
             &state.settings.audit,

@@ -314,7 +314,8 @@ async fn sliding_tokens_obtain_refresh_and_authenticate(db: Db) {
     let names: Vec<_> = c.as_object().unwrap().keys().cloned().collect();
     assert_eq!(
         names,
-        ["token_type", "exp", "iat", "jti", "refresh_exp", "user_id"]
+        // `sid`: jwtd's session id (issue 19), an additive claim.
+        ["token_type", "exp", "iat", "jti", "refresh_exp", "user_id", "sid"]
     );
     assert_eq!(c["token_type"], "sliding");
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 300);

@@ -34,7 +34,12 @@ async fn returns_a_pair_with_simple_jwt_claims(db: Db) {
     let access = claims(&r.str("access"));
     for (token, kind, lifetime) in [(&refresh, "refresh", 86_400), (&access, "access", 300)] {
         let names: Vec<_> = token.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(names, ["token_type", "exp", "iat", "jti", "user_id"], "{kind}");
+        // `sid`: jwtd's session id (issue 19), an additive claim.
+        assert_eq!(
+            names,
+            ["token_type", "exp", "iat", "jti", "user_id", "sid"],
+            "{kind}"
+        );
         assert_eq!(token["token_type"], kind);
         assert_eq!(token["user_id"], "1", "Simple JWT 5.5 writes the id as a string");
         assert_eq!(
