@@ -59,6 +59,7 @@ macro_rules! bind_user_fields {
     };
 }
 
+mod admin_tmp; // TEMPORARY: until the `accounts` branch lands
 mod cache;
 mod error;
 mod families;
@@ -77,6 +78,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+pub use admin_tmp::{UserChanges, UserOrder, UserQuery};
 pub use error::{Result, StoreError};
 pub use families::Rotation;
 pub use import::{Conflict, ImportOptions, ImportReport, ImportedUser, Planned};
