@@ -2,11 +2,13 @@
 //! `set_password` and `set_unusable_password`, with DRF's `ModelSerializer` validation and
 //! Django's password validation (`password_validators`).
 
-use super::permissions::{Caller, check_access, check_grants, check_target};
+use super::permissions::{Caller, check_access, check_grants, check_target, expected};
 use super::validators::{USERNAME_TAKEN, email_errors, name_errors, username_errors};
 use super::{AccountError, FieldMessages};
 use crate::passwords::UserAttributes;
-use crate::store::{NewUser, StoreError, User, UserChanges, UserQuery};
+use crate::store::{
+    EventType, Expected, Guarded, NewEvent, NewUser, StoreError, User, UserChanges, UserQuery, UserUpdate,
+};
 use crate::tokens::state::State;
 
 /// The user serializer's writable fields as they came (`None`: not given).
@@ -104,14 +106,24 @@ fn taken(e: StoreError) -> AccountError {
     }
 }
 
-/// Django's `make_password(None)`: `!` and 40 random characters, which no password matches.
-fn unusable_password() -> String {
-    let random = format!(
-        "{}{}",
-        crate::tokens::token::random_uuid().simple(),
-        crate::tokens::token::random_uuid().simple()
-    );
-    format!("!{}", &random[..40])
+/// The event of a change, by `caller`, about `user`.
+fn event(kind: EventType, caller: Option<&Caller>, user: &User) -> NewEvent {
+    let mut e = NewEvent::new(kind).user(user);
+    e.actor_id = caller.and_then(Caller::user_id);
+    if let Some(Caller::Client { client_id, .. }) = caller {
+        e.detail = Some(serde_json::json!({ "client": client_id }));
+    }
+    e
+}
+
+/// A guarded change's outcome: the row changed under a staff member's feet (made a
+/// superuser meanwhile) refuses the change as the check would have.
+fn guarded<T>(outcome: Guarded<T>) -> Result<T, AccountError> {
+    match outcome {
+        Guarded::Done(t) => Ok(t),
+        Guarded::NotFound => Err(AccountError::NoSuchUser),
+        Guarded::Unexpected(_) => Err(AccountError::Forbidden),
+    }
 }
 
 /// `POST /api/admin/users/`: without a password the user gets an unusable one.
@@ -126,7 +138,7 @@ pub async fn create(
     check_fields(state, &fields, &mut errors, None).await?;
     errors.into_result()?;
     let is_active = fields.is_active.unwrap_or(true);
-    insert(state, fields, is_active).await
+    insert(state, Some(caller), fields, is_active).await
 }
 
 /// `POST /api/register/` (`registration = true`): an ordinary user, active as
@@ -144,10 +156,15 @@ pub async fn register(
     check_fields(state, &fields, &mut errors, None).await?;
     errors.into_result()?;
     let is_active = state.settings.accounts.registration_active;
-    insert(state, fields, is_active).await
+    insert(state, None, fields, is_active).await
 }
 
-async fn insert(state: &State, fields: UserFields, is_active: bool) -> Result<User, AccountError> {
+async fn insert(
+    state: &State,
+    caller: Option<&Caller>,
+    fields: UserFields,
+    is_active: bool,
+) -> Result<User, AccountError> {
     let mut new = NewUser {
         username: fields.username.unwrap_or_default(),
         password: String::new(),
@@ -163,10 +180,27 @@ async fn insert(state: &State, fields: UserFields, is_active: bool) -> Result<Us
             check_password(state, password, &attributes(&new))?;
             state.hasher.hash(password).await?
         }
-        None => unusable_password(),
+        None => UNUSABLE.to_string(),
     };
-    state.store.create_user(&new).await.map_err(taken)
+    let user = state
+        .store
+        .create_user_audited(&new, |user| vec![event(EventType::UserCreated, caller, user)])
+        .await
+        .map_err(taken)?;
+    if fields.password.is_none() {
+        // Django's `make_password(None)`: the store writes the random part.
+        let done = state
+            .store
+            .set_unusable_password(user.id, &Expected::default(), &[])
+            .await?;
+        guarded(done)?;
+        return Ok(state.store.user_by_id(user.id).await?.unwrap_or(user));
+    }
+    Ok(user)
 }
+
+/// A placeholder no password matches, replaced at once by Django's random unusable one.
+const UNUSABLE: &str = "!";
 
 fn attributes(u: &NewUser) -> UserAttributes<'_> {
     UserAttributes {
@@ -200,12 +234,17 @@ pub async fn update(
         is_staff: fields.is_staff,
         is_superuser: fields.is_superuser,
     };
-    state
+    let events = [event(EventType::UserUpdated, Some(caller), &current)];
+    match state
         .store
-        .update_user(id, &changes)
-        .await
-        .map_err(taken)?
-        .ok_or(AccountError::NoSuchUser)
+        .update_user(id, &changes, &expected(caller, &current), &events)
+        .await?
+    {
+        UserUpdate::Updated(user) => Ok(user),
+        UserUpdate::NotFound => Err(AccountError::NoSuchUser),
+        UserUpdate::Unexpected(_) => Err(AccountError::Forbidden),
+        UserUpdate::UsernameTaken => Err(taken(StoreError::Conflict(String::new()))),
+    }
 }
 
 /// `DELETE /api/admin/users/{id}/`: the user goes, and every token of theirs is blacklisted.
@@ -213,11 +252,12 @@ pub async fn delete(state: &State, caller: &Caller, id: i64) -> Result<(), Accou
     check_access(state, caller, true)?;
     let current = find(state, id).await?;
     check_target(caller, &current)?;
-    if state.store.delete_user_and_tokens(id).await? {
-        Ok(())
-    } else {
-        Err(AccountError::NoSuchUser)
-    }
+    let events = [event(EventType::UserDeleted, Some(caller), &current)];
+    let done = state
+        .store
+        .delete_user_and_tokens(id, &expected(caller, &current), &events)
+        .await?;
+    guarded(done).map(|_| ())
 }
 
 /// `POST /api/admin/users/{id}/password/`: Django's `set_password` after the policy; the
@@ -240,15 +280,26 @@ pub async fn set_password(
     };
     check_password(state, &change.password, &attributes)?;
     let hash = state.hasher.hash(&change.password).await?;
-    if state
-        .store
-        .set_password_and_revoke(id, &hash, change.keep_sessions)
-        .await?
-    {
-        Ok(())
+    let events = [event(EventType::PasswordChanged, Some(caller), &current)];
+    let expected = expected(caller, &current);
+    let done = if change.keep_sessions {
+        // No session ends: the password alone changes.
+        match state.store.set_password_audited(id, &hash, &events).await? {
+            true => Guarded::Done(()),
+            false => Guarded::NotFound,
+        }
     } else {
-        Err(AccountError::NoSuchUser)
-    }
+        match state
+            .store
+            .set_password_and_revoke(id, &hash, None, &expected, &events)
+            .await?
+        {
+            Guarded::Done(_) => Guarded::Done(()),
+            Guarded::NotFound => Guarded::NotFound,
+            Guarded::Unexpected(u) => Guarded::Unexpected(u),
+        }
+    };
+    guarded(done)
 }
 
 /// `POST /api/admin/users/{id}/set-unusable-password/`: no password logs the user in any
@@ -257,13 +308,10 @@ pub async fn set_unusable_password(state: &State, caller: &Caller, id: i64) -> R
     check_access(state, caller, true)?;
     let current = find(state, id).await?;
     check_target(caller, &current)?;
-    if state
+    let events = [event(EventType::PasswordChanged, Some(caller), &current)];
+    let done = state
         .store
-        .set_password_and_revoke(id, &unusable_password(), false)
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(AccountError::NoSuchUser)
-    }
+        .set_unusable_password(id, &expected(caller, &current), &events)
+        .await?;
+    guarded(done).map(|_| ())
 }

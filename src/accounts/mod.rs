@@ -11,7 +11,7 @@ pub mod admin;
 pub mod permissions;
 pub mod validators;
 
-use crate::store::{StoreError, User};
+use crate::store::StoreError;
 use crate::tokens::AuthError;
 
 pub use admin::{PasswordChange, UserFields};
@@ -89,9 +89,4 @@ impl FieldMessages {
             Err(AccountError::Invalid(self))
         }
     }
-}
-
-/// Django's `has_usable_password`: not the mark `set_unusable_password` leaves.
-pub fn has_usable_password(user: &User) -> bool {
-    !user.password.starts_with('!')
 }

@@ -4,7 +4,7 @@
 
 use super::AccountError;
 use crate::config::AdminApi;
-use crate::store::User;
+use crate::store::{Expected, User};
 use crate::tokens::state::State;
 
 /// Who calls.
@@ -77,4 +77,17 @@ pub fn check_grants(
         return Err(AccountError::Forbidden);
     }
     Ok(())
+}
+
+/// What the row must still hold when a staff member's change lands (the flags the checks
+/// above were decided on); anything for a superuser or a service client.
+pub fn expected(caller: &Caller, current: &User) -> Expected {
+    if caller.is_limited() {
+        Expected {
+            is_superuser: Some(current.is_superuser),
+            is_staff: Some(current.is_staff),
+        }
+    } else {
+        Expected::default()
+    }
 }

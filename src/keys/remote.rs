@@ -11,8 +11,13 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 
-use super::JwsError;
-use super::jwk::{RemoteJwk, RemoteJwkSet, RemoteKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::material::public_verifier;
+use super::{JwsError, Verifier};
 use crate::config::{ConfigError, KeySettings};
 
 pub struct RemoteJwks {
@@ -180,6 +185,109 @@ fn max_age(header: Option<&str>) -> Option<Duration> {
     age
 }
 
+/// A JWK as found in someone else's JWK Set; only what verification needs.
+#[derive(Debug, Deserialize)]
+pub struct RemoteJwk {
+    kty: String,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+}
+
+/// A verifying key from a JWK Set, for every allowed algorithm its type can serve.
+pub struct RemoteKey {
+    pub(super) kid: String,
+    pub(super) verifiers: Vec<(Algorithm, Verifier)>,
+}
+
+impl RemoteJwk {
+    /// `None` for keys jwtd will not use: no `kid`, not for signatures, symmetric, or of
+    /// no allowed algorithm.
+    pub fn into_key(self, allowed: &[Algorithm]) -> Option<RemoteKey> {
+        let kid = self.kid.clone()?;
+        if self.use_.as_deref().is_some_and(|u| u != "sig") {
+            return None;
+        }
+        let b64 = |v: &Option<String>| {
+            v.as_deref()
+                .and_then(|s| B64.decode(s.trim_end_matches('=')).ok())
+        };
+        let candidates: Vec<Algorithm> = match self.kty.as_str() {
+            "RSA" => vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+            ],
+            "EC" => match self.crv.as_deref() {
+                Some("P-256") => vec![Algorithm::ES256],
+                Some("P-384") => vec![Algorithm::ES384],
+                _ => return None,
+            },
+            "OKP" if self.crv.as_deref() == Some("Ed25519") => vec![Algorithm::EdDSA],
+            _ => return None,
+        };
+        let declared = match &self.alg {
+            Some(name) => Some(name.parse::<Algorithm>().ok()?),
+            None => None,
+        };
+        let algs: Vec<Algorithm> = candidates
+            .into_iter()
+            .filter(|a| allowed.contains(a) && declared.is_none_or(|d| d == *a))
+            .collect();
+        let der = match self.kty.as_str() {
+            "RSA" => rsa_public_der(&b64(&self.n)?, &b64(&self.e)?),
+            "EC" => {
+                let (x, y) = (b64(&self.x)?, b64(&self.y)?);
+                [&[4u8][..], &x, &y].concat()
+            }
+            _ => b64(&self.x)?,
+        };
+        let verifiers: Vec<(Algorithm, Verifier)> = algs
+            .into_iter()
+            .filter_map(|a| Some((a, public_verifier(a, &der).ok()?)))
+            .collect();
+        (!verifiers.is_empty()).then_some(RemoteKey { kid, verifiers })
+    }
+}
+
+/// DER of PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn length(len: usize) -> Vec<u8> {
+        if len < 0x80 {
+            vec![len as u8]
+        } else {
+            let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+            [vec![0x80 | bytes.len() as u8], bytes].concat()
+        }
+    }
+    fn integer(v: &[u8]) -> Vec<u8> {
+        let v: Vec<u8> = v.iter().copied().skip_while(|b| *b == 0).collect();
+        let body = if v.first().is_none_or(|b| b & 0x80 != 0) {
+            [vec![0], v].concat()
+        } else {
+            v
+        };
+        [vec![0x02], length(body.len()), body].concat()
+    }
+    let body = [integer(n), integer(e)].concat();
+    [vec![0x30], length(body.len()), body].concat()
+}
+
+/// A JWK Set document.
+#[derive(Deserialize)]
+pub struct RemoteJwkSet {
+    pub keys: Vec<Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +301,16 @@ mod tests {
         assert_eq!(max_age(Some("no-store")), Some(Duration::ZERO));
         assert_eq!(max_age(Some("public")), None);
         assert_eq!(max_age(None), None);
+    }
+
+    #[test]
+    fn rsa_public_der_encodes_the_components() {
+        use aws_lc_rs::signature::KeyPair;
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let parts = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+        let der = rsa_public_der(&parts.n, &parts.e);
+        let back = aws_lc_rs::rsa::PublicKey::from_der(&der).unwrap();
+        let back = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(&back);
+        assert_eq!((back.n, back.e), (parts.n, parts.e));
     }
 }

@@ -5,8 +5,9 @@
 //! side: on SQLite the file's one write lock (`BEGIN IMMEDIATE`) orders them; on Postgres
 //! the family's row lock does.
 
+use super::audit::insert_events;
 use super::tokens::{bind_token, record_and_blacklist, upsert_old};
-use super::{Database, OutstandingToken, Pool, Reason, Result, now};
+use super::{Database, NewEvent, OutstandingToken, Pool, Reason, Result, now};
 
 /// The result of rotating a refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +226,47 @@ impl Database {
                     Ok(done.rows_affected())
                 }
             }
+        });
+        let result = self.wrote(done.await);
+        self.forget_tokens();
+        result
+    }
+
+    /// `blacklist_family` with `events` (`refresh_reuse_detected`, `token_revoked`), in one
+    /// transaction: two statements as `blacklist_family`'s on Postgres, which the write
+    /// lock orders on SQLite.
+    pub async fn blacklist_family_audited(
+        &self,
+        family: &str,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<u64> {
+        let done = in_transaction!(self, |tx| {
+            let at = now();
+            sqlx::query(
+                "INSERT INTO token_families (family, revoked_at, reason) VALUES ($1, $2, $3) \
+                 ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, excluded.revoked_at), \
+                 reason = COALESCE(token_families.reason, excluded.reason)",
+            )
+            .bind(family)
+            .bind(at)
+            .bind(reason.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let blacklisted = sqlx::query(
+                "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                 SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
+                 ON CONFLICT (token_id) DO NOTHING",
+            )
+            .bind(at)
+            .bind(reason.as_str())
+            .bind(family)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            insert_events!(tx, events);
+            tx.commit().await?;
+            blacklisted
         });
         let result = self.wrote(done.await);
         self.forget_tokens();

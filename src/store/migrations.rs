@@ -30,6 +30,21 @@ const SQLITE: Files = &[
         "user_origin",
         include_str!("../../migrations/sqlite/0004_user_origin.sql"),
     ),
+    (
+        5,
+        "sessions",
+        include_str!("../../migrations/sqlite/0005_sessions.sql"),
+    ),
+    (
+        6,
+        "audit events",
+        include_str!("../../migrations/sqlite/0006_audit_events.sql"),
+    ),
+    (
+        7,
+        "user listing",
+        include_str!("../../migrations/sqlite/0007_user_listing.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -53,6 +68,21 @@ const POSTGRES: Files = &[
         "user_origin",
         include_str!("../../migrations/postgres/0004_user_origin.sql"),
     ),
+    (
+        5,
+        "sessions",
+        include_str!("../../migrations/postgres/0005_sessions.sql"),
+    ),
+    (
+        6,
+        "audit events",
+        include_str!("../../migrations/postgres/0006_audit_events.sql"),
+    ),
+    (
+        7,
+        "user listing",
+        include_str!("../../migrations/postgres/0007_user_listing.sql"),
+    ),
 ];
 
 fn latest(files: Files) -> i64 {
@@ -60,9 +90,14 @@ fn latest(files: Files) -> i64 {
 }
 
 fn migrator(files: Files) -> Migrator {
+    migrator_to(files, i64::MAX)
+}
+
+fn migrator_to(files: Files, last: i64) -> Migrator {
     Migrator::with_migrations(
         files
             .iter()
+            .filter(|(version, _, _)| *version <= last)
             .map(|(version, description, sql)| {
                 Migration::new(
                     *version,
@@ -103,6 +138,16 @@ impl Database {
                     .await?;
                 migrated
             }
+        }
+    }
+
+    /// Applies the migrations up to `last` only: a database as an older version left it.
+    #[cfg(test)]
+    pub(super) async fn migrate_to(&self, last: i64) -> Result<()> {
+        let failed = |e| StoreError::Other(format!("migration failed: {e}"));
+        match &self.pool {
+            Pool::Sqlite { writer, .. } => migrator_to(SQLITE, last).run(writer).await.map_err(failed),
+            Pool::Postgres(pool) => migrator_to(POSTGRES, last).run(pool).await.map_err(failed),
         }
     }
 

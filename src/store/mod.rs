@@ -35,6 +35,33 @@ macro_rules! on_pool {
     };
 }
 
+/// Runs `$body` in a write transaction, with `$tx` bound to it: on SQLite a `BEGIN
+/// IMMEDIATE` one on the writer (the write lock taken up front, as the other writes here
+/// take it), on Postgres a READ COMMITTED one, whose every statement sees what committed
+/// before it began — so a statement that waited for a row lock sees the writes of the
+/// transaction it waited for. The body is written once for both databases, as with
+/// `on_pool!`, and must commit (`$tx.commit().await?`): dropped uncommitted, the
+/// transaction rolls back, which is how a body refuses (nothing found, a precondition
+/// failed). Bounded and counted as one call.
+macro_rules! in_transaction {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        $self.bounded(async {
+            match &$self.pool {
+                $crate::store::Pool::Sqlite { writer, .. } => {
+                    #[allow(unused_mut)]
+                    let mut $tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                    Ok::<_, $crate::store::StoreError>($body)
+                }
+                $crate::store::Pool::Postgres(pool) => {
+                    #[allow(unused_mut)]
+                    let mut $tx = pool.begin().await?;
+                    Ok($body)
+                }
+            }
+        })
+    };
+}
+
 /// The columns of a `User`, in its order.
 macro_rules! user_columns {
     () => {
@@ -59,7 +86,10 @@ macro_rules! bind_user_fields {
     };
 }
 
-mod admin_tmp; // TEMPORARY: until the `accounts` branch lands
+#[cfg(test)]
+mod account_tests;
+mod accounts;
+mod audit;
 mod cache;
 mod error;
 mod families;
@@ -67,9 +97,11 @@ mod import;
 mod migrations;
 mod pool;
 mod redis;
+mod sessions;
 mod sqlite_file;
 mod throttle;
 mod tokens;
+mod user_search;
 mod users;
 
 use std::fmt;
@@ -78,15 +110,25 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-pub use admin_tmp::{UserChanges, UserOrder, UserQuery};
+pub use accounts::{Expected, Guarded, UserChanges, UserUpdate};
+pub use audit::{Event, EventFilter, EventType, NewEvent};
 pub use error::{Result, StoreError};
 pub use families::Rotation;
 pub use import::{Conflict, ImportOptions, ImportReport, ImportedUser, Planned};
 use pool::Pool;
 pub use redis::RedisCounters;
+pub use sessions::{NewSession, Revoked, Session};
 pub use throttle::{Counters, Full, LoginState, now_micros};
 pub use tokens::{Blacklisting, OutstandingToken, Reason};
+pub use user_search::{Ordering, OrderingField, UserQuery};
 pub use users::{NewUser, User};
+
+/// A page of a list: rows `offset..offset + limit` of it in its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: i64,
+    pub limit: i64,
+}
 
 /// The configured database, every call bounded by `database_timeout`.
 pub struct Database {
@@ -99,6 +141,8 @@ pub struct Database {
     /// The last write failed for want of the database (disk full, read-only, I/O error,
     /// unreachable): `/readyz` then tries a write of its own until one succeeds.
     write_failed: std::sync::atomic::AtomicBool,
+    /// When this instance last wrote each session's `last_used_at` (see `touch_session`).
+    touched: sessions::Touched,
 }
 
 /// Connections of the pool, for metrics.
@@ -151,6 +195,7 @@ impl Database {
             pings: options.pings.clone(),
             cache: cache::ReadCache::new(options.cache_ttl),
             write_failed: Default::default(),
+            touched: Default::default(),
         })
     }
 

@@ -10,7 +10,8 @@
 
 use time::OffsetDateTime;
 
-use super::{Database, Pool, Result, now};
+use super::audit::insert_events;
+use super::{Database, NewEvent, Pool, Result, now};
 
 /// An outstanding-token row to be written: never the token itself, only its jti and hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,5 +294,78 @@ impl Database {
             done.rows_affected()
         });
         self.wrote(done.await)
+    }
+
+    /// `blacklist` with `events` (`logout`, `token_blacklisted`), in one transaction;
+    /// none are written unless this call blacklisted the token.
+    pub async fn blacklist_audited(
+        &self,
+        token: &OutstandingToken,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        let sql = match &self.pool {
+            Pool::Sqlite { .. } => concat!(record_and_blacklist!(), " RETURNING 1"),
+            Pool::Postgres(_) => concat!(
+                "WITH ",
+                upsert_old!(),
+                " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                 SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING 1"
+            ),
+        };
+        let done = in_transaction!(self, |tx| {
+            let rows = bind_token!(sqlx::query(sql), token)
+                .bind(now())
+                .bind(reason.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            if rows.len() != 1 {
+                return Ok(false);
+            }
+            insert_events!(tx, events);
+            tx.commit().await?;
+            true
+        });
+        let result = self.wrote(done.await);
+        self.forget_token(&token.jti);
+        result
+    }
+
+    /// `blacklist_jti` with `events` (`token_revoked`), in one transaction; none are
+    /// written unless this call blacklisted the token.
+    pub async fn blacklist_jti_audited(
+        &self,
+        jti: &str,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<Option<bool>> {
+        let done = in_transaction!(self, |tx| {
+            let newly = sqlx::query(
+                "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                 SELECT id, $1, $2 FROM outstanding_tokens WHERE jti = $3 \
+                 ON CONFLICT (token_id) DO NOTHING",
+            )
+            .bind(now())
+            .bind(reason.as_str())
+            .bind(jti)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !newly {
+                let known: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)")
+                        .bind(jti)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                return Ok(known.then_some(false));
+            }
+            insert_events!(tx, events);
+            tx.commit().await?;
+            Some(true)
+        });
+        let result = self.wrote(done.await);
+        self.forget_token(jti);
+        result
     }
 }

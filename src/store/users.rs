@@ -3,7 +3,8 @@
 
 use time::OffsetDateTime;
 
-use super::{Database, Result, now};
+use super::audit::insert_events;
+use super::{Database, NewEvent, Result, now};
 
 /// A user, with Django's `auth_user` fields.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -23,6 +24,14 @@ pub struct User {
     /// When an import last gave this id (or username) to someone else (`--replace`, or a
     /// renamed user): tokens issued before name the previous holder and are refused.
     pub replaced_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    /// Django's `has_usable_password`: false for the unusable passwords Django writes
+    /// (`!` and random characters), which never verify.
+    pub fn has_usable_password(&self) -> bool {
+        !self.password.starts_with('!')
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,5 +187,76 @@ impl Database {
         let result = self.wrote(done.await);
         self.forget_user(id);
         result.map(|rows| rows == 1)
+    }
+
+    /// `create_user` with the events `events` makes of the new user (`user_created`), in
+    /// one transaction. A taken username is `StoreError::Conflict`.
+    pub async fn create_user_audited(
+        &self,
+        u: &NewUser,
+        events: impl FnOnce(&User) -> Vec<NewEvent>,
+    ) -> Result<User> {
+        let done = in_transaction!(self, |tx| {
+            let user = bind_user_fields!(sqlx::query_as::<_, User>(CREATE), u)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?;
+            insert_events!(tx, &events(&user));
+            tx.commit().await?;
+            user
+        });
+        self.wrote(done.await)
+    }
+
+    /// `set_password` with `events`, in one transaction; none are written without the user.
+    pub async fn set_password_audited(&self, id: i64, hash: &str, events: &[NewEvent]) -> Result<bool> {
+        self.update_audited("UPDATE users SET password = $1 WHERE id = $2", hash, id, events)
+            .await
+    }
+
+    /// `set_active` with `events`, in one transaction; none are written without the user.
+    pub async fn set_active_audited(&self, id: i64, active: bool, events: &[NewEvent]) -> Result<bool> {
+        self.update_audited(
+            "UPDATE users SET is_active = $1 WHERE id = $2",
+            active,
+            id,
+            events,
+        )
+        .await
+    }
+
+    async fn update_audited<T>(
+        &self,
+        sql: &'static str,
+        value: T,
+        id: i64,
+        events: &[NewEvent],
+    ) -> Result<bool>
+    where
+        T: Copy
+            + Send
+            + Sync
+            + for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        let done = in_transaction!(self, |tx| {
+            let rows = sqlx::query(sql)
+                .bind(value)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if rows == 0 {
+                return Ok(false);
+            }
+            insert_events!(tx, events);
+            tx.commit().await?;
+            true
+        });
+        let result = self.wrote(done.await);
+        self.forget_user(id);
+        result
     }
 }

@@ -14,7 +14,7 @@ use crate::http::schema::{UserDetail, UserPage};
 use crate::http::views::me::{authenticated, drf_datetime};
 use crate::http::views::oauth::basic_credentials;
 use crate::http::{ApiError, HttpState, json_response};
-use crate::store::{User, UserOrder, UserQuery};
+use crate::store::{Ordering, User, UserQuery};
 use crate::tokens::impersonation::IMPERSONATOR_CLAIM;
 use crate::tokens::oauth;
 
@@ -43,7 +43,7 @@ async fn caller(http: &HttpState, req: &HttpRequest) -> Result<Caller, ApiError>
 
 pub fn user_detail(user: User) -> UserDetail {
     UserDetail {
-        has_usable_password: accounts::has_usable_password(&user),
+        has_usable_password: user.has_usable_password(),
         id: user.id,
         username: user.username,
         email: user.email,
@@ -145,26 +145,13 @@ const FIELD_NAMES: [&str; 9] = [
 ];
 
 /// `ordering`: DRF's `OrderingFilter` with `ordering_fields`; unknown fields are dropped,
-/// and with none left the default (`id`) applies.
-fn ordering(text: Option<&str>) -> Vec<(UserOrder, bool)> {
+/// and with none left the default (`id`) applies. The first known field orders (the id
+/// breaks ties).
+fn ordering(text: Option<&str>) -> Ordering {
     text.unwrap_or_default()
         .split(',')
-        .filter_map(|term| {
-            let term = term.trim();
-            let (desc, name) = match term.strip_prefix('-') {
-                Some(name) => (true, name),
-                None => (false, term),
-            };
-            let field = match name {
-                "id" => UserOrder::Id,
-                "username" => UserOrder::Username,
-                "date_joined" => UserOrder::DateJoined,
-                "last_login" => UserOrder::LastLogin,
-                _ => return None,
-            };
-            Some((field, desc))
-        })
-        .collect()
+        .find_map(|term| Ordering::parse(term.trim()))
+        .unwrap_or_default()
 }
 
 /// `GET /api/admin/users/`
@@ -184,13 +171,8 @@ async fn list(http: &HttpState, req: &HttpRequest) -> Result<UserPage, ApiError>
     let (is_active, is_staff) = (flag("is_active"), flag("is_staff"));
     let size = pagination::page_size(&query);
     let mut q = UserQuery {
-        // DRF's SearchFilter: terms split at white space and commas, each to be found.
-        search: value("search")
-            .unwrap_or_default()
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect(),
+        // DRF's SearchFilter: the store splits the terms.
+        search: value("search").map(str::to_string),
         is_active,
         is_staff,
         ordering: ordering(value("ordering")),

@@ -1,0 +1,413 @@
+//! Sessions: a session is one login and everything refreshed from it — a token family — so
+//! it is the family's row in `token_families` (see `families.rs`) once that row names its
+//! user. Its id is the family's (the jti of the login's first token). Revoking a session is
+//! revoking its family: the row is marked revoked, which rotation checks under the family's
+//! lock, then every unexpired token of the family is blacklisted, in one transaction.
+//!
+//! Revocations are written once for both databases (`in_transaction!`): the family rows
+//! are marked first, in a statement of their own; on Postgres that takes their row locks,
+//! after any rotation of those families under way has committed, and the blacklisting
+//! statement after it, with a snapshot taken only then, sees the token that rotation
+//! recorded. On SQLite the write lock, taken at `BEGIN IMMEDIATE`, orders them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use time::{Duration, OffsetDateTime};
+
+use super::audit::{USER_AGENT_CHARS, cut, insert_events};
+use super::tokens::bind_token;
+use super::{Database, NewEvent, OutstandingToken, Page, Reason, Result, now};
+
+/// An active or past session.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Session {
+    /// The token family.
+    pub id: String,
+    pub user_id: Option<i64>,
+    pub created_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A login's session, as `start_session` records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub user_id: i64,
+    pub created_at: OffsetDateTime,
+    /// The expiry of the login's token.
+    pub expires_at: OffsetDateTime,
+    /// Cut to `USER_AGENT_CHARS`; `None` without `session_metadata`.
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revoked {
+    /// Sessions (families with a user) it revoked that were not revoked yet.
+    pub sessions: u64,
+    /// Tokens it blacklisted that were not blacklisted yet.
+    pub tokens: u64,
+}
+
+/// `last_used_at` is written at most once a minute per session: a refresh only moves it if
+/// it is older than that.
+const TOUCH_EVERY: Duration = Duration::minutes(1);
+/// Sessions this instance remembers touching. Past it, the entries older than `TOUCH_EVERY`
+/// are dropped, or all of them: forgetting only costs a statement that the SQL condition
+/// makes a no-op.
+const TOUCHED_MAX: usize = 65_536;
+
+/// The latest `last_used_at` this instance knows of each session, in Unix seconds.
+#[derive(Default)]
+pub(super) struct Touched(Mutex<HashMap<String, i64>>);
+
+impl Touched {
+    /// Whether `last_used_at` may be due a write at `at`: not known to be more recent than
+    /// `TOUCH_EVERY` before.
+    fn due(&self, family: &str, at: i64) -> bool {
+        let touched = self.0.lock().expect("touched sessions lock");
+        touched
+            .get(family)
+            .is_none_or(|last| at - *last >= TOUCH_EVERY.whole_seconds())
+    }
+
+    fn remember(&self, family: &str, last_used: i64) {
+        let mut touched = self.0.lock().expect("touched sessions lock");
+        if let Some(last) = touched.get_mut(family) {
+            *last = last_used.max(*last);
+            return;
+        }
+        if touched.len() >= TOUCHED_MAX {
+            touched.retain(|_, last| last_used - *last < TOUCH_EVERY.whole_seconds());
+            if touched.len() >= TOUCHED_MAX {
+                touched.clear();
+            }
+        }
+        touched.insert(family.to_owned(), last_used);
+    }
+}
+
+/// Whole seconds, as every stored time (SQLite compares the stored text).
+fn seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+macro_rules! select_sessions {
+    ($where:literal) => {
+        concat!(
+            "SELECT family AS id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, \
+             revoked_at FROM token_families WHERE ",
+            $where
+        )
+    };
+}
+/// A user's (`$1`) active sessions at `$2`.
+macro_rules! active_of_user {
+    () => {
+        "user_id = $1 AND revoked_at IS NULL AND expires_at > $2"
+    };
+}
+const START: &str = "INSERT INTO token_families \
+     (family, user_id, created_at, last_used_at, expires_at, user_agent, ip_address) \
+     VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (family) DO NOTHING";
+const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
+     (user_id, jti, token_sha256, family, created_at, expires_at) \
+     VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6)";
+/// Revokes the sessions of user `$3` but `$4` (none spared when `$4` is NULL) that are not
+/// revoked or expired at `$1`, for reason `$2`.
+pub(super) const REVOKE_USER_SESSIONS: &str = "UPDATE token_families SET revoked_at = $1, reason = $2 \
+     WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1 AND ($4 IS NULL OR family <> $4)";
+/// Marks revoked the other families the user's live tokens belong to (logins recorded
+/// without a session, and sessions whose recorded expiry lags their newest token's): in a
+/// stable order, so that two revocations lock the rows of one user in the same order.
+pub(super) const REVOKE_USER_FAMILIES: &str = "INSERT INTO token_families (family, revoked_at, reason) \
+     SELECT DISTINCT COALESCE(family, jti), $1, $2 FROM outstanding_tokens \
+     WHERE user_id = $3 AND expires_at > $1 AND ($4 IS NULL OR COALESCE(family, jti) <> $4) ORDER BY 1 \
+     ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, excluded.revoked_at), \
+     reason = COALESCE(token_families.reason, excluded.reason)";
+pub(super) const BLACKLIST_USER_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+     SELECT id, $1, $2 FROM outstanding_tokens \
+     WHERE user_id = $3 AND expires_at > $1 AND ($4 IS NULL OR COALESCE(family, jti) <> $4) \
+     ON CONFLICT (token_id) DO NOTHING";
+const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+     SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
+     ON CONFLICT (token_id) DO NOTHING";
+
+/// The revocation of every session of a user but one, in the transaction `$tx`, as
+/// `revoke_other_sessions` describes it; yields `Revoked`. For the bodies of
+/// `in_transaction!`; `$keep` is an `Option<&str>`.
+macro_rules! revoke_user_sessions {
+    ($tx:ident, $user_id:expr, $keep:expr, $reason:expr) => {{
+        let at = $crate::store::now();
+        let reason = $reason.as_str();
+        let mut revoked = $crate::store::Revoked::default();
+        for (i, sql) in [
+            $crate::store::sessions::REVOKE_USER_SESSIONS,
+            $crate::store::sessions::REVOKE_USER_FAMILIES,
+            $crate::store::sessions::BLACKLIST_USER_TOKENS,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let rows = sqlx::query(sql)
+                .bind(at)
+                .bind(reason)
+                .bind($user_id)
+                .bind($keep)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            match i {
+                0 => revoked.sessions = rows,
+                2 => revoked.tokens = rows,
+                _ => {}
+            }
+        }
+        revoked
+    }};
+}
+pub(super) use revoke_user_sessions;
+
+impl Database {
+    /// Records the session of a login whose first token is of family `family` (its jti);
+    /// with `events` (`login_succeeded`), in one transaction.
+    pub async fn start_session(&self, family: &str, session: &NewSession, events: &[NewEvent]) -> Result<()> {
+        let done = in_transaction!(self, |tx| {
+            bind_session(sqlx::query(START).bind(family), session)
+                .execute(&mut *tx)
+                .await?;
+            insert_events!(tx, events);
+            tx.commit().await?;
+        });
+        self.wrote(done.await)?;
+        self.touched
+            .remember(family, seconds(session.created_at).unix_timestamp());
+        Ok(())
+    }
+
+    /// Records a login's first token as outstanding (as `add_outstanding`) and its session
+    /// (`token.family`, else its jti), with `events`, in one transaction.
+    pub async fn add_outstanding_with_session(
+        &self,
+        token: &OutstandingToken,
+        session: &NewSession,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        let family = token.family.as_deref().unwrap_or(&token.jti);
+        let done = in_transaction!(self, |tx| {
+            bind_token!(sqlx::query(ADD_OUTSTANDING), token)
+                .execute(&mut *tx)
+                .await?;
+            bind_session(sqlx::query(START).bind(family), session)
+                .execute(&mut *tx)
+                .await?;
+            insert_events!(tx, events);
+            tx.commit().await?;
+        });
+        self.wrote(done.await)?;
+        self.touched
+            .remember(family, seconds(session.created_at).unix_timestamp());
+        Ok(())
+    }
+
+    /// Notes that the session `family` was used at `at` (a refresh) and now ends at
+    /// `expires`. Written at most once per `TOUCH_EVERY` per session: the statement's
+    /// condition on `last_used_at` coalesces the writes of every instance, and this
+    /// instance remembers the latest `last_used_at` it wrote or read, so that most calls
+    /// cost nothing — no round trip, and on SQLite no turn on the one writer connection.
+    /// The stored expiry may then lag the newest token's by as much. Returns whether it
+    /// wrote.
+    pub async fn touch_session(
+        &self,
+        family: &str,
+        at: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> Result<bool> {
+        let at = seconds(at);
+        if !self.touched.due(family, at.unix_timestamp()) {
+            return Ok(false);
+        }
+        let done = on_pool!(self, write, |db| {
+            sqlx::query(
+                "UPDATE token_families SET last_used_at = $2, expires_at = $3 \
+                 WHERE family = $1 AND revoked_at IS NULL AND last_used_at <= $4",
+            )
+            .bind(family)
+            .bind(at)
+            .bind(seconds(expires))
+            .bind(at - TOUCH_EVERY)
+            .execute(db)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        if self.wrote(done.await)? {
+            self.touched.remember(family, at.unix_timestamp());
+            return Ok(true);
+        }
+        // Another instance wrote it lately (or it is no active session): when?
+        let last_used: Option<Option<OffsetDateTime>> = on_pool!(self, read, |db| {
+            sqlx::query_scalar(
+                "SELECT CASE WHEN revoked_at IS NULL THEN last_used_at END FROM token_families WHERE family = $1",
+            )
+            .bind(family)
+            .fetch_optional(db)
+            .await?
+        })
+        .await?;
+        let last_used = last_used.flatten().map_or(at, |t| t.min(at));
+        self.touched.remember(family, last_used.unix_timestamp());
+        Ok(false)
+    }
+
+    /// A page of the user's active sessions at `now` (neither revoked nor expired), the
+    /// most recently used first, and how many there are.
+    pub async fn sessions_of_user(
+        &self,
+        user_id: i64,
+        now: OffsetDateTime,
+        page: Page,
+    ) -> Result<(Vec<Session>, i64)> {
+        on_pool!(self, read, |db| {
+            let total: i64 = sqlx::query_scalar(concat!(
+                "SELECT COUNT(*) FROM token_families WHERE ",
+                active_of_user!()
+            ))
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(db)
+            .await?;
+            let sessions = sqlx::query_as(concat!(
+                select_sessions!(""),
+                active_of_user!(),
+                " ORDER BY last_used_at DESC, family DESC LIMIT $3 OFFSET $4"
+            ))
+            .bind(user_id)
+            .bind(now)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(db)
+            .await?;
+            (sessions, total)
+        })
+        .await
+    }
+
+    /// The session `id`, revoked or expired as it may be; `None` for a family that is not
+    /// a session (unknown, or recorded without one).
+    pub async fn session(&self, id: &str) -> Result<Option<Session>> {
+        on_pool!(self, read, |db| {
+            sqlx::query_as(select_sessions!("family = $1 AND user_id IS NOT NULL"))
+                .bind(id)
+                .fetch_optional(db)
+                .await?
+        })
+        .await
+    }
+
+    /// Revokes the session `id` — of user `owner` only, when given — and blacklists its
+    /// unexpired tokens, with `events`, in one transaction. `None` (and nothing written)
+    /// when there is no such active session.
+    pub async fn revoke_session(
+        &self,
+        id: &str,
+        owner: Option<i64>,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<Option<Revoked>> {
+        let done = in_transaction!(self, |tx| {
+            let at = now();
+            let sessions = sqlx::query(
+                "UPDATE token_families SET revoked_at = $1, reason = $2 WHERE family = $3 \
+                 AND user_id IS NOT NULL AND ($4 IS NULL OR user_id = $4) AND revoked_at IS NULL \
+                 AND expires_at > $1",
+            )
+            .bind(at)
+            .bind(reason.as_str())
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if sessions == 0 {
+                return Ok(None);
+            }
+            let tokens = sqlx::query(BLACKLIST_FAMILY_TOKENS)
+                .bind(at)
+                .bind(reason.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            insert_events!(tx, events);
+            tx.commit().await?;
+            Some(Revoked { sessions, tokens })
+        });
+        let result = self.wrote(done.await);
+        self.forget_tokens();
+        result
+    }
+
+    /// Revokes every session of the user but `keep` ("log out other devices"), and every
+    /// other family their unexpired tokens belong to, and blacklists those tokens, with
+    /// `events`, in one transaction.
+    pub async fn revoke_other_sessions(
+        &self,
+        user_id: i64,
+        keep: &str,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<Revoked> {
+        self.revoke_sessions(user_id, Some(keep), reason, events).await
+    }
+
+    /// As `revoke_other_sessions`, sparing none: the user is logged out everywhere.
+    pub async fn revoke_all_sessions(
+        &self,
+        user_id: i64,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<Revoked> {
+        self.revoke_sessions(user_id, None, reason, events).await
+    }
+
+    async fn revoke_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<Revoked> {
+        let done = in_transaction!(self, |tx| {
+            let revoked = revoke_user_sessions!(tx, user_id, keep, reason);
+            insert_events!(tx, events);
+            tx.commit().await?;
+            revoked
+        });
+        let result = self.wrote(done.await);
+        self.forget_tokens();
+        result
+    }
+}
+
+fn bind_session<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    s: &'q NewSession,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(s.user_id)
+        .bind(seconds(s.created_at))
+        .bind(seconds(s.expires_at))
+        .bind(s.user_agent.as_deref().map(|u| cut(u, USER_AGENT_CHARS)))
+        .bind(s.ip_address.as_deref())
+}
