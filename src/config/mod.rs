@@ -11,6 +11,7 @@
 //! The defaults are the groups' `Default` impls; `config/default.toml` documents them, and
 //! a test holds it to them.
 
+mod accounts;
 pub mod algorithm;
 mod cookies;
 mod cors;
@@ -30,6 +31,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use accounts::{AccountSettings, AdminApi};
 pub use cookies::{CookieSettings, SameSite};
 pub use cors::{CorsSettings, origin_of};
 pub use database::{DatabaseSettings, ensure_data_dir};
@@ -40,7 +42,9 @@ pub use keys::{KeyConfig, KeySettings};
 pub use load::{LOCAL_FILE, Sources, known_keys, stray_variables};
 pub use server::{LogFormat, ServerSettings};
 pub use throttle::{Rate, ThrottleSettings, parse_cidr, parse_rate};
-pub use tokens::{DEFAULT_AUTHENTICATION_RULE, IntrospectionClient, TokenClass, TokenSettings, UserIdField};
+pub use tokens::{
+    CLIENT_SCOPES, DEFAULT_AUTHENTICATION_RULE, IntrospectionClient, TokenClass, TokenSettings, UserIdField,
+};
 
 /// Every setting, by concern. Each subsystem is handed its group.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,6 +62,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub cookies: CookieSettings,
     pub database: DatabaseSettings,
+    /// Users over HTTP: the admin API, registration, the password policy.
+    pub accounts: AccountSettings,
 }
 
 impl Settings {
@@ -72,6 +78,7 @@ impl Settings {
         self.cors.validate()?;
         self.server.validate()?;
         self.cookies.validate()?;
+        self.accounts.validate()?;
         self.keys.check_file_values()?;
         self.database.validate()
     }

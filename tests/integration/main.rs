@@ -3,6 +3,7 @@
 
 mod common;
 
+mod admin;
 mod caches;
 mod cli;
 mod concurrency;

@@ -8,4 +8,5 @@ pub mod fields;
 pub mod json;
 pub mod metadata;
 pub mod origin;
+pub mod pagination;
 pub mod parsers;

@@ -52,6 +52,13 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api-token-refresh" => ("/api-token-refresh/", TOKEN_VIEW),
         "/api-token-verify" => ("/api-token-verify/", TOKEN_VIEW),
         "/auth/logout" => ("/auth/logout/", TOKEN_VIEW),
+        "/api/admin/users" => ("/api/admin/users/", "GET, POST, HEAD"),
+        "/api/admin/users/{id}" => ("/api/admin/users/{id}/", "GET, PATCH, DELETE, HEAD"),
+        "/api/admin/users/{id}/password" => ("/api/admin/users/{id}/password/", POST),
+        "/api/admin/users/{id}/set-unusable-password" => {
+            ("/api/admin/users/{id}/set-unusable-password/", POST)
+        }
+        "/api/register" => ("/api/register/", POST),
         _ => return None,
     })
 }

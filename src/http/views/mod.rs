@@ -3,6 +3,7 @@
 //! published keys and discovery documents (`well_known`), and the cookie transport for
 //! browser apps (`cookies`).
 
+pub(super) mod admin;
 pub mod cookies;
 pub(super) mod drf_jwt;
 pub(super) mod impersonate;
