@@ -53,7 +53,7 @@ async fn find(state: &State, id: i64) -> Result<User, AccountError> {
 
 /// Validates the fields given (and, for a new user, the required username): Django's and
 /// DRF's messages, the unique username included.
-async fn check_fields(
+pub(super) async fn check_fields(
     state: &State,
     fields: &UserFields,
     errors: &mut FieldMessages,

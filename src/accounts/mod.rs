@@ -1,6 +1,6 @@
 //! Users managed over HTTP — Django's `auth` and its admin, beyond Simple JWT: who may manage
 //! whom (`permissions`), Django's field validators (`validators`), and the changes
-//! themselves (`admin`: the admin API and registration).
+//! themselves (`admin`: the admin API and registration; `me`: a user's own account).
 //!
 //! A module of its own beside `tokens` rather than inside it: `tokens` is Simple JWT's
 //! concepts (token classes, their backend and serializers), and managing users is Django's
@@ -8,6 +8,7 @@
 //! (the state, the hasher) and `store`; neither uses it.
 
 pub mod admin;
+pub mod me;
 pub mod permissions;
 pub mod validators;
 
@@ -36,6 +37,12 @@ impl From<StoreError> for AccountError {
     }
 }
 
+impl From<AuthError> for AccountError {
+    fn from(e: AuthError) -> Self {
+        AccountError::Auth(e)
+    }
+}
+
 impl From<crate::passwords::PasswordError> for AccountError {
     fn from(e: crate::passwords::PasswordError) -> Self {
         AccountError::Auth(AuthError::Password(e))
@@ -47,7 +54,7 @@ impl From<crate::passwords::PasswordError> for AccountError {
 pub struct FieldMessages(pub Vec<(&'static str, Vec<String>)>);
 
 /// The user serializers' field order, which the errors follow.
-const FIELD_ORDER: [&str; 10] = [
+const FIELD_ORDER: [&str; 12] = [
     "username",
     "password",
     "email",
@@ -57,6 +64,8 @@ const FIELD_ORDER: [&str; 10] = [
     "is_staff",
     "is_superuser",
     "keep_sessions",
+    "old_password",
+    "new_password",
     "non_field_errors",
 ];
 

@@ -36,7 +36,7 @@ pub use views::me::drf_datetime;
 use crate::tokens::state::State;
 use drf::{metadata, parsers};
 use ops::{health, metrics, observe};
-use views::{admin, cookies, drf_jwt, impersonate, me, oauth, well_known};
+use views::{account, admin, cookies, drf_jwt, impersonate, me, oauth, well_known};
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -246,6 +246,8 @@ fn busiest_views(cfg: &mut web::ServiceConfig, slash: Slash) {
             .name(me)
             .route(on(Method::GET).to(me::me))
             .route(on(Method::HEAD).to(me::me))
+            .route(on(Method::PATCH).to(account::update))
+            .route(on(Method::PUT).to(account::update))
             // DRF authenticates before it looks at the method.
             .default_service(web::to(me::other_methods)),
     );
@@ -286,6 +288,13 @@ fn other_views(cfg: &mut web::ServiceConfig, slash: Slash) {
     get_only(cfg, slash.at("/api/token/csrf/"), cookies::csrf_token);
     post_only(cfg, slash.at("/api/token/revoke/"), oauth::revoke);
     post_only(cfg, slash.at("/api/token/introspect/"), oauth::introspect);
+    // Self-service: authenticated first, then the method, as DRF does.
+    let password = slash.at("/api/me/password/");
+    cfg.service(
+        web::resource(password)
+            .name(password)
+            .default_service(web::to(account::password)),
+    );
 }
 
 /// The admin API (`admin_api`): each view answers its methods itself, authenticating first

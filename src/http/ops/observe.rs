@@ -40,7 +40,7 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api/token/csrf" => ("/api/token/csrf/", GET),
         "/api/token/revoke" => ("/api/token/revoke/", POST),
         "/api/token/introspect" => ("/api/token/introspect/", POST),
-        "/api/me" => ("/api/me/", "GET, HEAD, OPTIONS"),
+        "/api/me" => ("/api/me/", "GET, PUT, PATCH, HEAD, OPTIONS"),
         "/api/schema" => ("/api/schema/", GET),
         "/.well-known/jwks.json" => ("/.well-known/jwks.json", GET),
         "/.well-known/openid-configuration" => ("/.well-known/openid-configuration", GET),
@@ -59,6 +59,7 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
             ("/api/admin/users/{id}/set-unusable-password/", POST)
         }
         "/api/register" => ("/api/register/", POST),
+        "/api/me/password" => ("/api/me/password/", POST),
         _ => return None,
     })
 }
