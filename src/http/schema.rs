@@ -347,6 +347,31 @@ pub struct SetPasswordRequest {
     keep_sessions: Option<bool>,
 }
 
+/// `PATCH /api/me/` (the fields to change) and `PUT /api/me/`: the username only with
+/// `allow_username_change` (required by `PUT` then); else it is ignored.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct MeUpdateRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
+    username: Option<String>,
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+}
+
+/// `POST /api/me/password/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct PasswordChangeRequest {
+    #[schema(min_length = 1)]
+    old_password: String,
+    #[schema(min_length = 1)]
+    new_password: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod account;
 mod admin;
 mod caches;
 mod cli;

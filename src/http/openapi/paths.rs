@@ -256,6 +256,81 @@ pub fn introspect() {}
 pub fn me() {}
 
 #[utoipa::path(
+    patch,
+    path = "/api/me/",
+    operation_id = "update_me",
+    tag = "users",
+    summary = "Change the authenticated user's email, first and last name (and username with allow_username_change)",
+    description = "Only the fields given change. Without `allow_username_change` a username in the body is ignored.",
+    request_body(content(
+        (MeUpdateRequest = "application/json"),
+        (MeUpdateRequest = "application/x-www-form-urlencoded"),
+        (MeUpdateRequest = "multipart/form-data")
+    )),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The user", body = Me),
+        (status = 400, description = "Field errors, as the admin API gives them", body = BadRequest),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn update_me() {}
+
+#[utoipa::path(
+    put,
+    path = "/api/me/",
+    operation_id = "replace_me",
+    tag = "users",
+    summary = "Set the authenticated user's fields (PATCH's, with the username required when it is writable)",
+    description = "As PATCH; with `allow_username_change` the username is required.",
+    request_body(content(
+        (MeUpdateRequest = "application/json"),
+        (MeUpdateRequest = "application/x-www-form-urlencoded"),
+        (MeUpdateRequest = "multipart/form-data")
+    )),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The user", body = Me),
+        (status = 400, description = "Field errors, as the admin API gives them", body = BadRequest),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn replace_me() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/me/password/",
+    tag = "users",
+    summary = "Change the authenticated user's password; every other session ends",
+    description = "Django's PasswordChangeForm: a wrong old password counts as a failed login of the user's (the login throttle). On success every session of the user is revoked and their refresh tokens blacklisted; the answer is a fresh pair for this device (with auth_cookie set, also as cookies).",
+    request_body(content(
+        (PasswordChangeRequest = "application/json"),
+        (PasswordChangeRequest = "application/x-www-form-urlencoded"),
+        (PasswordChangeRequest = "multipart/form-data")
+    )),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The new pair", body = TokenPair, headers(("Set-Cookie" = String))),
+        (status = 400, description = "Missing fields, the old password entered incorrectly, or Django's password validators under new_password", body = BadRequest),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn change_password() {}
+
+#[utoipa::path(
     get,
     path = "/.well-known/jwks.json",
     tag = "keys",
