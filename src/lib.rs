@@ -1,5 +1,6 @@
 //! jwtd: a standalone JSON Web Token service speaking Simple JWT's protocol.
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod http;

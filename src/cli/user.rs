@@ -5,6 +5,7 @@ use std::io::BufRead;
 use clap::{Args, Subcommand};
 
 use super::{CliResult, open_store};
+use crate::accounts::validators::{self, is_valid_email};
 use crate::config::Settings;
 use crate::passwords::{PasswordHasher, PasswordPolicy, UserAttributes};
 use crate::store::{Database, EventType, Expected, Guarded, NewEvent, NewUser, Page, StoreError, User};
@@ -124,9 +125,7 @@ impl PasswordArgs {
 
 pub async fn run(command: UserCommand, settings: Settings) -> CliResult {
     let store = open_store(&settings).await?;
-    // Django's defaults until the settings name a policy (password_validators).
-    let policy = PasswordPolicy::default();
-    let result = execute(command, &store, &policy).await;
+    let result = execute(command, &store, &settings.accounts.password_policy).await;
     store.close().await;
     result
 }
@@ -362,172 +361,13 @@ pub async fn find(store: &Database, name: &str) -> Result<User, String> {
         .ok_or_else(|| format!("no user named {name:?}"))
 }
 
-/// Django's username rule: at most 150 letters, digits and @ . + - _
+/// Django's username rule (`UnicodeUsernameValidator`, 150 characters).
 fn validate_username(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.chars().count() <= 150
-        && name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
-    if ok {
+    if validators::username_errors(name).is_empty() {
         Ok(())
     } else {
         Err(format!(
             "invalid username {name:?}: use at most 150 letters, digits and @ . + - _ (Django's rule)"
         ))
-    }
-}
-
-/// Django's `EmailValidator` (4.2 to 5.x), whose "Enter a valid email address." the
-/// `user create` command answers with: an address of at most 320 characters, split at its
-/// last `@`; a dot-atom or quoted-string local part; and a domain of dot-separated labels
-/// ending in a label of at least two characters, `localhost`, or an IP address in brackets.
-/// An internationalized domain is checked in its ASCII (punycode) form.
-fn is_valid_email(value: &str) -> bool {
-    if value.is_empty() || value.chars().count() > 320 {
-        return false;
-    }
-    let Some((user, domain)) = value.rsplit_once('@') else {
-        return false;
-    };
-    if !(is_dot_atom(user) || is_quoted_string(user)) {
-        return false;
-    }
-    if domain == "localhost" || is_valid_domain_part(domain) {
-        return true;
-    }
-    // Django checks an internationalized domain in its punycode form, which keeps the
-    // labels where they are and turns each into ASCII letters, digits and hyphens: a
-    // letter stands for each non-ASCII character here (a label's encoded length is not
-    // checked).
-    !domain.is_ascii() && is_valid_domain_part(&domain.replace(|c: char| !c.is_ascii(), "a"))
-}
-
-/// A letter as Python's `[A-Z]` with `re.IGNORECASE` reads one: the ASCII letters and the
-/// four characters that case-fold onto them.
-fn is_letter(c: char) -> bool {
-    c.is_ascii_alphabetic() || matches!(c, '\u{130}' | '\u{131}' | '\u{17f}' | '\u{212a}')
-}
-
-/// `^[-!#$%&'*+/=?^_`{}|~0-9A-Z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Z]+)*\Z`
-fn is_dot_atom(user: &str) -> bool {
-    user.split('.').all(|atom| {
-        !atom.is_empty()
-            && atom
-                .chars()
-                .all(|c| is_letter(c) || c.is_ascii_digit() || "-!#$%&'*+/=?^_`{}|~".contains(c))
-    })
-}
-
-/// `^"([\001-\010\013\014\016-\037!#-\[\]-\177]|\\[\001-\011\013\014\016-\177])*"\Z`
-fn is_quoted_string(user: &str) -> bool {
-    let Some(inner) = user.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) else {
-        return false;
-    };
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        let ok = match c {
-            '\\' => chars
-                .next()
-                .is_some_and(|q| matches!(q, '\u{1}'..='\u{9}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{7f}')),
-            '\u{1}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '!' | '#'..='[' | ']'..='\u{7f}' => {
-                true
-            }
-            c => is_letter(c),
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
-/// `((?:[A-Z0-9](?:[A-Z0-9-]{0,61}[A-Z0-9])?\.)+)(?:[A-Z0-9-]{2,63}(?<!-))\Z`, or an IPv4
-/// or IPv6 address in brackets.
-fn is_valid_domain_part(domain: &str) -> bool {
-    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
-        return !literal.is_empty()
-            && literal
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-            && literal.parse::<std::net::IpAddr>().is_ok();
-    }
-    let alnum = |c: char| is_letter(c) || c.is_ascii_digit();
-    let Some((labels, tld)) = domain.rsplit_once('.') else {
-        return false;
-    };
-    let tld_ok = (2..=63).contains(&tld.chars().count())
-        && tld.chars().all(|c| alnum(c) || c == '-')
-        && !tld.ends_with('-');
-    tld_ok
-        && labels.split('.').all(|label| {
-            let n = label.chars().count();
-            (1..=63).contains(&n)
-                && label.chars().all(|c| alnum(c) || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_valid_email;
-
-    /// Cases from Django's own tests of `validate_email`.
-    #[test]
-    fn email_addresses_as_django_validates_them() {
-        for valid in [
-            "email@here.com",
-            "weirder-email@here.and.there.com",
-            "email@[127.0.0.1]",
-            "email@[2001:dB8::1]",
-            "email@[2001:dB8:0:0:0:0:0:1]",
-            "email@[::fffF:127.0.0.1]",
-            "example@valid-----hyphens.com",
-            "example@valid-with-hyphens.com",
-            "test@domain.with.idn.tld.\u{0909}\u{0926}\u{093e}\u{0939}\u{0930}\u{0923}.\u{092a}\u{0930}\u{0940}\u{0915}\u{094d}\u{0937}\u{093e}",
-            "email@localhost",
-            "\"test@test\"@example.com",
-            "\"\\\u{b}\"@here.com",
-            "\"\\\t\"@here.com",
-            "a@b.co",
-            "first.last+tag@sub.example.org",
-        ] {
-            assert!(is_valid_email(valid), "{valid:?}");
-        }
-        for invalid in [
-            "",
-            "abc",
-            "abc@",
-            "abc@bar",
-            "a @x.cz",
-            "abc@.com",
-            "something@@somewhere.com",
-            "email@127.0.0.1",
-            "email@[127.0.0.256]",
-            "email@[2001:db8::12345]",
-            "email@[2001:db8:0:0:0:0:1]",
-            "email@[::ffff:127.0.0.256]",
-            "email@[2001:dg8::1]",
-            "email@[2001:dG8:0:0:0:0:0:1]",
-            "email@[::fTzF:127.0.0.1]",
-            "example@invalid-.com",
-            "example@-invalid.com",
-            "example@invalid.com-",
-            "example@inv-.alid-.com",
-            "example@inv-.-alid.com",
-            "test@example.com\n\n<script src=\"x.js\">",
-            "\"\\\n\"@here.com",
-            "trailingdot@shouldfail.com.",
-            "a@b.c",
-            "email@localhost\n",
-            "first..last@example.com",
-            ".first@example.com",
-        ] {
-            assert!(!is_valid_email(invalid), "{invalid:?}");
-        }
-        let tld = |n: usize| format!("example@atm.{}", "a".repeat(n));
-        assert!(is_valid_email(&tld(63)) && !is_valid_email(&tld(64)));
-        let long = format!("{}@example.com", "a".repeat(309));
-        assert!(!is_valid_email(&long), "321 characters");
-        assert!(is_valid_email(&long[1..]), "320 characters");
     }
 }

@@ -20,6 +20,7 @@ const LIST_KEYS: &[&str] = &[
     "auth_token_classes",
     "audience",
     "jwk_algorithms",
+    "password_validators",
 ];
 
 /// Where settings come from besides the built-in defaults.

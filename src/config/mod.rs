@@ -11,6 +11,7 @@
 //! The defaults are the groups' `Default` impls; `config/default.toml` documents them, and
 //! a test holds it to them.
 
+mod accounts;
 pub mod algorithm;
 mod audit;
 mod cookies;
@@ -31,6 +32,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use accounts::{AccountSettings, AdminApi};
 pub use audit::AuditSettings;
 pub use cookies::{CookieSettings, SameSite};
 pub use cors::{CorsSettings, origin_of};
@@ -42,7 +44,9 @@ pub use keys::{KeyConfig, KeySettings};
 pub use load::{LOCAL_FILE, Sources, known_keys, stray_variables};
 pub use server::{LogFormat, ServerSettings};
 pub use throttle::{Rate, ThrottleSettings, parse_cidr, parse_rate};
-pub use tokens::{DEFAULT_AUTHENTICATION_RULE, IntrospectionClient, TokenClass, TokenSettings, UserIdField};
+pub use tokens::{
+    CLIENT_SCOPES, DEFAULT_AUTHENTICATION_RULE, IntrospectionClient, TokenClass, TokenSettings, UserIdField,
+};
 
 /// Every setting, by concern. Each subsystem is handed its group.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -60,6 +64,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub cookies: CookieSettings,
     pub database: DatabaseSettings,
+    /// Users over HTTP: the admin API, registration, the password policy.
+    pub accounts: AccountSettings,
     /// Sessions' client metadata and the audit trail.
     pub audit: AuditSettings,
 }
@@ -76,6 +82,7 @@ impl Settings {
         self.cors.validate()?;
         self.server.validate()?;
         self.cookies.validate()?;
+        self.accounts.validate()?;
         self.audit.validate()?;
         self.keys.check_file_values()?;
         self.database.validate()

@@ -101,6 +101,17 @@ const SIMPLEJWT_DEFAULT_RULE_PATH: &str =
 pub struct IntrospectionClient {
     pub client_id: String,
     pub secret_hash: String,
+    /// What the client may call: `introspect` (RFC 7662), `admin` (the admin API).
+    #[serde(default = "introspect_scope")]
+    pub scopes: Vec<String>,
+}
+
+/// The scopes a client may hold.
+pub const CLIENT_SCOPES: [&str; 2] = ["introspect", "admin"];
+
+/// Clients configured before scopes existed only introspected.
+fn introspect_scope() -> Vec<String> {
+    vec!["introspect".into()]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -233,6 +244,16 @@ impl TokenSettings {
                 return Err(ConfigError::key(
                     &format!("introspection_clients[{i}]"),
                     "needs a client_id and a secret_hash made by `jwtd hash-password`",
+                ));
+            }
+            if let Some(scope) = client
+                .scopes
+                .iter()
+                .find(|s| !CLIENT_SCOPES.contains(&s.as_str()))
+            {
+                return Err(ConfigError::key(
+                    &format!("introspection_clients[{i}].scopes"),
+                    format!("{scope:?} is not one of introspect, admin"),
                 ));
             }
         }

@@ -11,6 +11,7 @@ use super::drf::parsers::ParseFailure;
 use super::ops::metrics::Failure;
 use super::schema::{Detail, OAuthError, TokenMessage, TokenNotValid};
 use super::{HttpState, json_response};
+use crate::accounts::AccountError;
 use crate::store::StoreError;
 use crate::tokens::drf_jwt::DrfJwtError;
 use crate::tokens::error::Kind;
@@ -30,9 +31,6 @@ pub enum ApiError {
     Parse(ParseFailure),
     MethodNotAllowed(String),
     NotFound,
-    /// DRF's `NotFound` with its own detail ("Invalid page.", "No User matches the given
-    /// query.").
-    NotFoundDetail(&'static str),
     TooLarge(usize),
     /// The body could not be read (the client broke off, bad chunking).
     BadBody,
@@ -46,6 +44,30 @@ pub enum ApiError {
     Csrf(String),
     /// drf-jwt's answers (`drf_jwt_endpoints`).
     DrfJwt(DrfAnswer),
+    /// DRF's `NotFound` with its own detail ("Invalid page.", "No User matches the given
+    /// query.").
+    NotFoundDetail(&'static str),
+    /// DRF's `BasicAuthentication` refused a client's credentials.
+    BadBasicCredentials,
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Forbidden => ApiError::Forbidden(PERMISSION_DENIED),
+            AccountError::NoSuchUser => ApiError::NotFoundDetail("No User matches the given query."),
+            AccountError::Invalid(messages) => {
+                let mut errors = FieldErrors::default();
+                for (field, list) in messages.0 {
+                    for m in list {
+                        errors.add(field, m);
+                    }
+                }
+                ApiError::Fields(errors)
+            }
+            AccountError::Auth(e) => ApiError::Auth(e),
+        }
+    }
 }
 
 /// DRF's default `PermissionDenied` message.
@@ -163,6 +185,7 @@ impl ApiError {
             ApiError::Parse(ParseFailure::UnsupportedMediaType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotFound | ApiError::NotFoundDetail(_) => StatusCode::NOT_FOUND,
+            ApiError::BadBasicCredentials => StatusCode::UNAUTHORIZED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -189,6 +212,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(m) => detail(format!("Method \"{m}\" not allowed.")),
             ApiError::NotFound => detail("Not found.".into()),
             ApiError::NotFoundDetail(text) => detail((*text).into()),
+            ApiError::BadBasicCredentials => detail("Invalid username/password.".into()),
             ApiError::TooLarge(limit) => detail(format!("Request body exceeds {limit} bytes.")),
             ApiError::BadBody => detail("The request body could not be read.".into()),
             ApiError::Timeout => detail("The request body did not arrive in time.".into()),

@@ -29,14 +29,14 @@ use serde::Serialize;
 pub use drf::fields::FieldErrors;
 pub use drf::parsers::{Data, ParseFailure};
 pub use errors::ApiError;
-pub use openapi::document as openapi_document;
+pub use openapi::{Served, document as openapi_document};
 pub use views::cookies::token_from_cookie;
 pub use views::me::drf_datetime;
 
 use crate::tokens::state::State;
 use drf::{metadata, parsers};
 use ops::{health, metrics, observe};
-use views::{cookies, drf_jwt, impersonate, me, oauth, sessions, well_known};
+use views::{account, admin, cookies, drf_jwt, impersonate, me, oauth, sessions, well_known};
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -84,7 +84,11 @@ impl HttpState {
                 s.server.well_known_max_age.as_secs()
             ))
             .expect("digits are a valid header value"),
-            schema: well_known::Rendered::new(&openapi::document(s.drf_jwt.drf_jwt_endpoints)),
+            schema: well_known::Rendered::new(&openapi::document(openapi::Served {
+                drf_jwt: s.drf_jwt.drf_jwt_endpoints,
+                admin: s.accounts.admin_api != crate::config::AdminApi::Off,
+                registration: s.accounts.registration,
+            })),
             metrics: metrics::Metrics::new(app.hasher.timing()),
             throttle: throttle::Throttle::new(&s.throttle, s.database.database_timeout.0),
             cookies: cookies::Cookies::new(s),
@@ -264,6 +268,8 @@ fn busiest_views(cfg: &mut web::ServiceConfig, slash: Slash) {
             .name(me)
             .route(on(Method::GET).to(me::me))
             .route(on(Method::HEAD).to(me::me))
+            .route(on(Method::PATCH).to(account::update))
+            .route(on(Method::PUT).to(account::update))
             // DRF authenticates before it looks at the method.
             .default_service(web::to(me::other_methods)),
     );
@@ -323,6 +329,46 @@ fn other_views(cfg: &mut web::ServiceConfig, slash: Slash) {
             .name(path)
             .default_service(web::to(sessions::one)),
     );
+    // Self-service: authenticated first, then the method, as DRF does.
+    let password = slash.at("/api/me/password/");
+    cfg.service(
+        web::resource(password)
+            .name(password)
+            .default_service(web::to(account::password)),
+    );
+}
+
+/// The admin API (`admin_api`): each view answers its methods itself, authenticating first
+/// as DRF does.
+fn admin_routes(cfg: &mut web::ServiceConfig) {
+    for path in with_and_without_slash("/api/admin/users/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .default_service(web::to(admin::users)),
+        );
+    }
+    for path in with_and_without_slash("/api/admin/users/{id}/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .default_service(web::to(admin::user)),
+        );
+    }
+    for path in with_and_without_slash("/api/admin/users/{id}/password/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .default_service(web::to(admin::password)),
+        );
+    }
+    for path in with_and_without_slash("/api/admin/users/{id}/set-unusable-password/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .default_service(web::to(admin::unusable_password)),
+        );
+    }
 }
 
 /// `/metrics`, on the main address or on `metrics_bind`.
@@ -402,7 +448,7 @@ where
 fn cors(http: &HttpState) -> actix_cors::Cors {
     let s = &http.app.settings.cors;
     let mut cors = actix_cors::Cors::default()
-        .allowed_methods(["GET", "HEAD", "POST", "DELETE", "OPTIONS"])
+        .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -438,6 +484,10 @@ async fn not_found(http: web::Data<HttpState>) -> HttpResponse {
 /// Builds the server on an already bound listener (tests bind port 0).
 pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     let s = &state.app.settings;
+    let (admin_api, registration) = (
+        s.accounts.admin_api != crate::config::AdminApi::Off,
+        s.accounts.registration,
+    );
     let (metrics_here, drf_jwt, impersonation, client_timeout, shutdown) = (
         s.server.metrics && s.server.metrics_bind.is_none(),
         s.drf_jwt.drf_jwt_endpoints,
@@ -463,6 +513,14 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
                 if impersonation {
                     for path in with_and_without_slash("/api/token/impersonate/") {
                         post_only(cfg, path, impersonate::impersonate);
+                    }
+                }
+                if admin_api {
+                    admin_routes(cfg);
+                }
+                if registration {
+                    for path in with_and_without_slash("/api/register/") {
+                        post_only(cfg, path, admin::register);
                     }
                 }
             })

@@ -342,6 +342,119 @@ pub struct Status {
     pub detail: Option<&'static str>,
 }
 
+/// A user as the admin API and registration show it: `/api/me/`'s fields and whether the
+/// user has a usable password (never the hash).
+#[derive(Serialize, ToSchema)]
+pub struct UserDetail {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    /// ISO 8601, UTC.
+    pub last_login: Option<String>,
+    pub date_joined: String,
+    pub has_usable_password: bool,
+}
+
+/// DRF's `PageNumberPagination` of users: `next` and `previous` are absolute URLs.
+#[derive(Serialize, ToSchema)]
+pub struct UserPage {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<UserDetail>,
+}
+
+/// A new user (`POST /api/admin/users/`); without a password the user gets an unusable one.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct UserCreateRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
+    username: String,
+    password: Option<String>,
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    is_active: Option<bool>,
+    is_staff: Option<bool>,
+    is_superuser: Option<bool>,
+}
+
+/// `PATCH /api/admin/users/{id}/`: the fields to change.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct UserUpdateRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
+    username: Option<String>,
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    is_active: Option<bool>,
+    is_staff: Option<bool>,
+    is_superuser: Option<bool>,
+}
+
+/// `POST /api/register/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct RegisterRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
+    username: String,
+    #[schema(min_length = 1)]
+    password: String,
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+}
+
+/// `POST /api/admin/users/{id}/password/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct SetPasswordRequest {
+    #[schema(min_length = 1)]
+    password: String,
+    /// Keep the user's tokens; by default they are all blacklisted.
+    keep_sessions: Option<bool>,
+}
+
+/// `PATCH /api/me/` (the fields to change) and `PUT /api/me/`: the username only with
+/// `allow_username_change` (required by `PUT` then); else it is ignored.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct MeUpdateRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
+    username: Option<String>,
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+}
+
+/// `POST /api/me/password/`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes a request
+pub struct PasswordChangeRequest {
+    #[schema(min_length = 1)]
+    old_password: String,
+    #[schema(min_length = 1)]
+    new_password: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

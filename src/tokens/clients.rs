@@ -33,6 +33,13 @@ impl Clients {
             .map(|c| c.secret_hash.as_str())
     }
 
+    /// Whether a client holds a scope (`introspect`, `admin`).
+    pub fn has_scope(&self, client_id: &str, scope: &str) -> bool {
+        self.clients
+            .iter()
+            .any(|c| c.client_id == client_id && c.scopes.iter().any(|s| s == scope))
+    }
+
     /// Whether credentials (by their key) were checked before.
     pub fn is_verified(&self, key: &str) -> bool {
         self.verified.lock().expect("cache lock").contains(key)

@@ -673,7 +673,7 @@ fn set_age(path: &std::path::Path, seconds_ago: u64) {
         .unwrap();
 }
 
-/// What `jwtd key generate` prints is exactly what the README shows, and the settings it
+/// What `jwtd key generate` prints is exactly what docs/keys.md shows, and the settings it
 /// names work from the environment: a single key, or the whole folder as the ring.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_dir_makes_the_ring_from_a_folder_of_pem_files() {

@@ -3,6 +3,8 @@
 
 mod common;
 
+mod account;
+mod admin;
 mod caches;
 mod cli;
 mod concurrency;

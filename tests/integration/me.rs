@@ -23,7 +23,7 @@ async fn me_returns_the_user(db: Db) {
     let (_, access) = s.login("alice", "pw-alice-1").await;
     let r = s.me(&access).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    assert_eq!(r.header("allow"), Some("GET, PUT, PATCH, HEAD, OPTIONS"));
     let b = &r.body;
     assert_eq!(b["id"], 1);
     assert_eq!(b["username"], "alice");

@@ -117,6 +117,103 @@ pub fn char_fields<const N: usize>(data: &Data, names: [&str; N]) -> Result<[Str
     }
 }
 
+/// DRF's `BooleanField` values (`TRUE_VALUES`, `FALSE_VALUES`; `NULL_VALUES` give `None`),
+/// as forms and query strings write them.
+pub fn parse_boolean(text: &str) -> Result<Option<bool>, ()> {
+    match text {
+        "t" | "T" | "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON"
+        | "1" => Ok(Some(true)),
+        "f" | "F" | "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF"
+        | "0" => Ok(Some(false)),
+        "null" | "Null" | "NULL" | "" => Ok(None),
+        _ => Err(()),
+    }
+}
+
+/// An optional, not nullable `BooleanField`: `None` when absent or refused (the error
+/// added).
+pub fn boolean_field(data: &Data, name: &'static str, errors: &mut FieldErrors) -> Option<bool> {
+    let invalid = "Must be a valid boolean.";
+    let value = match data.get(name)? {
+        Input::Bool(b) => Ok(Some(*b)),
+        Input::Int(i) if i == "0" || i == "1" => Ok(Some(i == "1")),
+        Input::Float(f) if *f == 0.0 || *f == 1.0 => Ok(Some(*f == 1.0)),
+        Input::Str(s) => parse_boolean(&s.text),
+        Input::Null => Ok(None),
+        _ => Err(()),
+    };
+    match value {
+        Ok(Some(b)) => Some(b),
+        Ok(None) => {
+            errors.add(name, "This field may not be null.");
+            None
+        }
+        Err(()) => {
+            errors.add(name, invalid);
+            None
+        }
+    }
+}
+
+/// An optional `CharField`: `trim` as `trim_whitespace`, blank allowed or not. `None`
+/// when absent or refused (the error added).
+pub fn optional_char_field(
+    data: &Data,
+    name: &'static str,
+    trim: bool,
+    allow_blank: bool,
+    errors: &mut FieldErrors,
+) -> Option<String> {
+    let text = match data.get(name)? {
+        Input::Null => {
+            errors.add(name, "This field may not be null.");
+            return None;
+        }
+        Input::Str(s) => {
+            let text = if trim {
+                s.text.trim_matches(py_space)
+            } else {
+                s.text.as_str()
+            };
+            if text.is_empty() && !allow_blank {
+                errors.add(name, "This field may not be blank.");
+                return None;
+            }
+            let mut ok = true;
+            if memchr::memchr(0, text.as_bytes()).is_some() {
+                errors.add(name, "Null characters are not allowed.");
+                ok = false;
+            }
+            if let Some(cp) = s.surrogate {
+                errors.add(name, format!("Surrogate characters are not allowed: U+{cp:X}."));
+                ok = false;
+            }
+            if !ok {
+                return None;
+            }
+            text.to_string()
+        }
+        Input::Int(i) => i.clone(),
+        Input::Float(f) => py_float_str(*f),
+        Input::Bool(_) | Input::Composite | Input::File => {
+            errors.add(name, "Not a valid string.");
+            return None;
+        }
+    };
+    Some(text)
+}
+
+/// DRF's check of the data's shape before any field: a dictionary.
+pub fn expect_dict(data: &Data) -> Result<(), FieldErrors> {
+    match data {
+        Data::NotADict(type_name) => Err(FieldErrors::non_field(format!(
+            "Invalid data. Expected a dictionary, but got {type_name}."
+        ))),
+        Data::NoData => Err(FieldErrors::non_field("No data provided")),
+        Data::Fields(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,5 +8,5 @@ pub mod fields;
 pub mod json;
 pub mod metadata;
 pub mod origin;
-pub mod page;
+pub mod pagination;
 pub mod parsers;

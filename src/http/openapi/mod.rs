@@ -52,6 +52,9 @@ impl Modify for SecuritySchemes {
         paths::revoke,
         paths::introspect,
         paths::me,
+        paths::update_me,
+        paths::replace_me,
+        paths::change_password,
         paths::my_sessions,
         paths::my_session,
         paths::revoke_my_session,
@@ -74,6 +77,26 @@ impl Modify for SecuritySchemes {
     )
 )]
 struct ApiDoc;
+
+/// The admin API, described only when served (`admin_api`).
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        paths::admin::list_users,
+        paths::admin::create_user,
+        paths::admin::get_user,
+        paths::admin::update_user,
+        paths::admin::delete_user,
+        paths::admin::set_password,
+        paths::admin::set_unusable_password,
+    ),
+    tags((name = "admin", description = "Users over HTTP (admin_api, registration)"))
+)]
+struct AdminDoc;
+
+#[derive(OpenApi)]
+#[openapi(paths(paths::admin::register))]
+struct RegisterDoc;
 
 /// drf-jwt's endpoints, described only when they are served.
 #[derive(OpenApi)]
@@ -107,10 +130,24 @@ impl Modify for DrfJwtScheme {
     }
 }
 
-pub fn document(drf_jwt: bool) -> Value {
+/// What is served: drf-jwt's endpoints, the admin API, registration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Served {
+    pub drf_jwt: bool,
+    pub admin: bool,
+    pub registration: bool,
+}
+
+pub fn document(served: Served) -> Value {
     let mut doc = ApiDoc::openapi();
-    if drf_jwt {
+    if served.drf_jwt {
         doc.merge(DrfJwtDoc::openapi());
+    }
+    if served.admin {
+        doc.merge(AdminDoc::openapi());
+    }
+    if served.registration {
+        doc.merge(RegisterDoc::openapi());
     }
     serde_json::to_value(doc).expect("the API description serializes")
 }

@@ -256,6 +256,81 @@ pub fn introspect() {}
 pub fn me() {}
 
 #[utoipa::path(
+    patch,
+    path = "/api/me/",
+    operation_id = "update_me",
+    tag = "users",
+    summary = "Change the authenticated user's email, first and last name (and username with allow_username_change)",
+    description = "Only the fields given change. Without `allow_username_change` a username in the body is ignored.",
+    request_body(content(
+        (MeUpdateRequest = "application/json"),
+        (MeUpdateRequest = "application/x-www-form-urlencoded"),
+        (MeUpdateRequest = "multipart/form-data")
+    )),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The user", body = Me),
+        (status = 400, description = "Field errors, as the admin API gives them", body = BadRequest),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn update_me() {}
+
+#[utoipa::path(
+    put,
+    path = "/api/me/",
+    operation_id = "replace_me",
+    tag = "users",
+    summary = "Set the authenticated user's fields (PATCH's, with the username required when it is writable)",
+    description = "As PATCH; with `allow_username_change` the username is required.",
+    request_body(content(
+        (MeUpdateRequest = "application/json"),
+        (MeUpdateRequest = "application/x-www-form-urlencoded"),
+        (MeUpdateRequest = "multipart/form-data")
+    )),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The user", body = Me),
+        (status = 400, description = "Field errors, as the admin API gives them", body = BadRequest),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn replace_me() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/me/password/",
+    tag = "users",
+    summary = "Change the authenticated user's password; every other session ends",
+    description = "Django's PasswordChangeForm: a wrong old password counts as a failed login of the user's (the login throttle). On success every session of the user is revoked and their refresh tokens blacklisted; the answer is a fresh pair for this device (with auth_cookie set, also as cookies).",
+    request_body(content(
+        (PasswordChangeRequest = "application/json"),
+        (PasswordChangeRequest = "application/x-www-form-urlencoded"),
+        (PasswordChangeRequest = "multipart/form-data")
+    )),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The new pair", body = TokenPair, headers(("Set-Cookie" = String))),
+        (status = 400, description = "Missing fields, the old password entered incorrectly, or Django's password validators under new_password", body = BadRequest),
+        (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
+        (status = 413, description = "The body is larger than max_body_size", body = Detail),
+        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
+        (status = 503, description = "The database is unavailable", body = Detail),
+    )
+)]
+pub fn change_password() {}
+
+#[utoipa::path(
     get,
     path = "/api/me/sessions/",
     tag = "sessions",
@@ -481,4 +556,163 @@ pub mod drf_jwt {
     security(("drf_jwt" = []))
 )]
     pub fn logout() {}
+}
+
+/// The admin API (`admin_api`) and registration (`registration`), described only when
+/// served.
+pub mod admin {
+    use crate::http::schema::*;
+
+    #[utoipa::path(
+        get,
+        path = "/api/admin/users/",
+        tag = "admin",
+        summary = "List users (DRF's PageNumberPagination)",
+        params(
+            ("search" = Option<String>, Query, description = "Terms each found in the username, e-mail, first or last name"),
+            ("is_active" = Option<bool>, Query),
+            ("is_staff" = Option<bool>, Query),
+            ("ordering" = Option<String>, Query, description = "id, username, date_joined, last_login, each with -; comma-separated"),
+            ("page" = Option<i64>, Query),
+            ("page_size" = Option<i64>, Query, description = "Default 50, at most 100"),
+        ),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 200, description = "One page of users", body = UserPage),
+            (status = 400, description = "A filter that is not a boolean", body = FieldErrors),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not use the admin API", body = Detail),
+            (status = 404, description = "Invalid page.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn list_users() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/admin/users/",
+        tag = "admin",
+        summary = "Create a user",
+        request_body(content((UserCreateRequest = "application/json"), (UserCreateRequest = "application/x-www-form-urlencoded"))),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 201, description = "The user", body = UserDetail),
+            (status = 400, description = "Field errors (password errors under password)", body = BadRequest),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not create this user", body = Detail),
+            (status = 413, description = "The body is larger than max_body_size", body = Detail),
+            (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn create_user() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/admin/users/{id}/",
+        tag = "admin",
+        summary = "One user",
+        params(("id" = i64, Path)),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 200, description = "The user", body = UserDetail),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not use the admin API", body = Detail),
+            (status = 404, description = "No User matches the given query.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn get_user() {}
+
+    #[utoipa::path(
+        patch,
+        path = "/api/admin/users/{id}/",
+        tag = "admin",
+        summary = "Change a user's fields",
+        params(("id" = i64, Path)),
+        request_body(content((UserUpdateRequest = "application/json"), (UserUpdateRequest = "application/x-www-form-urlencoded"))),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 200, description = "The user", body = UserDetail),
+            (status = 400, description = "Field errors", body = BadRequest),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not change this user", body = Detail),
+            (status = 404, description = "No User matches the given query.", body = Detail),
+            (status = 413, description = "The body is larger than max_body_size", body = Detail),
+            (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn update_user() {}
+
+    #[utoipa::path(
+        delete,
+        path = "/api/admin/users/{id}/",
+        tag = "admin",
+        summary = "Delete a user; every token of theirs is blacklisted",
+        params(("id" = i64, Path)),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 204, description = "Deleted"),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not delete this user", body = Detail),
+            (status = 404, description = "No User matches the given query.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn delete_user() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/admin/users/{id}/password/",
+        tag = "admin",
+        summary = "Set a user's password; the user is logged out everywhere unless keep_sessions",
+        params(("id" = i64, Path)),
+        request_body(content((SetPasswordRequest = "application/json"), (SetPasswordRequest = "application/x-www-form-urlencoded"))),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 204, description = "Set"),
+            (status = 400, description = "Field errors (Django's password validators under password)", body = BadRequest),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not change this user", body = Detail),
+            (status = 404, description = "No User matches the given query.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn set_password() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/admin/users/{id}/set-unusable-password/",
+        tag = "admin",
+        summary = "Leave a user without a usable password; their tokens are blacklisted",
+        params(("id" = i64, Path)),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 204, description = "Done"),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not change this user", body = Detail),
+            (status = 404, description = "No User matches the given query.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn set_unusable_password() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/register/",
+        tag = "admin",
+        summary = "Register a user (registration = true)",
+        description = "A taken username gets Django's \"A user with that username already exists.\": the answer tells which usernames exist; the login throttle guards it.",
+        request_body(content((RegisterRequest = "application/json"), (RegisterRequest = "application/x-www-form-urlencoded"))),
+        responses(
+            (status = 201, description = "The user", body = UserDetail),
+            (status = 400, description = "Field errors (password errors under password)", body = BadRequest),
+            (status = 413, description = "The body is larger than max_body_size", body = Detail),
+            (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+            (status = 429, description = "Throttled: too many requests from this address", body = Detail, headers(("Retry-After" = String))),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn register() {}
 }

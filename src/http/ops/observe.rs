@@ -40,7 +40,7 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api/token/csrf" => ("/api/token/csrf/", GET),
         "/api/token/revoke" => ("/api/token/revoke/", POST),
         "/api/token/introspect" => ("/api/token/introspect/", POST),
-        "/api/me" => ("/api/me/", "GET, HEAD, OPTIONS"),
+        "/api/me" => ("/api/me/", "GET, PUT, PATCH, HEAD, OPTIONS"),
         "/api/me/sessions" => ("/api/me/sessions/", GET),
         "/api/me/sessions/revoke-others" => ("/api/me/sessions/revoke-others/", POST),
         "/api/me/sessions/{id}" => ("/api/me/sessions/{id}/", "GET, DELETE, HEAD"),
@@ -56,6 +56,14 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api-token-refresh" => ("/api-token-refresh/", TOKEN_VIEW),
         "/api-token-verify" => ("/api-token-verify/", TOKEN_VIEW),
         "/auth/logout" => ("/auth/logout/", TOKEN_VIEW),
+        "/api/admin/users" => ("/api/admin/users/", "GET, POST, HEAD"),
+        "/api/admin/users/{id}" => ("/api/admin/users/{id}/", "GET, PATCH, DELETE, HEAD"),
+        "/api/admin/users/{id}/password" => ("/api/admin/users/{id}/password/", POST),
+        "/api/admin/users/{id}/set-unusable-password" => {
+            ("/api/admin/users/{id}/set-unusable-password/", POST)
+        }
+        "/api/register" => ("/api/register/", POST),
+        "/api/me/password" => ("/api/me/password/", POST),
         _ => return None,
     })
 }

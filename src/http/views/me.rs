@@ -1,5 +1,6 @@
 //! `GET /api/me/`: DRF's `JWTAuthentication` + `IsAuthenticated` in front of the user's
-//! own record — what a downstream service does with jwtd's tokens.
+//! own record — what a downstream service does with jwtd's tokens. Its writes are in
+//! `account`.
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -49,7 +50,7 @@ pub(super) async fn authenticated(http: &HttpState, req: &HttpRequest) -> Result
     Err(AuthError::NotAuthenticated.into())
 }
 
-fn user_body(user: User, token: &Token) -> Me {
+pub(super) fn user_body(user: User, token: &Token) -> Me {
     Me {
         id: user.id,
         username: user.username,

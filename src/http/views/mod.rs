@@ -1,8 +1,10 @@
 //! The endpoints: Simple JWT's token views (`tokens`), drf-jwt's (`drf_jwt`), the
-//! authenticated user (`me`), impersonation, OAuth revocation and introspection, the
+//! authenticated user (`me`) and their own account (`account`), impersonation, OAuth revocation and introspection, the
 //! published keys and discovery documents (`well_known`), and the cookie transport for
 //! browser apps (`cookies`), the user's own sessions and security events (`sessions`).
 
+pub(super) mod account;
+pub(super) mod admin;
 pub mod cookies;
 pub(super) mod drf_jwt;
 pub(super) mod impersonate;

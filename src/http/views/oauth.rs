@@ -55,6 +55,13 @@ pub async fn introspect(http: Http, req: HttpRequest, body: web::Payload) -> Htt
                 return Err(unauthorized());
             }
         }
+        if !http.app.clients.has_scope(&id, "introspect") {
+            return Err(ApiError::OAuth {
+                status: 403,
+                error: "unauthorized_client",
+                description: "the client may not introspect",
+            });
+        }
         let data = http.read_data(&req, body).await.map_err(as_oauth)?;
         let token = token_param(&data)?;
         Ok(oauth::introspect(&http.app, &token).await?)
@@ -75,7 +82,7 @@ fn as_oauth(e: ApiError) -> ApiError {
 }
 
 /// RFC 6749 §2.3.1: `Basic base64(urlencode(id) ":" urlencode(secret))`.
-fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+pub(super) fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

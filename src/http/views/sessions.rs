@@ -6,7 +6,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::me::{authenticated, drf_datetime};
-use crate::http::drf::page::{self, PageAsked};
+use crate::http::drf::pagination::{self as page, PageAsked};
 use crate::http::schema::{EventBody, EventPage, RevokedSessions, SessionBody, SessionPage};
 use crate::http::{ApiError, HttpState};
 use crate::store::{EventFilter, EventType, Page, Reason, Session, User};

@@ -7,7 +7,7 @@
 //! entries), kept here uncompressed: the compressed file would save ~80 KB of the binary but
 //! need an inflate crate jwtd does not otherwise use, and the plain file shows in diffs.
 
-mod python;
+pub(crate) mod python;
 
 use std::collections::HashSet;
 use std::fmt;

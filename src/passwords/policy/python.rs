@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 /// Python's `re` `\w` on `str`: `_` and whatever `str.isalnum()` accepts (letters of any
 /// script and anything with a numeric value, but not combining marks).
-pub(super) fn is_word(c: char) -> bool {
+pub(crate) fn is_word(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric() || c == '_'
     } else {

@@ -1,6 +1,3 @@
-//! (A copy of the `admin` branch's `drf/pagination.rs`, for the self-service lists: one of
-//! the two goes when the branches meet.)
-//!
 //! DRF's `PageNumberPagination` with `page_size_query_param = "page_size"` and
 //! `max_page_size`: the page and its size from the query string, Django's `Paginator`'s
 //! page checks (any refusal is DRF's 404 "Invalid page."), and the `next` and `previous`

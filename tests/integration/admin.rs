@@ -1,0 +1,663 @@
+//! The admin API (`/api/admin/users/…`) and registration (`/api/register/`), issue 19.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(
+    who_may_call_the_admin_api,
+    staff_mode_keeps_staff_away_from_superusers_and_flags,
+    service_clients_need_the_admin_scope,
+    users_are_created_changed_and_listed_with_django_messages,
+    pages_search_and_ordering_as_drf_gives_them,
+    deleting_or_resetting_a_user_stops_their_refresh_tokens,
+    registration_is_off_by_default_and_validates_when_on,
+    two_admins_changing_one_user_at_once_both_succeed,
+    the_routes_do_not_exist_when_the_api_is_off
+);
+
+const DENIED: &str = "You do not have permission to perform this action.";
+const NO_USER: &str = "No User matches the given query.";
+
+async fn call(s: &TestServer, method: &str, path: &str, auth: Option<&str>, body: Option<Value>) -> Reply {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = s.client.request(method, s.url(path));
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    Reply::from(req.send().await.unwrap()).await
+}
+
+fn bearer(access: &str) -> String {
+    format!("Bearer {access}")
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+/// A superuser, a staff member and an ordinary user, with their access tokens.
+async fn people(s: &TestServer) -> (String, String, String, i64) {
+    s.user_with("root", "pw-root-1", |u| {
+        u.is_superuser = true;
+        u.is_staff = true;
+    })
+    .await;
+    s.user_with("staffer", "pw-staff-1", |u| u.is_staff = true).await;
+    let bob = s.user("bob", "pw-bob-1").await;
+    let (_, root) = s.login("root", "pw-root-1").await;
+    let (_, staff) = s.login("staffer", "pw-staff-1").await;
+    let (_, user) = s.login("bob", "pw-bob-1").await;
+    (bearer(&root), bearer(&staff), bearer(&user), bob.id)
+}
+
+async fn who_may_call_the_admin_api(db: Db) {
+    let s = TestServer::start(db, "").await;
+    let (root, staff, user, bob) = people(&s).await;
+    let r = call(&s, "GET", "/api/admin/users/", None, None).await;
+    r.expect_401(json!({"detail": "Authentication credentials were not provided."}));
+    let r = call(
+        &s,
+        "POST",
+        "/api/admin/users/",
+        None,
+        Some(json!({"username": "x"})),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    for auth in [&user, &staff] {
+        call(&s, "GET", "/api/admin/users/", Some(auth), None)
+            .await
+            .expect(403, json!({"detail": DENIED}));
+        call(
+            &s,
+            "DELETE",
+            &format!("/api/admin/users/{bob}/"),
+            Some(auth),
+            None,
+        )
+        .await
+        .expect(403, json!({"detail": DENIED}));
+    }
+    let r = call(&s, "GET", "/api/admin/users/", Some(&root), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["count"], 3);
+    let r = call(&s, "GET", &format!("/api/admin/users/{bob}/"), Some(&root), None).await;
+    assert_eq!(r.body["username"], "bob");
+    assert_eq!(r.body["has_usable_password"], true);
+    assert!(r.body.get("password").is_none());
+    call(&s, "GET", "/api/admin/users/999999/", Some(&root), None)
+        .await
+        .expect(404, json!({"detail": NO_USER}));
+    call(&s, "GET", "/api/admin/users/abc/", Some(&root), None)
+        .await
+        .expect(404, json!({"detail": "Not found."}));
+    let r = call(
+        &s,
+        "PUT",
+        &format!("/api/admin/users/{bob}/"),
+        Some(&root),
+        Some(json!({})),
+    )
+    .await;
+    r.expect(405, json!({"detail": "Method \"PUT\" not allowed."}));
+
+    // An impersonation token reads but never writes.
+    let r = s
+        .client
+        .post(s.url("/api/token/impersonate/"))
+        .header("authorization", &root)
+        .json(&json!({"username": "staffer"}))
+        .send()
+        .await
+        .unwrap();
+    let imp = Reply::from(r).await;
+    assert_eq!(imp.status, 200, "{}", imp.text);
+    let s2 = TestServer::start_on(s.storage.clone(), "admin_api = \"staff\"").await;
+    let imp = bearer(&imp.str("access"));
+    assert_eq!(
+        call(&s2, "GET", "/api/admin/users/", Some(&imp), None)
+            .await
+            .status,
+        200
+    );
+    call(
+        &s2,
+        "PATCH",
+        &format!("/api/admin/users/{bob}/"),
+        Some(&imp),
+        Some(json!({"first_name": "B"})),
+    )
+    .await
+    .expect(403, json!({"detail": DENIED}));
+}
+
+async fn staff_mode_keeps_staff_away_from_superusers_and_flags(db: Db) {
+    let s = TestServer::start(db, "admin_api = \"staff\"").await;
+    let (root, staff, user, bob) = people(&s).await;
+    let root_id = s
+        .state()
+        .store
+        .user_by_username("root")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    call(&s, "GET", "/api/admin/users/", Some(&user), None)
+        .await
+        .expect(403, json!({"detail": DENIED}));
+    let r = call(
+        &s,
+        "PATCH",
+        &format!("/api/admin/users/{bob}/"),
+        Some(&staff),
+        Some(json!({"last_name": "Builder"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body["last_name"]),
+        (200, &json!("Builder")),
+        "{}",
+        r.text
+    );
+    for (method, path, body) in [
+        (
+            "PATCH",
+            format!("/api/admin/users/{root_id}/"),
+            Some(json!({"first_name": "x"})),
+        ),
+        ("DELETE", format!("/api/admin/users/{root_id}/"), None),
+        (
+            "POST",
+            format!("/api/admin/users/{root_id}/password/"),
+            Some(json!({"password": "a-new-long-pw-42"})),
+        ),
+        (
+            "POST",
+            format!("/api/admin/users/{root_id}/set-unusable-password/"),
+            None,
+        ),
+        (
+            "PATCH",
+            format!("/api/admin/users/{bob}/"),
+            Some(json!({"is_staff": true})),
+        ),
+        (
+            "PATCH",
+            format!("/api/admin/users/{bob}/"),
+            Some(json!({"is_superuser": true})),
+        ),
+        (
+            "POST",
+            "/api/admin/users/".to_string(),
+            Some(json!({"username": "boss", "is_superuser": true})),
+        ),
+        (
+            "POST",
+            "/api/admin/users/".to_string(),
+            Some(json!({"username": "boss", "is_staff": "true"})),
+        ),
+    ] {
+        call(&s, method, &path, Some(&staff), body)
+            .await
+            .expect(403, json!({"detail": DENIED}));
+    }
+    // A staff member still reads a superuser; a superuser grants flags.
+    assert_eq!(
+        call(
+            &s,
+            "GET",
+            &format!("/api/admin/users/{root_id}/"),
+            Some(&staff),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    let r = call(
+        &s,
+        "PATCH",
+        &format!("/api/admin/users/{bob}/"),
+        Some(&root),
+        Some(json!({"is_staff": true})),
+    )
+    .await;
+    assert_eq!(r.body["is_staff"], true, "{}", r.text);
+}
+
+async fn service_clients_need_the_admin_scope(db: Db) {
+    let hasher = jwtd::passwords::PasswordHasher::new(1);
+    let hash = hasher.hash("svc-secret").await.unwrap();
+    let s = TestServer::start(
+        db,
+        &format!(
+            "[[introspection_clients]]\nclient_id = \"gw\"\nsecret_hash = \"{hash}\"\n\
+             [[introspection_clients]]\nclient_id = \"ops\"\nsecret_hash = \"{hash}\"\nscopes = [\"admin\"]\n"
+        ),
+    )
+    .await;
+    let bob = s.user("bob", "pw-bob-1").await;
+    call(
+        &s,
+        "GET",
+        "/api/admin/users/",
+        Some(&basic("gw", "svc-secret")),
+        None,
+    )
+    .await
+    .expect(403, json!({"detail": DENIED}));
+    let r = call(&s, "GET", "/api/admin/users/", Some(&basic("ops", "wrong")), None).await;
+    r.expect_401(json!({"detail": "Invalid username/password."}));
+    let ops = basic("ops", "svc-secret");
+    let r = call(&s, "GET", "/api/admin/users/", Some(&ops), None).await;
+    assert_eq!((r.status, &r.body["count"]), (200, &json!(1)), "{}", r.text);
+    let r = call(
+        &s,
+        "PATCH",
+        &format!("/api/admin/users/{}/", bob.id),
+        Some(&ops),
+        Some(json!({"is_active": false})),
+    )
+    .await;
+    assert_eq!(r.body["is_active"], false, "{}", r.text);
+    // The admin-only client may not introspect.
+    let r = Reply::from(
+        s.client
+            .post(s.url("/api/token/introspect/"))
+            .header("authorization", &ops)
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+}
+
+async fn users_are_created_changed_and_listed_with_django_messages(db: Db) {
+    let s = TestServer::start(db, "").await;
+    let (root, _, _, bob) = people(&s).await;
+    let create = |body: Value| call(&s, "POST", "/api/admin/users/", Some(&root), Some(body));
+    let r = create(json!({"username": "carol", "password": "a-fine-passphrase-9", "email": "carol@example.com", "first_name": "Carol"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["username"], "carol");
+    assert_eq!(r.body["is_active"], true);
+    assert_eq!(r.body["has_usable_password"], true);
+    s.login("carol", "a-fine-passphrase-9").await;
+    let r = create(json!({"username": "dave"})).await;
+    assert_eq!(r.body["has_usable_password"], false, "{}", r.text);
+
+    create(json!({"username": "carol"})).await.expect(
+        400,
+        json!({"username": ["A user with that username already exists."]}),
+    );
+    create(json!({}))
+        .await
+        .expect(400, json!({"username": ["This field is required."]}));
+    create(json!({"username": "a b", "email": "nope", "first_name": "x".repeat(151)}))
+        .await
+        .expect(
+            400,
+            json!({
+                "username": ["Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."],
+                "email": ["Enter a valid email address."],
+                "first_name": ["Ensure this field has no more than 150 characters."],
+            }),
+        );
+    create(json!({"username": "x".repeat(151)})).await.expect(
+        400,
+        json!({"username": ["Ensure this field has no more than 150 characters."]}),
+    );
+    create(json!({"username": "erin", "is_active": "maybe"}))
+        .await
+        .expect(400, json!({"is_active": ["Must be a valid boolean."]}));
+    create(json!({"username": "erin", "password": "12345678"}))
+        .await
+        .expect(
+            400,
+            json!({"password": ["This password is too common.", "This password is entirely numeric."]}),
+        );
+    create(json!({"username": "erin", "password": "erin-x"}))
+        .await
+        .expect(
+            400,
+            json!({"password": [
+                "The password is too similar to the username.",
+                "This password is too short. It must contain at least 8 characters."
+            ]}),
+        );
+
+    let path = format!("/api/admin/users/{bob}/");
+    let r = call(
+        &s,
+        "PATCH",
+        &path,
+        Some(&root),
+        Some(json!({"email": "b@example.org", "is_active": "false"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body["email"], &r.body["is_active"]),
+        (200, &json!("b@example.org"), &json!(false)),
+        "{}",
+        r.text
+    );
+    call(
+        &s,
+        "PATCH",
+        &path,
+        Some(&root),
+        Some(json!({"username": "carol"})),
+    )
+    .await
+    .expect(
+        400,
+        json!({"username": ["A user with that username already exists."]}),
+    );
+    let r = call(&s, "PATCH", &path, Some(&root), Some(json!({"username": "bob"}))).await;
+    assert_eq!(r.status, 200, "keeping one's own name: {}", r.text);
+
+    call(
+        &s,
+        "POST",
+        &format!("{path}password/"),
+        Some(&root),
+        Some(json!({})),
+    )
+    .await
+    .expect(400, json!({"password": ["This field is required."]}));
+    call(
+        &s,
+        "POST",
+        &format!("{path}password/"),
+        Some(&root),
+        Some(json!({"password": "short"})),
+    )
+    .await
+    .expect(
+        400,
+        json!({"password": ["This password is too short. It must contain at least 8 characters."]}),
+    );
+    call(
+        &s,
+        "POST",
+        "/api/admin/users/999999/password/",
+        Some(&root),
+        Some(json!({"password": "a-new-long-pw-42"})),
+    )
+    .await
+    .expect(404, json!({"detail": NO_USER}));
+}
+
+async fn pages_search_and_ordering_as_drf_gives_them(db: Db) {
+    let s = TestServer::start(db, "").await;
+    let (root, _, _, _) = people(&s).await;
+    for i in 0..7 {
+        s.user_with(&format!("member{i}"), "pw-m-1", |u| {
+            u.first_name = if i % 2 == 0 { "Even".into() } else { "Odd".into() };
+        })
+        .await;
+    }
+    let get = |q: &str| {
+        let path = format!("/api/admin/users/{q}");
+        let (s, root) = (&s, &root);
+        async move { call(s, "GET", &path, Some(root), None).await }
+    };
+    let base = s.url("/api/admin/users/");
+    let r = get("?page_size=3&ordering=username").await;
+    assert_eq!(r.body["count"], 10);
+    assert_eq!(r.body["previous"], Value::Null);
+    assert_eq!(
+        r.body["next"],
+        format!("{base}?ordering=username&page=2&page_size=3")
+    );
+    let names: Vec<&str> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bob", "member0", "member1"]);
+    let r = get("?page_size=3&ordering=username&page=2").await;
+    assert_eq!(
+        r.body["previous"],
+        format!("{base}?ordering=username&page_size=3")
+    );
+    let r = get("?page_size=3&ordering=username&page=4").await;
+    assert_eq!(r.body["results"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["next"], Value::Null);
+    assert_eq!(
+        r.body["previous"],
+        format!("{base}?ordering=username&page=3&page_size=3")
+    );
+    for page in ["0", "5", "x", "-1", ""] {
+        get(&format!("?page_size=3&page={page}"))
+            .await
+            .expect(404, json!({"detail": "Invalid page."}));
+    }
+    assert_eq!(
+        get("?page=last&page_size=3").await.body["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        get("?page_size=1000").await.body["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(
+        get("?page_size=0").await.body["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+
+    let r = get("?search=EVEN&ordering=-id").await;
+    assert_eq!(r.body["count"], 4);
+    assert_eq!(r.body["results"][0]["username"], "member6");
+    assert_eq!(get("?search=member+odd").await.body["count"], 3);
+    assert_eq!(get("?search=example.test").await.body["count"], 10);
+    assert_eq!(get("?search=%25").await.body["count"], 0, "% is taken literally");
+    assert_eq!(get("?is_staff=1").await.body["count"], 2);
+    assert_eq!(get("?is_staff=false&is_active=true").await.body["count"], 8);
+    get("?is_staff=perhaps")
+        .await
+        .expect(400, json!({"is_staff": ["Must be a valid boolean."]}));
+    let r = get("?ordering=-username,nonsense").await;
+    assert_eq!(r.body["results"][0]["username"], "staffer");
+    let r = get("?ordering=nonsense").await;
+    assert_eq!(r.body["results"][0]["username"], "root", "the default: id");
+    assert_eq!(get("?ordering=last_login").await.status, 200);
+}
+
+async fn deleting_or_resetting_a_user_stops_their_refresh_tokens(db: Db) {
+    let s = TestServer::start(db, "").await;
+    let (root, _, _, bob) = people(&s).await;
+    let carol = s.user("carol", "pw-carol-1").await;
+    let (bob_refresh, _) = s.login("bob", "pw-bob-1").await;
+    let (carol_refresh, _) = s.login("carol", "pw-carol-1").await;
+    let (carol_kept, _) = s.login("carol", "pw-carol-1").await;
+
+    let r = call(
+        &s,
+        "DELETE",
+        &format!("/api/admin/users/{bob}/"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert!(r.text.is_empty());
+    s.post("/api/token/refresh/", json!({"refresh": bob_refresh}))
+        .await
+        .expect_401(invalid("Token is blacklisted"));
+    call(
+        &s,
+        "DELETE",
+        &format!("/api/admin/users/{bob}/"),
+        Some(&root),
+        None,
+    )
+    .await
+    .expect(404, json!({"detail": NO_USER}));
+
+    let path = format!("/api/admin/users/{}/password/", carol.id);
+    let r = call(
+        &s,
+        "POST",
+        &path,
+        Some(&root),
+        Some(json!({"password": "a-new-long-pw-42", "keep_sessions": true})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        s.post("/api/token/refresh/", json!({"refresh": carol_kept}))
+            .await
+            .status,
+        200
+    );
+    let r = call(
+        &s,
+        "POST",
+        &path,
+        Some(&root),
+        Some(json!({"password": "another-long-pw-43"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    s.post("/api/token/refresh/", json!({"refresh": carol_refresh}))
+        .await
+        .expect_401(invalid("Token is blacklisted"));
+    s.login("carol", "another-long-pw-43").await;
+
+    let r = call(
+        &s,
+        "POST",
+        &format!("/api/admin/users/{}/set-unusable-password/", carol.id),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = s
+        .post(
+            "/api/token/",
+            json!({"username": "carol", "password": "another-long-pw-43"}),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = call(
+        &s,
+        "GET",
+        &format!("/api/admin/users/{}/", carol.id),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["has_usable_password"], false);
+}
+
+async fn registration_is_off_by_default_and_validates_when_on(db: Db) {
+    let s = TestServer::start(db, "").await;
+    s.post(
+        "/api/register/",
+        json!({"username": "neo", "password": "a-fine-passphrase-9"}),
+    )
+    .await
+    .expect(404, json!({"detail": "Not found."}));
+    let s = TestServer::start(db, "registration = true\nregistration_active = false").await;
+    let r = s
+        .post(
+            "/api/register/",
+            json!({"username": "neo", "password": "a-fine-passphrase-9", "is_superuser": true}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        (&r.body["is_superuser"], &r.body["is_active"]),
+        (&json!(false), &json!(false))
+    );
+    s.post(
+        "/api/register/",
+        json!({"username": "neo", "password": "a-fine-passphrase-9"}),
+    )
+    .await
+    .expect(
+        400,
+        json!({"username": ["A user with that username already exists."]}),
+    );
+    s.post("/api/register/", json!({})).await.expect(
+        400,
+        json!({"username": ["This field is required."], "password": ["This field is required."]}),
+    );
+    s.post(
+        "/api/register/",
+        json!({"username": "trin", "password": "password"}),
+    )
+    .await
+    .expect(400, json!({"password": ["This password is too common."]}));
+    s.post(
+        "/api/register/",
+        json!({"username": "trin", "password": "a-fine-passphrase-9", "email": "x@"}),
+    )
+    .await
+    .expect(400, json!({"email": ["Enter a valid email address."]}));
+}
+
+async fn two_admins_changing_one_user_at_once_both_succeed(db: Db) {
+    let s = TestServer::start(db, "").await;
+    let (root, _, _, bob) = people(&s).await;
+    s.user_with("root2", "pw-root-2", |u| u.is_superuser = true).await;
+    let (_, root2) = s.login("root2", "pw-root-2").await;
+    let root2 = bearer(&root2);
+    let path = format!("/api/admin/users/{bob}/");
+    for round in 0..5 {
+        let first = format!("F{round}");
+        let last = format!("L{round}");
+        let (a, b) = tokio::join!(
+            call(
+                &s,
+                "PATCH",
+                &path,
+                Some(&root),
+                Some(json!({"first_name": first}))
+            ),
+            call(&s, "PATCH", &path, Some(&root2), Some(json!({"last_name": last}))),
+        );
+        assert_eq!((a.status, b.status), (200, 200), "{} {}", a.text, b.text);
+        let r = call(&s, "GET", &path, Some(&root), None).await;
+        assert_eq!(
+            (&r.body["first_name"], &r.body["last_name"]),
+            (&json!(first), &json!(last))
+        );
+    }
+}
+
+async fn the_routes_do_not_exist_when_the_api_is_off(db: Db) {
+    let s = TestServer::start(db, "admin_api = \"off\"").await;
+    let (root, _, _, _) = people(&s).await;
+    call(&s, "GET", "/api/admin/users/", Some(&root), None)
+        .await
+        .expect(404, json!({"detail": "Not found."}));
+    let schema = s.get("/api/schema/", None).await;
+    assert!(!schema.text.contains("/api/admin/users/"));
+    let s = TestServer::start(db, "").await;
+    let schema = s.get("/api/schema/", None).await;
+    assert!(schema.text.contains("/api/admin/users/{id}/password/"));
+    assert!(!schema.text.contains("/api/register/"));
+}
