@@ -213,7 +213,8 @@ async fn refreshed(
             user,
             Some(sid),
         );
-        audit::record(state, event).await;
+        // Boxed: off by default, and inline it would enlarge every refresh's future.
+        Box::pin(audit::record(state, event)).await;
     }
     Ok(())
 }
@@ -268,17 +269,19 @@ pub async fn refresh(state: &State, raw: &str, client: &Client<'_>) -> Result<Re
     refresh.current_time = now;
     let new_raw = state.backend.encode(&refresh.payload);
     let new = outstanding(state, &refresh, &new_raw, user_id);
+    // The rotation's futures are boxed: kept inline they would make the future of every
+    // refresh, rotating or not, as large as the largest of them, and actix moves it twice.
     if !s.blacklist_after_rotation {
-        state.store.add_outstanding(&new).await?;
+        Box::pin(state.store.add_outstanding(&new)).await?;
     } else {
-        match state.store.rotate(&old, &new).await? {
+        match Box::pin(state.store.rotate(&old, &new)).await? {
             Rotation::Rotated => {}
             Rotation::FamilyRevoked => return Err(TokenError::Blacklisted.into()),
             Rotation::AlreadyBlacklisted if !s.refresh_token_reuse_detection => {
                 return Err(TokenError::Blacklisted.into());
             }
             Rotation::AlreadyBlacklisted => {
-                reused(state, &old, new).await?;
+                Box::pin(reused(state, &old, new)).await?;
             }
         }
     }
