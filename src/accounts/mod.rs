@@ -1,6 +1,7 @@
 //! Users managed over HTTP — Django's `auth` and its admin, beyond Simple JWT: who may manage
 //! whom (`permissions`), Django's field validators (`validators`), and the changes
-//! themselves (`admin`: the admin API and registration; `me`: a user's own account).
+//! themselves (`admin`: the admin API and registration; `me`: a user's own account;
+//! `sessions`: the admin API's view of any user's sessions and of the audit trail).
 //!
 //! A module of its own beside `tokens` rather than inside it: `tokens` is Simple JWT's
 //! concepts (token classes, their backend and serializers), and managing users is Django's
@@ -10,6 +11,7 @@
 pub mod admin;
 pub mod me;
 pub mod permissions;
+pub mod sessions;
 pub mod validators;
 
 use crate::store::StoreError;
@@ -25,6 +27,8 @@ pub enum AccountError {
     Forbidden,
     /// Django's `get_object_or_404`: "No User matches the given query."
     NoSuchUser,
+    /// No such active session: DRF's bare "Not found."
+    NoSuchSession,
     /// A serializer's field errors, field by field in the serializer's order.
     Invalid(FieldMessages),
     /// The database or the password hasher failed.

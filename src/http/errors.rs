@@ -56,6 +56,7 @@ impl From<AccountError> for ApiError {
         match e {
             AccountError::Forbidden => ApiError::Forbidden(PERMISSION_DENIED),
             AccountError::NoSuchUser => ApiError::NotFoundDetail("No User matches the given query."),
+            AccountError::NoSuchSession => ApiError::NotFound,
             AccountError::Invalid(messages) => {
                 let mut errors = FieldErrors::default();
                 for (field, list) in messages.0 {

@@ -36,7 +36,7 @@ pub use views::me::drf_datetime;
 use crate::tokens::state::State;
 use drf::{metadata, parsers};
 use ops::{health, metrics, observe};
-use views::{account, admin, cookies, drf_jwt, impersonate, me, oauth, sessions, well_known};
+use views::{account, admin, admin_sessions, cookies, drf_jwt, impersonate, me, oauth, sessions, well_known};
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -367,6 +367,28 @@ fn admin_routes(cfg: &mut web::ServiceConfig) {
             web::resource(path)
                 .name(path)
                 .default_service(web::to(admin::unusable_password)),
+        );
+    }
+    // The twins of the self-service session views.
+    for path in with_and_without_slash("/api/admin/users/{id}/sessions/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .default_service(web::to(admin_sessions::of_user)),
+        );
+    }
+    for path in with_and_without_slash("/api/admin/sessions/{id}/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .default_service(web::to(admin_sessions::one)),
+        );
+    }
+    for path in with_and_without_slash("/api/admin/events/") {
+        cfg.service(
+            web::resource(path)
+                .name(path)
+                .default_service(web::to(admin_sessions::events)),
         );
     }
 }

@@ -1,4 +1,5 @@
-//! The admin API (`/api/admin/users/…`) and registration (`/api/register/`), issue 19.
+//! The admin API (`/api/admin/users/…`, its session and event twins) and registration
+//! (`/api/register/`), issue 19.
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -15,7 +16,9 @@ both_databases!(
     deleting_or_resetting_a_user_stops_their_refresh_tokens,
     registration_is_off_by_default_and_validates_when_on,
     two_admins_changing_one_user_at_once_both_succeed,
-    the_routes_do_not_exist_when_the_api_is_off
+    the_routes_do_not_exist_when_the_api_is_off,
+    admins_list_and_revoke_any_users_sessions,
+    admins_read_the_audit_trail_with_filters
 );
 
 const DENIED: &str = "You do not have permission to perform this action.";
@@ -660,4 +663,197 @@ async fn the_routes_do_not_exist_when_the_api_is_off(db: Db) {
     let schema = s.get("/api/schema/", None).await;
     assert!(schema.text.contains("/api/admin/users/{id}/password/"));
     assert!(!schema.text.contains("/api/register/"));
+}
+
+async fn admins_list_and_revoke_any_users_sessions(db: Db) {
+    let s = TestServer::start(db, "admin_api = \"staff\"").await;
+    let (root, staff, user, bob) = people(&s).await;
+    let (refresh_a, _) = s.login("bob", "pw-bob-1").await;
+    let (refresh_b, _) = s.login("bob", "pw-bob-1").await;
+    let a = claims(&refresh_a)["jti"].as_str().unwrap().to_string();
+    let b = claims(&refresh_b)["jti"].as_str().unwrap().to_string();
+    let path = format!("/api/admin/users/{bob}/sessions/");
+
+    // A plain user may do none of it.
+    for (method, p) in [
+        ("GET", path.clone()),
+        ("DELETE", path.clone()),
+        ("DELETE", format!("/api/admin/sessions/{a}/")),
+        ("GET", "/api/admin/events/".to_string()),
+    ] {
+        call(&s, method, &p, Some(&user), None)
+            .await
+            .expect(403, json!({"detail": DENIED}));
+    }
+
+    // bob logged in three times (one in `people`).
+    let r = call(&s, "GET", &path, Some(&root), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["count"], 3);
+    assert_eq!(r.body["next"], Value::Null);
+    let results = r.body["results"].as_array().unwrap();
+    assert!(results.iter().all(|s| s["current"] == false));
+    let ids: Vec<&str> = results.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&a.as_str()) && ids.contains(&b.as_str()));
+    call(&s, "GET", "/api/admin/users/999999/sessions/", Some(&root), None)
+        .await
+        .expect(404, json!({"detail": NO_USER}));
+
+    let one = call(
+        &s,
+        "GET",
+        &format!("/api/admin/sessions/{a}/"),
+        Some(&staff),
+        None,
+    )
+    .await;
+    assert_eq!((one.status, &one.body["id"]), (200, &json!(a)), "{}", one.text);
+    // One session: its refresh token is blacklisted, the others live.
+    let r = call(
+        &s,
+        "DELETE",
+        &format!("/api/admin/sessions/{a}/"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!((r.status, r.text.as_str()), (204, ""));
+    s.post("/api/token/refresh/", json!({"refresh": refresh_a}))
+        .await
+        .expect_401(invalid("Token is blacklisted"));
+    call(
+        &s,
+        "DELETE",
+        &format!("/api/admin/sessions/{a}/"),
+        Some(&root),
+        None,
+    )
+    .await
+    .expect(404, json!({"detail": "Not found."}));
+    call(
+        &s,
+        "DELETE",
+        "/api/admin/sessions/no-such-session/",
+        Some(&root),
+        None,
+    )
+    .await
+    .expect(404, json!({"detail": "Not found."}));
+    let r = call(&s, "GET", &path, Some(&root), None).await;
+    assert_eq!(r.body["count"], 2);
+    let events = call(
+        &s,
+        "GET",
+        &format!("/api/admin/events/?user={bob}&type=session_revoked"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(events.body["count"], 1, "{}", events.text);
+    assert_eq!(events.body["results"][0]["session"], a.as_str());
+
+    // In staff mode a staff member may revoke bob's sessions but never a superuser's.
+    let (root_refresh, _) = s.login("root", "pw-root-1").await;
+    let root_session = claims(&root_refresh)["jti"].as_str().unwrap().to_string();
+    let root_id = claims(&root_refresh)["user_id"].clone();
+    let root_id = root_id
+        .as_i64()
+        .or_else(|| root_id.as_str().and_then(|v| v.parse().ok()))
+        .unwrap();
+    call(
+        &s,
+        "DELETE",
+        &format!("/api/admin/sessions/{root_session}/"),
+        Some(&staff),
+        None,
+    )
+    .await
+    .expect(403, json!({"detail": DENIED}));
+    call(
+        &s,
+        "DELETE",
+        &format!("/api/admin/users/{root_id}/sessions/"),
+        Some(&staff),
+        None,
+    )
+    .await
+    .expect(403, json!({"detail": DENIED}));
+    assert_eq!(
+        s.post("/api/token/refresh/", json!({"refresh": root_refresh}))
+            .await
+            .status,
+        200
+    );
+
+    // All of them.
+    let r = call(&s, "DELETE", &path, Some(&staff), None).await;
+    assert_eq!((r.status, r.text.as_str()), (204, ""));
+    s.post("/api/token/refresh/", json!({"refresh": refresh_b}))
+        .await
+        .expect_401(invalid("Token is blacklisted"));
+    let r = call(&s, "GET", &path, Some(&root), None).await;
+    assert_eq!(r.body["count"], 0);
+    call(&s, "PUT", &path, Some(&root), None)
+        .await
+        .expect(405, json!({"detail": "Method \"PUT\" not allowed."}));
+}
+
+async fn admins_read_the_audit_trail_with_filters(db: Db) {
+    let s = TestServer::start(db, "").await;
+    let (root, _, user, bob) = people(&s).await;
+    let r = s
+        .post("/api/token/", json!({"username": "bob", "password": "wrong"}))
+        .await;
+    assert_eq!(r.status, 401);
+
+    let r = call(&s, "GET", "/api/admin/events/", Some(&root), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Three logins and a failed one, newest first.
+    assert_eq!(r.body["count"], 4);
+    assert_eq!(r.body["results"][0]["type"], "login_failed");
+
+    let r = call(
+        &s,
+        "GET",
+        &format!("/api/admin/events/?user={bob}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["count"], 2, "{}", r.text);
+    let r = call(
+        &s,
+        "GET",
+        &format!("/api/admin/events/?user={bob}&type=login_succeeded&since=2000-01-01T00:00:00Z"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["count"], 1, "{}", r.text);
+    assert_eq!(r.body["results"][0]["type"], "login_succeeded");
+    let r = call(
+        &s,
+        "GET",
+        "/api/admin/events/?until=2000-01-01",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["count"], 0, "{}", r.text);
+    let r = call(
+        &s,
+        "GET",
+        "/api/admin/events/?page_size=1&page=2",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["results"].as_array().unwrap().len(), 1, "{}", r.text);
+
+    call(&s, "GET", "/api/admin/events/?since=yesterday", Some(&root), None)
+        .await
+        .expect(400, json!({"since": ["Enter a valid date/time."]}));
+    call(&s, "GET", "/api/admin/events/?since=yesterday", Some(&user), None)
+        .await
+        .expect(403, json!({"detail": DENIED}));
 }

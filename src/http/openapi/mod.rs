@@ -89,6 +89,11 @@ struct ApiDoc;
         paths::admin::delete_user,
         paths::admin::set_password,
         paths::admin::set_unusable_password,
+        paths::admin::user_sessions,
+        paths::admin::revoke_user_sessions,
+        paths::admin::get_session,
+        paths::admin::revoke_session,
+        paths::admin::events,
     ),
     tags((name = "admin", description = "Users over HTTP (admin_api, registration)"))
 )]

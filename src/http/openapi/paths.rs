@@ -699,6 +699,104 @@ pub mod admin {
     pub fn set_unusable_password() {}
 
     #[utoipa::path(
+        get,
+        path = "/api/admin/users/{id}/sessions/",
+        tag = "admin",
+        summary = "A user's active sessions (DRF's PageNumberPagination)",
+        description = "As `GET /api/me/sessions/` lists them; `current` is always false.",
+        params(
+            ("id" = i64, Path),
+            ("page" = Option<String>, Query, description = "A page number, or `last`"),
+            ("page_size" = Option<i64>, Query, description = "Default 50, at most 100"),
+        ),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 200, description = "A page of sessions, the most recently used first", body = SessionPage),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not use the admin API", body = Detail),
+            (status = 404, description = "No User matches the given query., or Invalid page.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn user_sessions() {}
+
+    #[utoipa::path(
+        delete,
+        path = "/api/admin/users/{id}/sessions/",
+        tag = "admin",
+        summary = "Revoke every session of a user; their tokens are blacklisted",
+        params(("id" = i64, Path)),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 204, description = "Revoked"),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not change this user", body = Detail),
+            (status = 404, description = "No User matches the given query.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn revoke_user_sessions() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/admin/sessions/{id}/",
+        tag = "admin",
+        summary = "One active session of any user",
+        params(("id" = String, Path, description = "The session's id")),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 200, description = "The session (`current` always false)", body = SessionBody),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not use the admin API", body = Detail),
+            (status = 404, description = "No active session with this id", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn get_session() {}
+
+    #[utoipa::path(
+        delete,
+        path = "/api/admin/sessions/{id}/",
+        tag = "admin",
+        summary = "Revoke one session of any user; its tokens are blacklisted",
+        params(("id" = String, Path, description = "The session's id")),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 204, description = "Revoked"),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not change the session's user", body = Detail),
+            (status = 404, description = "No active session with this id", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn revoke_session() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/admin/events/",
+        tag = "admin",
+        summary = "The audit trail: every user's security events, newest first",
+        params(
+            ("user" = Option<i64>, Query, description = "The user's id"),
+            ("type" = Option<String>, Query, description = "An event type, e.g. login_failed"),
+            ("since" = Option<String>, Query, description = "At or after this ISO 8601 date/time (UTC without an offset)"),
+            ("until" = Option<String>, Query, description = "Before this ISO 8601 date/time (UTC without an offset)"),
+            ("page" = Option<String>, Query, description = "A page number, or `last`"),
+            ("page_size" = Option<i64>, Query, description = "Default 50, at most 100"),
+        ),
+        security(("jwt" = []), ("client_basic" = [])),
+        responses(
+            (status = 200, description = "A page of events", body = EventPage),
+            (status = 400, description = "A filter that does not parse", body = FieldErrors),
+            (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not use the admin API", body = Detail),
+            (status = 404, description = "Invalid page.", body = Detail),
+            (status = 503, description = "The database is unavailable", body = Detail),
+        )
+    )]
+    pub fn events() {}
+
+    #[utoipa::path(
         post,
         path = "/api/register/",
         tag = "admin",

@@ -62,6 +62,9 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api/admin/users/{id}/set-unusable-password" => {
             ("/api/admin/users/{id}/set-unusable-password/", POST)
         }
+        "/api/admin/users/{id}/sessions" => ("/api/admin/users/{id}/sessions/", "GET, DELETE, HEAD"),
+        "/api/admin/sessions/{id}" => ("/api/admin/sessions/{id}/", "GET, DELETE, HEAD"),
+        "/api/admin/events" => ("/api/admin/events/", GET),
         "/api/register" => ("/api/register/", POST),
         "/api/me/password" => ("/api/me/password/", POST),
         _ => return None,

@@ -22,7 +22,7 @@ type Http = web::Data<HttpState>;
 
 /// DRF's authentication classes here: HTTP Basic for service clients (introspection clients
 /// with the `admin` scope), else `JWTAuthentication` (header, or the access cookie).
-async fn caller(http: &HttpState, req: &HttpRequest) -> Result<Caller, ApiError> {
+pub(super) async fn caller(http: &HttpState, req: &HttpRequest) -> Result<Caller, ApiError> {
     if let Some((client_id, secret)) = basic_credentials(req) {
         if !oauth::client_verified(&http.app, &client_id, &secret) {
             // A client check costs a password hash: it counts against the login rate.
@@ -76,7 +76,7 @@ fn respond_no_content(http: &HttpState, result: Result<(), ApiError>) -> HttpRes
 }
 
 /// DRF authenticates before it looks at the method: 401 first, then 405.
-async fn other_method(http: &HttpState, req: &HttpRequest) -> HttpResponse {
+pub(super) async fn other_method(http: &HttpState, req: &HttpRequest) -> HttpResponse {
     match caller(http, req).await {
         Err(e) => e.response(http),
         Ok(_) => ApiError::MethodNotAllowed(req.method().to_string()).response(http),
@@ -85,7 +85,7 @@ async fn other_method(http: &HttpState, req: &HttpRequest) -> HttpResponse {
 
 /// `{id}` as Django's URL resolver and `get_object_or_404` take it: not a number is
 /// Django's bare 404.
-fn user_id(req: &HttpRequest) -> Result<i64, ApiError> {
+pub(super) fn user_id(req: &HttpRequest) -> Result<i64, ApiError> {
     req.match_info()
         .get("id")
         .and_then(|id| id.parse().ok())

@@ -1,10 +1,12 @@
 //! The endpoints: Simple JWT's token views (`tokens`), drf-jwt's (`drf_jwt`), the
 //! authenticated user (`me`) and their own account (`account`), impersonation, OAuth revocation and introspection, the
 //! published keys and discovery documents (`well_known`), and the cookie transport for
-//! browser apps (`cookies`), the user's own sessions and security events (`sessions`).
+//! browser apps (`cookies`), the user's own sessions and security events (`sessions`) and their admin twins
+//! (`admin_sessions`).
 
 pub(super) mod account;
 pub(super) mod admin;
+pub(super) mod admin_sessions;
 pub mod cookies;
 pub(super) mod drf_jwt;
 pub(super) mod impersonate;

@@ -67,7 +67,7 @@ impl Paging {
 
 /// Reads a list page by page: `fetch(page)` gives the rows and the count; `page=last`
 /// costs a first call for the count.
-async fn paginated<T, F, Fut>(
+pub(super) async fn paginated<T, F, Fut>(
     http: &HttpState,
     req: &HttpRequest,
     fetch: F,
@@ -94,7 +94,7 @@ fn actor(token: &Token) -> Option<i64> {
         .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
 }
 
-fn session_body(s: Session, current: Option<&str>) -> SessionBody {
+pub(super) fn session_body(s: Session, current: Option<&str>) -> SessionBody {
     SessionBody {
         current: current == Some(s.id.as_str()),
         id: s.id,
