@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::AuditSettings;
-use crate::store::{EventType, NewEvent, User};
+use crate::store::{EventType, NewEvent, NewSession, OutstandingToken, User};
 
 /// What a request tells about its client, handed from the views to the rules: the client
 /// address as the login throttle determines it (`trusted_proxies` honoured) and the
@@ -61,6 +61,32 @@ pub fn event(
     }
     e.session = session.map(str::to_owned);
     e
+}
+
+/// What a login records beside its first token `record`: the session it starts (with the
+/// client's metadata, as `session_metadata` allows) and its `login_succeeded` event.
+pub fn login(
+    s: &AuditSettings,
+    client: &Client,
+    user: &User,
+    record: &OutstandingToken,
+) -> (NewSession, [NewEvent; 1]) {
+    let (ip_address, user_agent) = client.kept(s);
+    let session = NewSession {
+        user_id: user.id,
+        created_at: record.created_at,
+        expires_at: record.expires_at,
+        user_agent,
+        ip_address,
+    };
+    let events = [event(
+        s,
+        client,
+        EventType::LoginSucceeded,
+        Some(user),
+        record.family.as_deref(),
+    )];
+    (session, events)
 }
 
 /// Events written, by type, since start (`jwtd_audit_events_total`).

@@ -18,7 +18,7 @@ use super::serializers::{self, sha256_hex};
 use super::token::{Claims, is_truthy, number_as_secs, python_int};
 use super::{now_f64, now_secs};
 use crate::config::JwtTokenId;
-use crate::store::{EventType, NewEvent, NewSession, OutstandingToken, Reason, User};
+use crate::store::{EventType, NewEvent, OutstandingToken, Reason, User};
 use crate::tokens::state::State;
 
 /// drf-jwt's refusals, with its messages. Where they show (a serializer's
@@ -320,21 +320,7 @@ async fn encode_login(
 ) -> Result<String, DrfJwtError> {
     let raw = state.backend.encode(payload);
     let record = outstanding(state, &raw, payload, Some(user.id))?;
-    let (ip_address, user_agent) = client.kept(&state.settings.audit);
-    let session = NewSession {
-        user_id: user.id,
-        created_at: record.created_at,
-        expires_at: record.expires_at,
-        user_agent,
-        ip_address,
-    };
-    let events = [audit::event(
-        &state.settings.audit,
-        client,
-        EventType::LoginSucceeded,
-        Some(user),
-        record.family.as_deref(),
-    )];
+    let (session, events) = audit::login(&state.settings.audit, client, user, &record);
     if payload.get("jti").is_some() {
         state
             .store

@@ -9,7 +9,7 @@ use super::claims::SESSION_CLAIM;
 use super::error::{AuthError, TokenError};
 use super::token::{Token, TokenType, is_truthy};
 use super::{now_f64, now_secs};
-use crate::store::{EventType, NewEvent, NewSession, OutstandingToken, Reason, Rotation, User};
+use crate::store::{EventType, NewEvent, OutstandingToken, Reason, Rotation, User};
 use crate::tokens::state::State;
 
 /// `{"refresh": …, "access": …}`
@@ -160,21 +160,7 @@ async fn issue(
     let raw = state.backend.encode(&token.payload);
     let mut record = outstanding(state, &token, &raw, Some(user.id));
     record.family = Some(jti);
-    let (ip_address, user_agent) = client.kept(&state.settings.audit);
-    let session = NewSession {
-        user_id: user.id,
-        created_at: record.created_at,
-        expires_at: record.expires_at,
-        user_agent,
-        ip_address,
-    };
-    let events = [audit::event(
-        &state.settings.audit,
-        client,
-        EventType::LoginSucceeded,
-        Some(user),
-        record.family.as_deref(),
-    )];
+    let (session, events) = audit::login(&state.settings.audit, client, user, &record);
     state
         .store
         .add_outstanding_with_session(&record, &session, &events)
