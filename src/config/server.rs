@@ -29,6 +29,8 @@ pub struct ServerSettings {
     /// Serve them on another address instead of `bind` (HOST:PORT); empty: on `bind`.
     #[serde(deserialize_with = "non_empty")]
     pub metrics_bind: Option<String>,
+    /// Serve the API page (Swagger UI over `/api/schema/`) at /api/docs/.
+    pub api_docs: bool,
 }
 
 impl Default for ServerSettings {
@@ -44,6 +46,7 @@ impl Default for ServerSettings {
             shutdown_timeout: Duration::secs(30),
             metrics: true,
             metrics_bind: None,
+            api_docs: true,
         }
     }
 }

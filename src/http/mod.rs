@@ -36,7 +36,9 @@ pub use views::me::drf_datetime;
 use crate::tokens::state::State;
 use drf::{metadata, parsers};
 use ops::{health, metrics, observe};
-use views::{account, admin, admin_sessions, cookies, drf_jwt, impersonate, me, oauth, sessions, well_known};
+use views::{
+    account, admin, admin_sessions, api_docs, cookies, drf_jwt, impersonate, me, oauth, sessions, well_known,
+};
 
 /// What every handler can reach.
 pub struct HttpState {
@@ -510,6 +512,7 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
         s.accounts.admin_api != crate::config::AdminApi::Off,
         s.accounts.registration,
     );
+    let api_docs = s.server.api_docs;
     let (metrics_here, drf_jwt, impersonation, client_timeout, shutdown) = (
         s.server.metrics && s.server.metrics_bind.is_none(),
         s.drf_jwt.drf_jwt_endpoints,
@@ -544,6 +547,13 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
                     for path in with_and_without_slash("/api/register/") {
                         post_only(cfg, path, admin::register);
                     }
+                }
+                if api_docs {
+                    // The page names its files by absolute paths: served alike with and
+                    // without the slash.
+                    get_only(cfg, "/api/docs/", api_docs::index);
+                    get_only(cfg, "/api/docs", api_docs::index);
+                    get_only(cfg, "/api/docs/{file}", api_docs::file);
                 }
             })
             .default_service(web::to(not_found))

@@ -55,13 +55,24 @@ pub fn postgres_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// Postgres variants that returned without running: libtest counts them as passed.
+/// Postgres variants, and browser tests, that returned without running: libtest counts them
+/// as passed.
 static SKIPPED: AtomicUsize = AtomicUsize::new(0);
+static SKIPPED_BROWSER: AtomicUsize = AtomicUsize::new(0);
 static SUMMARY: std::sync::Once = std::sync::Once::new();
 
 /// Counts a Postgres variant that checked nothing, for one line at the end of the run.
 pub fn skipped(_name: &str) {
-    SKIPPED.fetch_add(1, Ordering::Relaxed);
+    count_skip(&SKIPPED);
+}
+
+/// Counts a browser test that checked nothing (no Chromium), for one line at the end.
+pub fn skipped_browser() {
+    count_skip(&SKIPPED_BROWSER);
+}
+
+fn count_skip(counter: &AtomicUsize) {
+    counter.fetch_add(1, Ordering::Relaxed);
     // libtest has no hook after its last test; the C library's exit handlers run after it
     // has printed its results, once, whichever test finished last.
     SUMMARY.call_once(|| {
@@ -71,15 +82,26 @@ pub fn skipped(_name: &str) {
 }
 
 extern "C" fn summarize_skipped() {
+    let mut lines = String::new();
     let n = SKIPPED.load(Ordering::Relaxed);
-    let line = format!(
-        "\n{n} tests ran on SQLite only: set JWTD_TEST_POSTGRES_URL (e.g. \
-         postgres://postgres@127.0.0.1:5432/postgres) to run their Postgres variants, \
-         which passed without checking anything\n"
-    );
+    if n > 0 {
+        lines.push_str(&format!(
+            "\n{n} tests ran on SQLite only: set JWTD_TEST_POSTGRES_URL (e.g. \
+             postgres://postgres@127.0.0.1:5432/postgres) to run their Postgres variants, \
+             which passed without checking anything\n"
+        ));
+    }
+    let n = SKIPPED_BROWSER.load(Ordering::Relaxed);
+    if n > 0 {
+        lines.push_str(&format!(
+            "\n{n} browser tests passed without checking anything: no Chromium and chromedriver \
+             at /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium \
+             chromium-driver; or name them in JWTD_TEST_CHROMIUM and JWTD_TEST_CHROMEDRIVER)\n"
+        ));
+    }
     // Straight to file descriptor 2: the standard library may be shutting down.
     // SAFETY: writes a buffer that lives through the call.
-    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+    unsafe { libc::write(2, lines.as_ptr().cast(), lines.len()) };
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -5,6 +5,8 @@ mod common;
 
 mod account;
 mod admin;
+mod api_docs;
+mod browser;
 mod caches;
 mod cli;
 mod concurrency;

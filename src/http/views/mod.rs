@@ -2,11 +2,12 @@
 //! authenticated user (`me`) and their own account (`account`), impersonation, OAuth revocation and introspection, the
 //! published keys and discovery documents (`well_known`), and the cookie transport for
 //! browser apps (`cookies`), the user's own sessions and security events (`sessions`) and their admin twins
-//! (`admin_sessions`).
+//! (`admin_sessions`), and the API page (`api_docs`).
 
 pub(super) mod account;
 pub(super) mod admin;
 pub(super) mod admin_sessions;
+pub(super) mod api_docs;
 pub mod cookies;
 pub(super) mod drf_jwt;
 pub(super) mod impersonate;
