@@ -4,6 +4,7 @@
 //! Paths are served with and without the trailing slash, answered identically (rather than
 //! Django's `APPEND_SLASH` redirect, which loses a POST body).
 
+mod console;
 mod drf;
 mod errors;
 mod openapi;
@@ -510,6 +511,7 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
         s.accounts.admin_api != crate::config::AdminApi::Off,
         s.accounts.registration,
     );
+    let admin_console = admin_api && s.accounts.admin_console;
     let (metrics_here, drf_jwt, impersonation, client_timeout, shutdown) = (
         s.server.metrics && s.server.metrics_bind.is_none(),
         s.drf_jwt.drf_jwt_endpoints,
@@ -539,6 +541,9 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
                 }
                 if admin_api {
                     admin_routes(cfg);
+                }
+                if admin_console {
+                    console::routes(cfg);
                 }
                 if registration {
                     for path in with_and_without_slash("/api/register/") {
