@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod me;
+pub mod overview;
 pub mod permissions;
 pub mod sessions;
 pub mod validators;

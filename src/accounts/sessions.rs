@@ -95,12 +95,35 @@ pub async fn revoke_one(
     client: &Client<'_>,
     id: &str,
 ) -> Result<(), AccountError> {
+    revoke_of(state, caller, client, None, id).await
+}
+
+/// The console's revocation from a user's page: the session `id` of `user_id` only (an id
+/// of someone else's is no such session there).
+pub async fn revoke_of_user(
+    state: &State,
+    caller: &Caller,
+    client: &Client<'_>,
+    user_id: i64,
+    id: &str,
+) -> Result<(), AccountError> {
+    revoke_of(state, caller, client, Some(user_id), id).await
+}
+
+async fn revoke_of(
+    state: &State,
+    caller: &Caller,
+    client: &Client<'_>,
+    user_id: Option<i64>,
+    id: &str,
+) -> Result<(), AccountError> {
     check_access(state, caller, true)?;
     let owner = state
         .store
         .session(id)
         .await?
         .and_then(|s| s.user_id)
+        .filter(|owner| user_id.is_none_or(|u| u == *owner))
         .ok_or(AccountError::NoSuchSession)?;
     let user = state
         .store

@@ -13,6 +13,8 @@ use crate::passwords::policy::DEFAULT_MIN_LENGTH;
 pub struct AccountSettings {
     /// Who may call `/api/admin/…`.
     pub admin_api: AdminApi,
+    /// The operator console at `/admin/` (served only when `admin_api` is not `off`).
+    pub admin_console: bool,
     /// `POST /api/register/` creates users.
     pub registration: bool,
     /// Whether registered users start active (room for e-mail verification).
@@ -34,6 +36,7 @@ impl Default for AccountSettings {
         let policy = PasswordPolicy::default();
         AccountSettings {
             admin_api: AdminApi::Superuser,
+            admin_console: true,
             registration: false,
             registration_active: true,
             allow_username_change: false,

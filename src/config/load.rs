@@ -143,6 +143,7 @@ impl Settings {
             }
         })?;
         settings.validate()?;
+        settings.origins = super::Origins::of(&table);
         Ok(settings)
     }
 }

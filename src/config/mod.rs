@@ -23,6 +23,7 @@ mod duration;
 mod impersonation;
 mod keys;
 mod load;
+mod origins;
 mod server;
 mod strict;
 mod throttle;
@@ -42,6 +43,7 @@ pub use duration::{Duration, parse as parse_duration};
 pub use impersonation::{Impersonation, ImpersonationSettings};
 pub use keys::{KeyConfig, KeySettings};
 pub use load::{LOCAL_FILE, Sources, known_keys, stray_variables};
+pub use origins::{Effective, Origin, Origins};
 pub use server::{LogFormat, ServerSettings};
 pub use throttle::{Rate, ThrottleSettings, parse_cidr, parse_rate};
 pub use tokens::{
@@ -68,6 +70,9 @@ pub struct Settings {
     pub accounts: AccountSettings,
     /// Sessions' client metadata and the audit trail.
     pub audit: AuditSettings,
+    /// Where each value came from (the console's settings page).
+    #[serde(skip)]
+    pub origins: Origins,
 }
 
 impl Settings {

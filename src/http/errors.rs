@@ -225,9 +225,8 @@ impl ApiError {
         }
     }
 
-    /// The response, with `WWW-Authenticate` on every 401 as DRF sends it.
-    pub fn response(&self, http: &HttpState) -> HttpResponse {
-        let status = self.status();
+    /// Failures of jwtd itself (not the client's) go to the log; their answers say little.
+    pub fn log(&self) {
         match self {
             ApiError::Auth(AuthError::Store(e)) => match e {
                 StoreError::Unavailable(m) => tracing::warn!(error = %m, "database unavailable"),
@@ -236,6 +235,12 @@ impl ApiError {
             ApiError::Auth(AuthError::Password(e)) => tracing::error!(error = %e, "password hashing failed"),
             _ => {}
         }
+    }
+
+    /// The response, with `WWW-Authenticate` on every 401 as DRF sends it.
+    pub fn response(&self, http: &HttpState) -> HttpResponse {
+        let status = self.status();
+        self.log();
         if let ApiError::OAuth {
             status,
             error,

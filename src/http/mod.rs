@@ -4,6 +4,7 @@
 //! Paths are served with and without the trailing slash, answered identically (rather than
 //! Django's `APPEND_SLASH` redirect, which loses a POST body).
 
+mod console;
 mod drf;
 mod errors;
 mod openapi;
@@ -513,6 +514,7 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
         s.accounts.registration,
     );
     let api_docs = s.server.api_docs;
+    let admin_console = admin_api && s.accounts.admin_console;
     let (metrics_here, drf_jwt, impersonation, client_timeout, shutdown) = (
         s.server.metrics && s.server.metrics_bind.is_none(),
         s.drf_jwt.drf_jwt_endpoints,
@@ -542,6 +544,9 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
                 }
                 if admin_api {
                     admin_routes(cfg);
+                }
+                if admin_console {
+                    console::routes(cfg);
                 }
                 if registration {
                     for path in with_and_without_slash("/api/register/") {

@@ -298,6 +298,20 @@ impl Database {
         .await
     }
 
+    /// How many sessions of any user are active at `now` (the console's overview).
+    pub async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64> {
+        on_pool!(self, read, |db| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM token_families \
+                 WHERE user_id IS NOT NULL AND revoked_at IS NULL AND expires_at > $1",
+            )
+            .bind(now)
+            .fetch_one(db)
+            .await?
+        })
+        .await
+    }
+
     /// The session `id`, revoked or expired as it may be; `None` for a family that is not
     /// a session (unknown, or recorded without one).
     pub async fn session(&self, id: &str) -> Result<Option<Session>> {

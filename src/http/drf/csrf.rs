@@ -111,6 +111,21 @@ pub fn check(req: &HttpRequest, cookie: Option<&str>) -> Result<(), CsrfFailure>
     verify_slices_are_equal(sent.as_bytes(), expected.as_bytes()).map_err(|_| from_header("incorrect"))
 }
 
+/// A form's token (the operator console's hidden field) against the secret of the CSRF
+/// cookie: Django's `_check_token` with the POST field instead of the header.
+pub fn check_form_token(cookie: Option<&str>, sent: Option<&str>) -> Result<(), CsrfFailure> {
+    let expected = match cookie {
+        None => return Err(CsrfFailure("CSRF cookie not set.".into())),
+        Some(value) => secret(value.as_bytes()).map_err(|why| CsrfFailure(format!("CSRF cookie {why}.")))?,
+    };
+    let Some(sent) = sent.filter(|s| !s.is_empty()) else {
+        return Err(CsrfFailure("CSRF token missing.".into()));
+    };
+    let sent = secret(sent.as_bytes()).map_err(|why| CsrfFailure(format!("CSRF token {why}.")))?;
+    verify_slices_are_equal(sent.as_bytes(), expected.as_bytes())
+        .map_err(|_| CsrfFailure("CSRF token incorrect.".into()))
+}
+
 /// `_check_token_format`, then the secret (unmasked when masked).
 fn secret(token: &[u8]) -> Result<String, &'static str> {
     if token.len() != SECRET_LENGTH && token.len() != MASKED_LENGTH {

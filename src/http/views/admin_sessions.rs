@@ -105,7 +105,7 @@ fn parse_datetime(text: &str) -> Option<OffsetDateTime> {
 
 /// The filters of `GET /api/admin/events/`, as django-filter's `FilterSet` reads them: an
 /// empty value filters nothing; each bad one is an error under its name.
-fn event_filter(query: &[(String, String)]) -> Result<EventFilter, ApiError> {
+pub(crate) fn event_filter(query: &[(String, String)]) -> Result<EventFilter, ApiError> {
     let value = |key| page::query_value(query, key).filter(|v| !v.is_empty());
     let mut errors = FieldErrors::default();
     let mut filter = EventFilter::default();

@@ -45,7 +45,7 @@ pub async fn obtain_pair(http: Http, req: HttpRequest, body: web::Payload) -> Ht
 }
 
 /// Simple JWT's credentials: `(username, password)`, errors in that field order.
-fn username_password(data: &Data) -> Result<(String, String), FieldErrors> {
+pub(crate) fn username_password(data: &Data) -> Result<(String, String), FieldErrors> {
     char_fields(data, ["username", "password"]).map(|[username, password]| (username, password))
 }
 
@@ -63,13 +63,38 @@ where
     F: FnOnce(String, String) -> Fut,
     Fut: std::future::Future<Output = Result<T, ApiError>>,
 {
+    let data = login_body(http, req, body).await?;
+    login_with(http, req, &data, credentials, rule).await
+}
+
+/// A login's first step: the client address's rate, then the body.
+pub(crate) async fn login_body(
+    http: &HttpState,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<Data, ApiError> {
+    if let Some(ip) = http.throttle.client_address(req) {
+        http.throttle.check_address(&http.app.store, ip).await?;
+    }
+    http.read_data(req, body).await
+}
+
+/// A login's second step, on the body `login_body` read (the console checks its CSRF
+/// token in between): the fields, the username's lock, the credentials.
+pub(crate) async fn login_with<'a, T, F, Fut>(
+    http: &'a HttpState,
+    req: &'a HttpRequest,
+    data: &Data,
+    credentials: fn(&Data) -> Result<(String, String), FieldErrors>,
+    rule: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
     let store = &http.app.store;
     let ip = http.throttle.client_address(req);
-    if let Some(ip) = ip {
-        http.throttle.check_address(store, ip).await?;
-    }
-    let data = http.read_data(req, body).await?;
-    let (username, password) = credentials(&data)?;
+    let (username, password) = credentials(data)?;
     let attempt = http.throttle.check_login(store, &username, ip).await?;
     let result = rule(username, password).await;
     if let Some(attempt) = &attempt {
