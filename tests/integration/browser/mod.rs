@@ -11,6 +11,7 @@
 //! `axe-LICENSE`), so that the check needs no download.
 
 mod api_docs;
+mod console;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -114,10 +115,34 @@ impl Browser {
         }
     }
 
+    /// Types `text` into the field matching `css`, replacing what it held.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// Clicks the element matching `css` and waits for the page it leads to (a link or a
+    /// form's submit button) to load.
+    pub async fn click_and_load(&self, css: &str) {
+        let target = self.find(css).await;
+        self.client
+            .execute("window.__jwtd_old_page = true", vec![])
+            .await
+            .unwrap();
+        target.click().await.unwrap();
+        self.wait_until(
+            &format!("a new page after clicking {css}"),
+            "return window.__jwtd_old_page !== true && document.readyState === 'complete'",
+        )
+        .await;
+    }
+
     /// Waits until the script (a function body returning a boolean) holds.
     pub async fn wait_until(&self, what: &str, script: &str) {
         for _ in 0..200 {
-            if self.client.execute(script, vec![]).await.unwrap() == Value::Bool(true) {
+            // A page being replaced may not answer: asked again.
+            if matches!(self.client.execute(script, vec![]).await, Ok(Value::Bool(true))) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -229,6 +254,13 @@ impl Browser {
                 entries
                     .iter()
                     .filter(|e| e["level"] == "SEVERE")
+                    // The browser asks for /favicon.ico by itself when a page names no icon.
+                    .filter(|e| {
+                        !e["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .contains("/favicon.ico ")
+                    })
                     .map(|e| e["message"].as_str().unwrap_or_default().to_string())
                     .collect()
             })
