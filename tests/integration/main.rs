@@ -8,6 +8,7 @@ mod admin;
 mod caches;
 mod cli;
 mod concurrency;
+mod console;
 mod cookies;
 mod django;
 mod drf_jwt;
