@@ -457,6 +457,30 @@ mod tests {
     }
 
     #[test]
+    fn each_value_says_where_it_came_from_and_secrets_only_whether_set() {
+        let s = load_with(
+            "access_token_lifetime = \"10m\"\nsigning_key = \"a-very-secret-signing-key-of-32-bytes!!\"\n",
+            &[("JWTD__ROTATE_REFRESH_TOKENS", "true")],
+        )
+        .unwrap();
+        let shown = s.effective();
+        let row = |key: &str| shown.iter().find(|e| e.key == key).unwrap().clone();
+        assert_eq!(shown.len(), known_keys().len());
+        let lifetime = row("access_token_lifetime");
+        assert_eq!(lifetime.value, "\"10m\"");
+        assert!(matches!(lifetime.origin, Origin::File(ref p) if p.ends_with("jwtd.toml")));
+        assert_eq!(row("rotate_refresh_tokens").origin, Origin::Environment);
+        assert_eq!(row("rotate_refresh_tokens").value, "true");
+        assert_eq!(row("bind").origin, Origin::Default);
+        assert_eq!(row("bind").value, "\"127.0.0.1:8000\"");
+        let key = row("signing_key");
+        assert!(key.secret);
+        assert_eq!(key.value, "set");
+        assert_eq!(row("throttle_url").value, "unset");
+        assert!(!format!("{shown:?}").contains("a-very-secret"));
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = load_with("signing_key = \"a-very-secret-signing-key-of-32-bytes!!\"\n", &[]).unwrap();
         assert!(!format!("{s:?}").contains("a-very-secret"));

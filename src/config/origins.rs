@@ -34,9 +34,18 @@ impl Origin {
     }
 }
 
-/// The keys set by a file or the environment, with their values as text.
-#[derive(Debug, Clone, Default)]
+/// The keys set by a file or the environment, with their values as text (a secret's as
+/// `set` only: its value is never kept here).
+#[derive(Clone, Default)]
 pub struct Origins(HashMap<String, (Origin, String)>);
+
+impl std::fmt::Debug for Origins {
+    /// Where values came from is no setting: `Settings`' dump (and its comparisons in
+    /// tests) leaves it out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Origins")
+    }
+}
 
 impl Origins {
     pub(super) fn of(table: &config::Map<String, config::Value>) -> Origins {
@@ -49,7 +58,12 @@ impl Origins {
                         None | Some("the environment") => Origin::Environment,
                         Some(path) => Origin::File(path.to_string()),
                     };
-                    (key.clone(), (origin, text(value)))
+                    let shown = if SECRET_KEYS.contains(&key.as_str()) {
+                        "set".to_string()
+                    } else {
+                        text(value)
+                    };
+                    (key.clone(), (origin, shown))
                 })
                 .collect(),
         )

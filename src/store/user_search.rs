@@ -177,6 +177,12 @@ impl Database {
     /// A page of the users `query` selects, in its order, and how many it selects.
     pub async fn search_users(&self, query: &UserQuery) -> Result<(Vec<User>, i64)> {
         let terms = terms(query.search.as_deref());
+        // No stored name or address holds a NUL (DRF's and Django's fields refuse it), and
+        // Postgres refuses one in any text parameter (a 500 for `search=%00` before):
+        // such a term matches no one, without asking.
+        if terms.iter().any(|t| t.contains('\0')) {
+            return Ok((Vec::new(), 0));
+        }
         let (search, like) = match &self.pool {
             Pool::Sqlite { .. } => (Search::new(&terms, true), " LIKE "),
             Pool::Postgres(_) => (Search::new(&terms, false), " ILIKE "),

@@ -10,6 +10,7 @@ mod browser;
 mod caches;
 mod cli;
 mod concurrency;
+mod console;
 mod cookies;
 mod django;
 mod drf_jwt;

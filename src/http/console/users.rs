@@ -210,7 +210,8 @@ pub struct EventRow {
     pub at: String,
     pub username: String,
     pub user_id: Option<i64>,
-    pub actor: String,
+    /// Who did it, when not the user (an admin, an impersonator).
+    pub actor: Option<i64>,
     pub ip: String,
     pub user_agent: String,
 }
@@ -222,7 +223,7 @@ impl From<crate::store::Event> for EventRow {
             at: when(e.at),
             username: e.username.unwrap_or_default(),
             user_id: e.user_id,
-            actor: e.actor_id.map(|a| format!("#{a}")).unwrap_or_default(),
+            actor: e.actor_id,
             ip: e.ip_address.unwrap_or_default(),
             user_agent: e.user_agent.unwrap_or_default(),
         }
