@@ -82,6 +82,15 @@ async fn try_it_out(db: Db) {
     browser
         .at_phone_width(async |b: &Browser| {
             b.axe("/api/docs/ at 375 px").await;
+            let width = b
+                .client
+                .execute("return document.documentElement.scrollWidth", vec![])
+                .await
+                .unwrap();
+            assert!(
+                width.as_i64().unwrap() <= 375,
+                "the page is {width} px wide at 375 px"
+            );
             b.screenshot("phone").await;
         })
         .await;

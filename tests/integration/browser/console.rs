@@ -208,6 +208,8 @@ async fn search_and_deactivate(db: Db) {
     b.goto(&server.url("/admin/users/")).await;
     // Many users: more than one page.
     b.find("#pagination").await;
+    b.axe("users, many").await;
+    b.screenshot("users").await;
     b.fill("#id_search", "zelda").await;
     b.click_and_load("#search-submit").await;
     let rows = b
