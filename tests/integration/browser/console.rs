@@ -390,7 +390,79 @@ async fn csrf_refused(db: Db) {
     b.close().await;
 }
 
+/// Keyboard only: signing in, skipping to the content, reaching the users page through the
+/// navigation, the focus drawn wherever it lands.
+async fn keyboard_only(db: Db) {
+    use fantoccini::key::Key;
+    let Some(b) = browser("keyboard", db).await else {
+        return;
+    };
+    let server = server(db, "").await;
+    b.goto(&server.url("/admin/login/")).await;
+    b.find("#login-form").await;
+    assert_eq!(
+        b.focus().await.0,
+        "#id_username",
+        "the sign-in form starts at the username"
+    );
+    b.type_text("root").await;
+    b.press(Key::Tab).await;
+    let (focused, drawn) = b.focus().await;
+    assert_eq!(focused, "#id_password");
+    assert!(drawn, "the focus on {focused} is drawn");
+    b.type_text(ROOT_PASSWORD).await;
+    b.mark_page().await;
+    b.press(Key::Enter).await;
+    b.wait_for_new_page("Enter in the sign-in form").await;
+    b.find("#signed-in-as").await;
+
+    // The first Tab reaches the skip link, shown while focused; Enter moves to the content.
+    b.press(Key::Tab).await;
+    let (focused, drawn) = b.focus().await;
+    assert!(focused.contains("Skip to content"), "first stop: {focused}");
+    assert!(drawn, "the focus on the skip link is drawn");
+    let shown = b
+        .client
+        .execute(
+            "const r = document.activeElement.getBoundingClientRect();
+             return r.top >= 0 && r.left >= 0 && r.width > 1 && r.height > 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!(true), "the skip link is visible when focused");
+    b.screenshot("skip-link").await;
+    b.press(Key::Enter).await;
+    b.wait_until(
+        "the focus in the content",
+        "return document.activeElement.id === 'main'",
+    )
+    .await;
+
+    // Back to the top, then through the navigation to Users.
+    b.goto(&server.url("/admin/")).await;
+    b.find("#main").await;
+    let mut stops = Vec::new();
+    for _ in 0..12 {
+        b.press(Key::Tab).await;
+        let (focused, drawn) = b.focus().await;
+        assert!(drawn, "the focus on {focused} is drawn (after {stops:?})");
+        stops.push(focused.clone());
+        if focused == "#nav-users" {
+            break;
+        }
+    }
+    assert_eq!(stops.last().map(String::as_str), Some("#nav-users"), "{stops:?}");
+    b.screenshot("focus-on-nav").await;
+    b.mark_page().await;
+    b.press(Key::Enter).await;
+    b.wait_for_new_page("Enter on Users").await;
+    b.find("#user-table").await;
+    b.close().await;
+}
+
 both_databases!(
+    keyboard_only,
     every_page,
     search_and_deactivate,
     revoke_one_session,

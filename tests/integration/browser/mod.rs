@@ -126,13 +126,59 @@ impl Browser {
     /// form's submit button) to load.
     pub async fn click_and_load(&self, css: &str) {
         let target = self.find(css).await;
+        self.mark_page().await;
+        target.click().await.unwrap();
+        self.wait_for_new_page(&format!("clicking {css}")).await;
+    }
+
+    /// Presses and releases one key on the keyboard, wherever the focus is.
+    pub async fn press(&self, key: impl Into<char>) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let value = key.into();
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    /// Types `text` with the keyboard into whatever has the focus.
+    pub async fn type_text(&self, text: &str) {
+        for c in text.chars() {
+            self.press(c).await;
+        }
+    }
+
+    /// The focused element (`#id`, or its tag and text) and whether the focus is drawn: an
+    /// outline or a shadow on it.
+    pub async fn focus(&self) -> (String, bool) {
+        let v = self
+            .client
+            .execute(
+                "const e = document.activeElement;
+                 const s = getComputedStyle(e);
+                 const drawn = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+                     || s.boxShadow !== 'none';
+                 const name = e.id ? '#' + e.id
+                     : e.tagName.toLowerCase() + ' ' + (e.innerText || '').trim().slice(0, 40);
+                 return [name, drawn];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        (v[0].as_str().unwrap().to_string(), v[1] == Value::Bool(true))
+    }
+
+    /// Marks the page, so that `wait_for_new_page` can tell when another has replaced it.
+    pub async fn mark_page(&self) {
         self.client
             .execute("window.__jwtd_old_page = true", vec![])
             .await
             .unwrap();
-        target.click().await.unwrap();
+    }
+
+    pub async fn wait_for_new_page(&self, why: &str) {
         self.wait_until(
-            &format!("a new page after clicking {css}"),
+            &format!("a new page after {why}"),
             "return window.__jwtd_old_page !== true && document.readyState === 'complete'",
         )
         .await;
