@@ -182,13 +182,53 @@ async fn every_page(db: Db) {
     })
     .await;
 
-    // Signing out blacklists the console's refresh token: the console asks to sign in again.
+    // The session's cookies, as the browser keeps them: out of scripts' reach, HTTPS only
+    // (which browsers waive for 127.0.0.1), never sent from other sites, for /admin/ only.
     b.goto(&server.url("/admin/")).await;
+    let cookies = b.client.get_all_cookies().await.unwrap();
+    let refresh = cookies
+        .iter()
+        .find(|c| c.name() == "jwtd_console_refresh")
+        .unwrap_or_else(|| panic!("the refresh cookie: {cookies:?}"));
+    for c in cookies.iter().filter(|c| c.name().starts_with("jwtd_console_")) {
+        let flags = (
+            c.http_only(),
+            c.secure(),
+            format!("{:?}", c.same_site()),
+            c.path(),
+        );
+        assert_eq!(
+            flags,
+            (
+                Some(true),
+                Some(true),
+                "Some(Strict)".to_string(),
+                Some("/admin/")
+            ),
+            "{}",
+            c.name()
+        );
+    }
+    let refresh = refresh.value().to_string();
+    assert_eq!(
+        server
+            .post("/api/token/verify/", json!({"token": refresh}))
+            .await
+            .status,
+        200,
+        "signed in: the refresh token is good"
+    );
+
+    // Signing out blacklists the console's refresh token: the console asks to sign in again.
     b.click_and_load("#logout").await;
     b.find("#login-form").await;
     b.goto(&server.url("/admin/users/")).await;
     b.find("#login-form").await;
     b.screenshot("signed-out").await;
+    let r = server
+        .post("/api/token/refresh/", json!({"refresh": refresh}))
+        .await;
+    assert_eq!(r.status, 401, "the refresh token after signing out: {}", r.text);
     let errors = b.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     b.close().await;
