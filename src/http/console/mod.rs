@@ -69,6 +69,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .name("/admin/users/")
                     .route(get().to(users::list)),
             )
+            // Before `{id}/`, which would take `new` for an id.
+            .service(
+                web::resource("/users/new/")
+                    .name("/admin/users/new/")
+                    .route(get().to(users::new_user))
+                    .route(post().to(users::create)),
+            )
             .service(
                 web::resource("/users/{id}/")
                     .name("/admin/users/{id}/")
