@@ -580,6 +580,15 @@ async fn every_console_answer_carries_the_security_headers(db: Db) {
         // No inline script or style for the CSP to refuse.
         assert!(!page.text.contains("<script>") && !page.text.contains("style=\""));
     }
+    // Labelled routes: the Allow header, and the route in the metrics and the log.
+    let page = b.get(&format!("/admin/users/{bob}/")).await;
+    assert_eq!(page.headers["allow"], "GET, POST, HEAD");
+    let metrics = s.get("/metrics", None).await;
+    assert!(
+        metrics.text.contains("route=\"/admin/users/{id}/\""),
+        "{}",
+        metrics.text
+    );
     let css = b.get("/admin/static/console.css").await;
     assert!(
         css.headers["cache-control"]
