@@ -20,7 +20,8 @@ both_databases!(
     an_expired_access_cookie_is_refreshed_silently_and_sign_out_blacklists,
     the_console_does_not_exist_when_off,
     overview_keys_and_settings_show_state_but_no_secrets,
-    lists_search_filter_sort_and_page
+    lists_search_filter_sort_and_page,
+    users_are_created_with_the_admin_apis_rules
 );
 
 /// A browser without JavaScript: its cookies, and the last page's CSRF token.
@@ -262,6 +263,7 @@ fn pages(id: i64) -> Vec<String> {
     [
         "/admin/",
         "/admin/users/",
+        "/admin/users/new/",
         "/admin/users/{id}/",
         "/admin/users/{id}/delete/",
         "/admin/users/{id}/unusable-password/",
@@ -277,6 +279,7 @@ fn pages(id: i64) -> Vec<String> {
 
 fn forms(id: i64) -> Vec<String> {
     [
+        "/admin/users/new/",
         "/admin/users/{id}/",
         "/admin/users/{id}/active/",
         "/admin/users/{id}/password/",
@@ -354,6 +357,14 @@ async fn every_page_and_form_is_refused_to_anonymous_users_plain_users_and_staff
             assert_eq!(page.status, 403, "{name} {path}");
         }
     }
+    assert!(
+        s.state()
+            .store
+            .user_by_username("renamed")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let after = s.state().store.user_by_id(victim.id).await.unwrap().unwrap();
     assert_eq!(after.username, "victim");
     assert!(after.is_active);
@@ -393,7 +404,7 @@ async fn staff_mode_lets_staff_do_what_the_admin_api_lets_them(db: Db) {
     let root_session = claims(&root_refresh)["sid"].as_str().unwrap().to_string();
     let mut harmful = HARMFUL.to_vec();
     harmful.push(("session", &root_session));
-    for path in forms(root) {
+    for path in forms(root).into_iter().filter(|p| !p.ends_with("/new/")) {
         assert_eq!(b.post(&path, &harmful).await.status, 403, "{path}");
     }
     let r = s
@@ -569,6 +580,15 @@ async fn every_console_answer_carries_the_security_headers(db: Db) {
         // No inline script or style for the CSP to refuse.
         assert!(!page.text.contains("<script>") && !page.text.contains("style=\""));
     }
+    // Labelled routes: the Allow header, and the route in the metrics and the log.
+    let page = b.get(&format!("/admin/users/{bob}/")).await;
+    assert_eq!(page.headers["allow"], "GET, POST, HEAD");
+    let metrics = s.get("/metrics", None).await;
+    assert!(
+        metrics.text.contains("route=\"/admin/users/{id}/\""),
+        "{}",
+        metrics.text
+    );
     let css = b.get("/admin/static/console.css").await;
     assert!(
         css.headers["cache-control"]
@@ -933,4 +953,94 @@ async fn lists_search_filter_sort_and_page(db: Db) {
     let page = b.get("/admin/events/?since=2020-01-01T00%3A00").await;
     assert_eq!(page.status, 200);
     assert_eq!(b.get("/admin/events/?user=abc").await.status, 400);
+}
+
+async fn users_are_created_with_the_admin_apis_rules(db: Db) {
+    let s = TestServer::start(db, "admin_api = \"staff\"").await;
+    let (root, _, _) = people(&s).await;
+    let mut b = Browser::new(&s);
+    b.sign_in("root", "pw-root-1").await;
+    let page = b.get("/admin/users/new/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("id=\"id_is_superuser\""));
+    let page = b
+        .post(
+            "/admin/users/new/",
+            &[
+                ("username", "bob"),
+                ("email", "nope"),
+                ("password", "carol"),
+                ("password2", "carol"),
+                ("is_active", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.text.contains("A user with that username already exists."));
+    assert!(page.text.contains("Enter a valid email address."));
+    let page = b
+        .post(
+            "/admin/users/new/",
+            &[
+                ("username", "carol"),
+                ("email", "carol@example.test"),
+                ("password", "carol"),
+                ("password2", "carol"),
+                ("is_active", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    let at = page.text.find("id=\"password-errors\"").unwrap();
+    assert!(page.text[at..].contains("too short"));
+    let page = b
+        .post(
+            "/admin/users/new/",
+            &[
+                ("username", "carol"),
+                ("email", "carol@example.test"),
+                ("password", "Long-enough-9"),
+                ("password2", "Long-enough-9"),
+                ("is_active", "true"),
+                ("flags", "true"),
+                ("is_staff", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let carol = s.state().store.user_by_username("carol").await.unwrap().unwrap();
+    assert!(carol.is_staff && carol.is_active && !carol.is_superuser);
+    assert_eq!(page.location(), format!("/admin/users/{}/", carol.id));
+    assert!(
+        b.get(page.location())
+            .await
+            .text
+            .contains("Created the user carol.")
+    );
+    s.login("carol", "Long-enough-9").await;
+    let created = events_of(&s, "user_created").await;
+    assert_eq!(created[0].actor_id, Some(root));
+
+    // Without a password: unusable. A staff member creates but grants no flag.
+    let mut staff = Browser::new(&s);
+    staff.sign_in("staffer", "pw-staff-1").await;
+    let page = staff.get("/admin/users/new/").await;
+    assert!(!page.text.contains("id=\"id_is_staff\""));
+    let page = staff
+        .post(
+            "/admin/users/new/",
+            &[("username", "dave"), ("is_active", "true")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let dave = s.state().store.user_by_username("dave").await.unwrap().unwrap();
+    assert!(!dave.has_usable_password());
+    let page = staff
+        .post(
+            "/admin/users/new/",
+            &[("username", "erin"), ("flags", "true"), ("is_superuser", "true")],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(s.state().store.user_by_username("erin").await.unwrap().is_none());
 }

@@ -20,7 +20,7 @@ mod users;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -68,6 +68,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/users/")
                     .name("/admin/users/")
                     .route(get().to(users::list)),
+            )
+            // Before `{id}/`, which would take `new` for an id.
+            .service(
+                web::resource("/users/new/")
+                    .name("/admin/users/new/")
+                    .route(get().to(users::new_user))
+                    .route(post().to(users::create)),
             )
             .service(
                 web::resource("/users/{id}/")
@@ -153,8 +160,8 @@ async fn elsewhere(req: HttpRequest) -> HttpResponse {
     message_page(status, "Not found", "There is no such page in the console.", None)
 }
 
-/// The console's fixed headers: a strict Content-Security-Policy (no inline script or
-/// style, nothing from elsewhere, never framed), no referrer beyond jwtd, no sniffing.
+/// The console's own headers: a strict Content-Security-Policy (no inline script or
+/// style, nothing from elsewhere, never framed), and pages kept by no cache.
 async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -168,16 +175,9 @@ async fn security_headers(
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         ),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    // `Referrer-Policy: same-origin`, `X-Content-Type-Options: nosniff` and COOP come
+    // with every answer of jwtd's (`ops::observe`).
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
     if !headers.contains_key(header::CACHE_CONTROL) {
         // Pages show users' data: never kept by a shared cache or the back button's.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

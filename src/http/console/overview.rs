@@ -4,15 +4,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
+use super::system::KeyLine;
 use super::{Chrome, Http, signed_in};
 use crate::accounts;
 use crate::accounts::overview::Overview;
-
-pub struct KeyLine {
-    pub kid: String,
-    pub alg: &'static str,
-    pub signs: bool,
-}
 
 #[derive(Template)]
 #[template(path = "console/overview.html")]

@@ -5,11 +5,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::overview::KeyLine;
 use super::{Chrome, Http, signed_in};
 use crate::accounts::overview::check_configuration_access;
 use crate::config::algorithm::{alg_name, is_hmac};
 use crate::http::HttpState;
+
+/// A key of the ring as the overview lists it.
+pub struct KeyLine {
+    pub kid: String,
+    pub alg: &'static str,
+    pub signs: bool,
+}
 
 /// The ring's keys in order: the first signs.
 pub(super) fn key_lines(http: &HttpState) -> Vec<KeyLine> {

@@ -734,3 +734,93 @@ pub async fn revoke_session(http: Http, req: HttpRequest, body: web::Payload) ->
         Err(e) => signed.refused(e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "console/new_user.html")]
+struct NewUserPage {
+    chrome: Chrome,
+    form: EditForm,
+    password_errors: Vec<String>,
+    can_grant: bool,
+}
+
+/// The new-user form, empty or as given after a refusal.
+fn new_user_page(
+    mut signed: Signed,
+    status: StatusCode,
+    form: EditForm,
+    password_errors: Vec<String>,
+) -> HttpResponse {
+    let can_grant = can_grant(&signed.caller);
+    let chrome = signed.chrome("users");
+    let page = NewUserPage {
+        chrome,
+        form,
+        password_errors,
+        can_grant,
+    };
+    signed.render(status, &page)
+}
+
+/// `GET /admin/users/new/`
+pub async fn new_user(http: Http, req: HttpRequest) -> HttpResponse {
+    let signed = match signed_in(&http, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = accounts::permissions::check_access(&http.app, &signed.caller, true) {
+        return signed.refused(e);
+    }
+    let form = EditForm {
+        is_active: true,
+        ..EditForm::default()
+    };
+    new_user_page(signed, StatusCode::OK, form, Vec::new())
+}
+
+/// `POST /admin/users/new/`: `POST /api/admin/users/`'s rules; without a password the user
+/// gets an unusable one.
+pub async fn create(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let (signed, data) = match form(&http, &req, body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let field = |name| text(&data, name).unwrap_or_default().trim().to_string();
+    let flags = super::checked(&data, "flags");
+    let password = text(&data, "password").unwrap_or_default();
+    let mut errors = FieldMessages::default();
+    if password != text(&data, "password2").unwrap_or_default() {
+        errors.add("password", "The two password fields didn’t match.");
+    }
+    let fields = UserFields {
+        username: Some(field("username")),
+        password: Some(password).filter(|p| !p.is_empty()),
+        email: Some(field("email")),
+        first_name: Some(field("first_name")),
+        last_name: Some(field("last_name")),
+        is_active: Some(super::checked(&data, "is_active")),
+        is_staff: flags.then(|| super::checked(&data, "is_staff")),
+        is_superuser: flags.then(|| super::checked(&data, "is_superuser")),
+    };
+    match accounts::admin::create(&http.app, &signed.caller, fields.clone(), errors).await {
+        Ok(user) => signed.finish(done(
+            &format!("/admin/users/{}/", user.id),
+            &format!("Created the user {}.", user.username),
+        )),
+        Err(AccountError::Invalid(errors)) => {
+            let password_errors = messages_of(&errors, "password");
+            let form = EditForm {
+                username: fields.username.unwrap_or_default(),
+                email: fields.email.unwrap_or_default(),
+                first_name: fields.first_name.unwrap_or_default(),
+                last_name: fields.last_name.unwrap_or_default(),
+                is_active: fields.is_active.unwrap_or_default(),
+                is_staff: super::checked(&data, "is_staff"),
+                is_superuser: super::checked(&data, "is_superuser"),
+                errors,
+            };
+            new_user_page(signed, StatusCode::BAD_REQUEST, form, password_errors)
+        }
+        Err(e) => signed.refused(e),
+    }
+}

@@ -23,6 +23,8 @@ const COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
 const TOKEN_VIEW: &str = "POST, OPTIONS";
 const POST: &str = "POST";
 const GET: &str = "GET, HEAD";
+/// A console page with its form.
+const FORM: &str = "GET, POST, HEAD";
 
 /// A route's label (its path with the trailing slash) and `Allow` header, by the resource
 /// name `routes()` gives it: the path with or without the slash. A `match`, not a table
@@ -67,6 +69,23 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api/admin/events" => ("/api/admin/events/", GET),
         "/api/register" => ("/api/register/", POST),
         "/api/me/password" => ("/api/me/password/", POST),
+        // The operator console (`http/console`).
+        "/admin" => ("/admin/", GET),
+        "/admin/login" => ("/admin/login/", FORM),
+        "/admin/logout" => ("/admin/logout/", POST),
+        "/admin/users" => ("/admin/users/", GET),
+        "/admin/users/new" => ("/admin/users/new/", FORM),
+        "/admin/users/{id}" => ("/admin/users/{id}/", FORM),
+        "/admin/users/{id}/active" => ("/admin/users/{id}/active/", POST),
+        "/admin/users/{id}/password" => ("/admin/users/{id}/password/", POST),
+        "/admin/users/{id}/unusable-password" => ("/admin/users/{id}/unusable-password/", FORM),
+        "/admin/users/{id}/delete" => ("/admin/users/{id}/delete/", FORM),
+        "/admin/users/{id}/sessions/revoke" => ("/admin/users/{id}/sessions/revoke/", POST),
+        "/admin/users/{id}/sessions/revoke-all" => ("/admin/users/{id}/sessions/revoke-all/", FORM),
+        "/admin/events" => ("/admin/events/", GET),
+        "/admin/keys" => ("/admin/keys/", GET),
+        "/admin/settings" => ("/admin/settings/", GET),
+        "/admin/static/{name}" => ("/admin/static/{name}", GET),
         _ => return None,
     })
 }
