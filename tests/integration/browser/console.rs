@@ -111,6 +111,7 @@ async fn every_page(db: Db) {
     let pages = [
         ("overview", "/admin/"),
         ("users", "/admin/users/"),
+        ("new-user", "/admin/users/new/"),
         ("user", &*format!("/admin/users/{}/", alice.id)),
         ("events", "/admin/events/"),
         ("keys", "/admin/keys/"),
