@@ -132,6 +132,11 @@ async fn every_page(db: Db) {
         b.axe(path).await;
         b.screenshot(name).await;
     }
+    // The settings page lists the API page's setting; the navigation leads to that page.
+    b.goto(&server.url("/admin/settings/")).await;
+    b.find("tr[data-setting=\"api_docs\"]").await;
+    b.click_and_load("#nav-api-docs").await;
+    b.find("#operations-tokens-obtain_pair").await;
     // The confirmation names the user it is about.
     b.goto(&server.url(&format!("/admin/users/{}/delete/", alice.id)))
         .await;
