@@ -79,6 +79,70 @@ async fn try_it_out(db: Db) {
     browser.scroll_to(&status).await;
     browser.screenshot("try-it-out").await;
 
+    // "Authorize" with that access token, then "Try it out" of GET /api/me/: the page sends
+    // the token, and this server answers for alice.
+    browser.scroll_to(".auth-wrapper .btn.authorize").await;
+    browser
+        .find(".auth-wrapper .btn.authorize")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The dialog lists the schemes in the document's order: HTTP Basic (introspection
+    // clients), then the bearer token.
+    let jwt = ".modal-ux .auth-container:nth-child(2)";
+    assert!(browser.find(jwt).await.text().await.unwrap().contains("Bearer"));
+    let bearer = browser.find(&format!("{jwt} input[type=text]")).await;
+    bearer.send_keys(pair["access"].as_str().unwrap()).await.unwrap();
+    browser.axe("/api/docs/, the Authorize dialog").await;
+    browser.screenshot("authorize").await;
+    browser
+        .find(&format!("{jwt} button.authorize"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find(".modal-ux .btn-done").await.click().await.unwrap();
+    let me_op = "#operations-users-me";
+    browser.scroll_to(me_op).await;
+    browser
+        .find(&format!("{me_op} .opblock-summary-control"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(&format!("{me_op} .try-out__btn"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(&format!("{me_op} .execute"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let status = format!("{me_op} .live-responses-table tr.response .response-col_status");
+    browser
+        .wait_until(
+            "Swagger UI shows the answer of /api/me/",
+            &format!("const s = document.querySelector('{status}'); return !!s && s.innerText.trim() !== ''"),
+        )
+        .await;
+    assert_eq!(browser.find(&status).await.text().await.unwrap().trim(), "200");
+    let answer = browser
+        .find(&format!(
+            "{me_op} .live-responses-table tr.response .response-col_description pre"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let me: serde_json::Value = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    assert_eq!(me["username"], "alice");
+    browser.axe("/api/docs/ after Try it out of /api/me/").await;
+
     browser
         .at_phone_width(async |b: &Browser| {
             b.axe("/api/docs/ at 375 px").await;

@@ -25,6 +25,14 @@ window.addEventListener("load", function () {
     root.querySelectorAll(".copy-to-clipboard > button").forEach(function (b) {
       name(b, "Copy to clipboard");
     });
+    root.querySelectorAll(".close-modal").forEach(function (b) {
+      name(b, "Close");
+    });
+    // The dialog's "Authorize" buttons are named "Apply credentials", a name that differs
+    // from what they show (what speech input users would say).
+    root.querySelectorAll(".auth-btn-wrapper .authorize[aria-label='Apply credentials']").forEach(function (b) {
+      b.setAttribute("aria-label", "Authorize: apply credentials");
+    });
     root.querySelectorAll("textarea").forEach(function (t) {
       if (t.labels && t.labels.length) return;
       name(t, t.classList.contains("body-param__text") ? "Request body" : "Value");
