@@ -21,7 +21,8 @@ both_databases!(
     the_console_does_not_exist_when_off,
     overview_keys_and_settings_show_state_but_no_secrets,
     lists_search_filter_sort_and_page,
-    users_are_created_with_the_admin_apis_rules
+    users_are_created_with_the_admin_apis_rules,
+    sign_in_is_locked_after_failures_as_the_token_endpoint_is
 );
 
 /// A browser without JavaScript: its cookies, and the last page's CSRF token.
@@ -1043,4 +1044,32 @@ async fn users_are_created_with_the_admin_apis_rules(db: Db) {
         .await;
     assert_eq!(page.status, 403);
     assert!(s.state().store.user_by_username("erin").await.unwrap().is_none());
+}
+
+async fn sign_in_is_locked_after_failures_as_the_token_endpoint_is(db: Db) {
+    let s = TestServer::start(db, "max_failed_logins = 3").await;
+    people(&s).await;
+    let mut b = Browser::new(&s);
+    for _ in 0..3 {
+        let page = b.sign_in("root", "wrong").await;
+        assert_eq!(page.status, 200);
+    }
+    assert_eq!(events_of(&s, "locked_out").await.len(), 1);
+    // Locked: the right password is refused too, with the reason on the form.
+    let page = b.sign_in("root", "pw-root-1").await;
+    assert_ne!(page.status, 303);
+    assert!(page.text.contains("id=\"login-error\""), "{}", page.text);
+    assert!(!b.cookies.contains_key("jwtd_console_access"));
+    // And so is /api/token/: one lock for both.
+    let r = s
+        .post(
+            "/api/token/",
+            json!({"username": "root", "password": "pw-root-1"}),
+        )
+        .await;
+    assert_ne!(r.status, 200);
+    // Other methods and HEAD.
+    assert_eq!(b.get("/admin/logout/").await.status, 405);
+    let head = b.client.head(s.url("/admin/login/")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
 }
