@@ -834,8 +834,19 @@ async fn the_console_does_not_exist_when_off(db: Db) {
             assert_eq!(r.status, 404, "{extra}: {path}");
         }
     }
-    let s = TestServer::start_on(storage, "").await;
+    let s = TestServer::start_on(storage.clone(), "").await;
     assert_eq!(s.get("/admin/login/", None).await.status, 200);
+    drop(s);
+
+    // Without the API page, the console links nowhere that is not served.
+    let s = TestServer::start_on(storage, "api_docs = false").await;
+    people(&s).await;
+    let mut b = Browser::new(&s);
+    assert_eq!(b.sign_in("root", "pw-root-1").await.status, 303);
+    let page = b.get("/admin/").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("/api/docs/"), "{}", page.text);
+    assert_eq!(s.get("/api/docs/", None).await.status, 404);
 }
 
 async fn overview_keys_and_settings_show_state_but_no_secrets(db: Db) {

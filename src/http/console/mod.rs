@@ -276,6 +276,8 @@ pub struct Signed {
     /// Cookies to set with the answer: tokens refreshed, a CSRF secret made, a flash read.
     cookies: Vec<Cookie<'static>>,
     flash: Option<Flash>,
+    /// Whether `/api/docs/` is served (`api_docs`), so the links to it lead somewhere.
+    api_docs: bool,
 }
 
 impl Signed {
@@ -300,6 +302,7 @@ impl Signed {
             csrf: self.csrf.clone(),
             flash: self.flash.take(),
             configuration: accounts::overview::check_configuration_access(&self.caller).is_ok(),
+            api_docs: self.api_docs,
             version: assets::version(),
         }
     }
@@ -335,6 +338,8 @@ pub struct Chrome {
     pub flash: Option<Flash>,
     /// Whether the keys and settings pages are offered (superusers).
     pub configuration: bool,
+    /// Whether the API page exists (`api_docs`).
+    pub api_docs: bool,
     /// The assets' version, for their links.
     pub version: &'static str,
 }
@@ -525,6 +530,7 @@ pub async fn signed_in(http: &HttpState, req: &HttpRequest) -> Result<Signed, Ht
         csrf: csrf::mask(&secret),
         cookies,
         flash,
+        api_docs: http.app.settings.server.api_docs,
     })
 }
 
