@@ -10,8 +10,8 @@
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::audit::insert_events;
-use super::sessions::revoke_user_sessions;
-use super::{Database, NewEvent, Pool, Reason, Result, Revoked, StoreError, User};
+use super::sessions::{continue_session, revoke_user_sessions};
+use super::{Database, NewEvent, OutstandingToken, Pool, Reason, Result, Revoked, StoreError, User};
 
 /// What the caller expects of the user's row when the write lands; `None`: anything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -210,6 +210,43 @@ impl Database {
             insert_events!(tx, events);
             tx.commit().await?;
             Guarded::Done(revoked)
+        });
+        let result = self.wrote(done.await);
+        self.forget_user(id);
+        self.forget_tokens();
+        result
+    }
+
+    /// Sets the password hash, if the user holds `expected`, and revokes every session of
+    /// theirs but the one `fresh` continues (`fresh.family`), blacklisting their tokens;
+    /// that session's earlier tokens, issued under the old password, are blacklisted too and
+    /// `fresh` recorded in it — Django's `update_session_auth_hash`. With `events`, in one
+    /// transaction. `Done(false)`, and nothing written, when that session is no longer
+    /// active (revoked or expired meanwhile).
+    pub async fn set_password_keeping_session(
+        &self,
+        id: i64,
+        hash: &str,
+        fresh: &OutstandingToken,
+        expected: &Expected,
+        events: &[NewEvent],
+    ) -> Result<Guarded<bool>> {
+        let lock = self.lock_user_sql();
+        let keep = fresh.family.as_deref().unwrap_or(&fresh.jti);
+        let done = in_transaction!(self, |tx| {
+            locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
+            sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            revoke_user_sessions!(tx, id, Some(keep), Reason::Revoke);
+            if !continue_session!(tx, id, fresh) {
+                return Ok(Guarded::Done(false));
+            }
+            insert_events!(tx, events);
+            tx.commit().await?;
+            Guarded::Done(true)
         });
         let result = self.wrote(done.await);
         self.forget_user(id);

@@ -115,7 +115,7 @@ macro_rules! active_of_user {
 const START: &str = "INSERT INTO token_families \
      (family, user_id, created_at, last_used_at, expires_at, user_agent, ip_address) \
      VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (family) DO NOTHING";
-const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
+pub(super) const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
      (user_id, jti, token_sha256, family, created_at, expires_at) \
      VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6)";
 /// Revokes the sessions of user `$3` but `$4` (none spared when `$4` is NULL) that are not
@@ -134,9 +134,49 @@ pub(super) const BLACKLIST_USER_TOKENS: &str = "INSERT INTO blacklisted_tokens (
      SELECT id, $1, $2 FROM outstanding_tokens \
      WHERE user_id = $3 AND expires_at > $1 AND ($4 IS NULL OR COALESCE(family, jti) <> $4) \
      ON CONFLICT (token_id) DO NOTHING";
-const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+pub(super) const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
      SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
      ON CONFLICT (token_id) DO NOTHING";
+
+/// Moves the session `$1` of user `$2` on to a new token expiring at `$4`, used at `$3`, if
+/// it is active.
+pub(super) const CONTINUE_SESSION: &str = "UPDATE token_families SET last_used_at = $3, expires_at = $4 \
+     WHERE family = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";
+
+/// Continues the session `$fresh.family` of user `$user_id` with the token `$fresh`, in the
+/// transaction `$tx`: its row locked and moved on, its earlier tokens blacklisted (`Revoke`)
+/// and `$fresh` recorded. Yields whether it did; `false` (nothing written) when the session
+/// is not active. For the bodies of `in_transaction!`.
+macro_rules! continue_session {
+    ($tx:ident, $user_id:expr, $fresh:expr) => {{
+        let at = $crate::store::now();
+        let fresh: &$crate::store::OutstandingToken = $fresh;
+        let family = fresh.family.as_deref().unwrap_or(&fresh.jti);
+        // The row lock first, as a rotation of the family takes it.
+        let continued = sqlx::query($crate::store::sessions::CONTINUE_SESSION)
+            .bind(family)
+            .bind($user_id)
+            .bind(at)
+            .bind(fresh.expires_at)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if continued {
+            sqlx::query($crate::store::sessions::BLACKLIST_FAMILY_TOKENS)
+                .bind(at)
+                .bind($crate::store::Reason::Revoke.as_str())
+                .bind(family)
+                .execute(&mut *$tx)
+                .await?;
+            $crate::store::tokens::bind_token!(sqlx::query($crate::store::sessions::ADD_OUTSTANDING), fresh)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        continued
+    }};
+}
+pub(super) use continue_session;
 
 /// The revocation of every session of a user but one, in the transaction `$tx`, as
 /// `revoke_other_sessions` describes it; yields `Revoked`. For the bodies of

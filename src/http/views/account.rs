@@ -130,7 +130,8 @@ pub async fn password(http: Http, req: HttpRequest, body: web::Payload) -> HttpR
             accounts::me::new_password_errors(&http.app, &user, &new),
         );
         errors.into_result()?;
-        let pair = accounts::me::change_password(&http.app, &user, &new).await?;
+        let sid = crate::tokens::serializers::session_of(&token);
+        let pair = accounts::me::change_password(&http.app, &user, &new, sid).await?;
         Ok(TokenPair {
             refresh: Some(pair.refresh),
             access: Some(pair.access),
