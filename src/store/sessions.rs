@@ -134,9 +134,6 @@ pub(super) const BLACKLIST_USER_TOKENS: &str = "INSERT INTO blacklisted_tokens (
      SELECT id, $1, $2 FROM outstanding_tokens \
      WHERE user_id = $3 AND expires_at > $1 AND ($4 IS NULL OR COALESCE(family, jti) <> $4) \
      ON CONFLICT (token_id) DO NOTHING";
-pub(super) const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-     SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
-     ON CONFLICT (token_id) DO NOTHING";
 
 /// Moves the session `$1` of user `$2` on to a new token expiring at `$4`, used at `$3`, if
 /// it is active.
@@ -163,7 +160,7 @@ macro_rules! continue_session {
             .rows_affected()
             == 1;
         if continued {
-            sqlx::query($crate::store::sessions::BLACKLIST_FAMILY_TOKENS)
+            sqlx::query($crate::store::families::BLACKLIST_FAMILY_TOKENS)
                 .bind(at)
                 .bind($crate::store::Reason::Revoke.as_str())
                 .bind(family)
@@ -377,7 +374,7 @@ impl Database {
             if sessions == 0 {
                 return Ok(None);
             }
-            let tokens = sqlx::query(BLACKLIST_FAMILY_TOKENS)
+            let tokens = sqlx::query(super::families::BLACKLIST_FAMILY_TOKENS)
                 .bind(at)
                 .bind(reason.as_str())
                 .bind(id)

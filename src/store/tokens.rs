@@ -134,6 +134,20 @@ const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families WHERE NOT EXISTS
      AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = token_families.family)";
 
 impl Database {
+    /// Records the token `$1`…`$6` if it is not yet, then blacklists it (`$7` when, `$8`
+    /// why), returning a row only when this statement blacklisted it: for a transaction.
+    pub(super) fn record_and_blacklist_sql(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite { .. } => concat!(record_and_blacklist!(), " RETURNING 1"),
+            Pool::Postgres(_) => concat!(
+                "WITH ",
+                upsert_old!(),
+                " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                 SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING 1"
+            ),
+        }
+    }
+
     /// Records a token as outstanding; for a jti already recorded (a refreshed sliding
     /// token) the expiry and hash are brought up to date.
     pub async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
@@ -304,15 +318,7 @@ impl Database {
         reason: Reason,
         events: &[NewEvent],
     ) -> Result<bool> {
-        let sql = match &self.pool {
-            Pool::Sqlite { .. } => concat!(record_and_blacklist!(), " RETURNING 1"),
-            Pool::Postgres(_) => concat!(
-                "WITH ",
-                upsert_old!(),
-                " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                 SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING 1"
-            ),
-        };
+        let sql = self.record_and_blacklist_sql();
         let done = in_transaction!(self, |tx| {
             let rows = bind_token!(sqlx::query(sql), token)
                 .bind(now())

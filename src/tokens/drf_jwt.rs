@@ -221,7 +221,7 @@ pub async fn authenticate(state: &State, raw: &str) -> Result<User, DrfJwtError>
 }
 
 /// `BlacklistTokenSerializer.save`: blacklists the token's login — or, without a token id,
-/// the token itself. Logging out twice is no error (drf-jwt's `get_or_create`). Returns
+/// the token itself — and ends its session. Logging out twice is no error (drf-jwt's `get_or_create`). Returns
 /// the token for the answer, which drf-jwt leaves out when `jwt_token_id = "require"`.
 pub async fn logout(state: &State, raw: &str, client: &Client<'_>) -> Result<Option<String>, DrfJwtError> {
     let payload = decode(state, raw).await?;
@@ -234,9 +234,10 @@ pub async fn logout(state: &State, raw: &str, client: &Client<'_>) -> Result<Opt
         Some(&user),
         record.family.as_deref(),
     )];
+    // The login's session ends with it.
     if state
         .store
-        .blacklist_audited(&record, Reason::Blacklist, &events)
+        .end_session_audited(&record, Reason::Blacklist, &events)
         .await?
     {
         audit::written(Some(&state.audit_counts), &events);

@@ -399,7 +399,10 @@ pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
 }
 
 /// `TokenBlacklistSerializer`: blacklists a refresh token; a second time is refused.
-/// Recorded as `kind`: `token_blacklisted` (the blacklist view) or `logout`.
+/// Beyond Simple JWT, it is a logout: the token's session ends with it (its family revoked,
+/// its other tokens blacklisted), so that the session is no longer listed and its access
+/// tokens are refused by jwtd's own endpoints. Recorded as `kind`: `token_blacklisted` (the
+/// blacklist view) or `logout`, naming the session.
 pub async fn blacklist(
     state: &State,
     raw: &str,
@@ -407,15 +410,23 @@ pub async fn blacklist(
     client: &Client<'_>,
 ) -> Result<(), AuthError> {
     let token = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
-    let record = outstanding(state, &token, raw, claimed_id(state, &token));
+    let mut record = outstanding(state, &token, raw, claimed_id(state, &token));
+    record.family = session_of(&token).map(str::to_owned);
     let mut event = audit::event(&state.settings.audit, client, kind, None, session_of(&token));
     event.user_id = record.user_id;
     let events = [event];
-    if !state
-        .store
-        .blacklist_audited(&record, Reason::Blacklist, &events)
-        .await?
-    {
+    let store = &state.store;
+    let blacklisted = if token.jti(&state.settings.tokens).is_some() {
+        store
+            .end_session_audited(&record, Reason::Blacklist, &events)
+            .await?
+    } else {
+        // No jti: no family to end.
+        store
+            .blacklist_audited(&record, Reason::Blacklist, &events)
+            .await?
+    };
+    if !blacklisted {
         return Err(TokenError::Blacklisted.into());
     }
     audit::written(Some(&state.audit_counts), &events);
