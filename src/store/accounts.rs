@@ -108,6 +108,16 @@ impl Database {
         }
     }
 
+    /// Reads the user `$1`'s id under a lock that a deletion's `FOR UPDATE` excludes but
+    /// other share locks do not (Postgres `FOR KEY SHARE`, as a foreign key's check takes;
+    /// SQLite: the transaction's write lock).
+    pub(super) fn share_user_sql(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite { .. } => "SELECT id FROM users WHERE id = $1",
+            Pool::Postgres(_) => "SELECT id FROM users WHERE id = $1 FOR KEY SHARE",
+        }
+    }
+
     /// Sets the fields `changes` gives, if the user holds `expected`, with `events`, in one
     /// transaction.
     pub async fn update_user(

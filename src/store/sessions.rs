@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
 
 use super::audit::{USER_AGENT_CHARS, cut, insert_events};
-use super::tokens::bind_token;
+use super::tokens::{ADD_OUTSTANDING, bind_token};
 use super::{Database, NewEvent, OutstandingToken, Page, Reason, Result, now};
 
 /// An active or past session.
@@ -115,9 +115,6 @@ macro_rules! active_of_user {
 const START: &str = "INSERT INTO token_families \
      (family, user_id, created_at, last_used_at, expires_at, user_agent, ip_address) \
      VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (family) DO NOTHING";
-pub(super) const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
-     (user_id, jti, token_sha256, family, created_at, expires_at) \
-     VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6)";
 /// Revokes the sessions of user `$3` but `$4` (none spared when `$4` is NULL) that are not
 /// revoked or expired at `$1`, for reason `$2`.
 pub(super) const REVOKE_USER_SESSIONS: &str = "UPDATE token_families SET revoked_at = $1, reason = $2 \
@@ -166,7 +163,7 @@ macro_rules! continue_session {
                 .bind(family)
                 .execute(&mut *$tx)
                 .await?;
-            $crate::store::tokens::bind_token!(sqlx::query($crate::store::sessions::ADD_OUTSTANDING), fresh)
+            $crate::store::tokens::bind_token!(sqlx::query($crate::store::tokens::ADD_OUTSTANDING), fresh)
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -211,32 +208,29 @@ macro_rules! revoke_user_sessions {
 pub(super) use revoke_user_sessions;
 
 impl Database {
-    /// Records the session of a login whose first token is of family `family` (its jti);
-    /// with `events` (`login_succeeded`), in one transaction.
-    pub async fn start_session(&self, family: &str, session: &NewSession, events: &[NewEvent]) -> Result<()> {
-        let done = in_transaction!(self, |tx| {
-            bind_session(sqlx::query(START).bind(family), session)
-                .execute(&mut *tx)
-                .await?;
-            insert_events!(tx, events);
-            tx.commit().await?;
-        });
-        self.wrote(done.await)?;
-        self.touched
-            .remember(family, seconds(session.created_at).unix_timestamp());
-        Ok(())
-    }
-
     /// Records a login's first token as outstanding (as `add_outstanding`) and its session
-    /// (`token.family`, else its jti), with `events`, in one transaction.
+    /// (`token.family`, else its jti; kept if it exists), with `events`, in one transaction
+    /// — if the user still exists: `false`, and nothing written, when they were deleted
+    /// since they were authenticated. Their row is read under a share lock first (Postgres:
+    /// `FOR KEY SHARE`; SQLite: the write lock), so that a deletion under way is waited for
+    /// and one that committed is seen, and a deletion after it sees the token and the
+    /// session and revokes them: a login racing a deletion leaves nothing live.
     pub async fn add_outstanding_with_session(
         &self,
         token: &OutstandingToken,
         session: &NewSession,
         events: &[NewEvent],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let family = token.family.as_deref().unwrap_or(&token.jti);
+        let share = self.share_user_sql();
         let done = in_transaction!(self, |tx| {
+            let user: Option<i64> = sqlx::query_scalar(share)
+                .bind(session.user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if user.is_none() {
+                return Ok(false);
+            }
             bind_token!(sqlx::query(ADD_OUTSTANDING), token)
                 .execute(&mut *tx)
                 .await?;
@@ -245,11 +239,14 @@ impl Database {
                 .await?;
             insert_events!(tx, events);
             tx.commit().await?;
+            true
         });
-        self.wrote(done.await)?;
-        self.touched
-            .remember(family, seconds(session.created_at).unix_timestamp());
-        Ok(())
+        let recorded = self.wrote(done.await)?;
+        if recorded {
+            self.touched
+                .remember(family, seconds(session.created_at).unix_timestamp());
+        }
+        Ok(recorded)
     }
 
     /// Notes that the session `family` was used at `at` (a refresh) and now ends at

@@ -116,7 +116,7 @@ pub(super) use upsert_old;
 
 /// For a jti already recorded (a refreshed sliding token) the expiry and hash are brought
 /// up to date.
-const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
+pub(super) const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
      (user_id, jti, token_sha256, family, created_at, expires_at) \
      VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
      ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256";

@@ -322,17 +322,15 @@ async fn encode_login(
     let raw = state.backend.encode(payload);
     let record = outstanding(state, &raw, payload, Some(user.id))?;
     let (session, events) = audit::login(&state.settings.audit, client, user, &record);
-    if payload.get("jti").is_some() {
-        state
-            .store
-            .add_outstanding_with_session(&record, &session, &events)
-            .await?;
-    } else {
-        // Keyed by the token's hash, which two identical tokens (the same user in the same
-        // second) share: the row is upserted, and the session is kept if it exists.
-        state.store.add_outstanding(&record).await?;
-        let family = record.family.as_deref().unwrap_or(&record.jti);
-        state.store.start_session(family, &session, &events).await?;
+    // Without a jti the row is keyed by the token's hash, which two identical tokens (the
+    // same user in the same second) share: the row is upserted, and the session kept.
+    if !state
+        .store
+        .add_outstanding_with_session(&record, &session, &events)
+        .await?
+    {
+        // Deleted since it was authenticated: as drf-jwt answers for no such user.
+        return Err(DrfJwtError::BadCredentials);
     }
     audit::written(Some(&state.audit_counts), &events);
     Ok(raw)

@@ -175,10 +175,14 @@ async fn issue(
         return Ok((token, raw));
     }
     let (session, events) = audit::login(&state.settings.audit, client, user, &record);
-    state
+    if !state
         .store
         .add_outstanding_with_session(&record, &session, &events)
-        .await?;
+        .await?
+    {
+        // Deleted since it was authenticated: as Simple JWT answers for no such user.
+        return Err(AuthError::NoActiveAccount);
+    }
     audit::written(Some(&state.audit_counts), &events);
     Ok((token, raw))
 }
