@@ -124,9 +124,6 @@ const IS_BLACKLISTED: &str = "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b 
      JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1)";
 const BLACKLISTING: &str = "SELECT b.blacklisted_at, b.reason, COALESCE(o.family, o.jti) \
      FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1";
-const BLACKLIST_USER: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-     SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
-     ON CONFLICT (token_id) DO NOTHING";
 const FLUSH_EXPIRED: &str = "DELETE FROM outstanding_tokens WHERE expires_at < $1";
 /// A family whose tokens have all expired can neither be rotated nor retried any more.
 const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families WHERE NOT EXISTS \
@@ -196,51 +193,17 @@ impl Database {
     /// Blacklists the token, recording it as outstanding first if it is not (Simple JWT's
     /// `get_or_create` twice). Returns whether this call blacklisted it.
     pub async fn blacklist(&self, token: &OutstandingToken, reason: Reason) -> Result<bool> {
-        let done = self.bounded(async {
-            match &self.pool {
-                Pool::Sqlite { writer, .. } => {
-                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                    let rows = bind_token!(
-                        sqlx::query(concat!(record_and_blacklist!(), " RETURNING 1")),
-                        token
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(rows.len() == 1)
-                }
-                Pool::Postgres(pool) => {
-                    let done = bind_token!(
-                        sqlx::query(concat!(
-                            "WITH ",
-                            upsert_old!(),
-                            " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                             SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING"
-                        )),
-                        token
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .execute(pool)
-                    .await?;
-                    Ok(done.rows_affected() == 1)
-                }
-            }
-        });
-        let result = self.wrote(done.await);
-        self.forget_token(&token.jti);
-        result
+        self.blacklist_audited(token, reason, &[]).await
     }
 
     /// Blacklists every unexpired token of a user; returns how many were newly blacklisted.
     pub async fn blacklist_user(&self, user_id: i64, reason: Reason) -> Result<u64> {
         let done = on_pool!(self, write, |db| {
-            sqlx::query(BLACKLIST_USER)
+            sqlx::query(super::sessions::BLACKLIST_USER_TOKENS)
                 .bind(now())
                 .bind(reason.as_str())
                 .bind(user_id)
+                .bind(None::<&str>)
                 .execute(db)
                 .await?
                 .rows_affected()
@@ -253,49 +216,7 @@ impl Database {
     /// Blacklists a recorded token by jti: `None` when no such token is recorded, else
     /// whether this call blacklisted it.
     pub async fn blacklist_jti(&self, jti: &str, reason: Reason) -> Result<Option<bool>> {
-        let done = self.bounded(async {
-            let (known, newly) = match &self.pool {
-                Pool::Sqlite { writer, .. } => {
-                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                    let newly = sqlx::query(
-                        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                         SELECT id, $1, $2 FROM outstanding_tokens WHERE jti = $3 \
-                         ON CONFLICT (token_id) DO NOTHING",
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .bind(jti)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1;
-                    let known = newly
-                        || sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)")
-                            .bind(jti)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    tx.commit().await?;
-                    (known, newly)
-                }
-                Pool::Postgres(pool) => {
-                    sqlx::query_as(
-                        "WITH target AS (SELECT id FROM outstanding_tokens WHERE jti = $3), \
-                         banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                           SELECT id, $1, $2 FROM target ON CONFLICT (token_id) DO NOTHING RETURNING token_id) \
-                         SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM banned)",
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .bind(jti)
-                    .fetch_one(pool)
-                    .await?
-                }
-            };
-            Ok(known.then_some(newly))
-        });
-        let result = self.wrote(done.await);
-        self.forget_token(jti);
-        result
+        self.blacklist_jti_audited(jti, reason, &[]).await
     }
 
     /// Deletes outstanding tokens that expired before `now`, with their blacklist rows
