@@ -79,7 +79,7 @@ pub fn verify() {}
     path = "/api/token/blacklist/",
     tag = "tokens",
     summary = "Blacklist a refresh token (log out)",
-    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). Cookies are left as they are: /api/token/logout/ also clears them.",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). Cookies are left as they are: /api/token/logout/ also clears them. The token's session ends with it: no longer listed, its other tokens blacklisted, its access tokens refused by jwtd.",
     params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
     request_body(content(
         (RefreshRequest = "application/json"),
@@ -103,7 +103,7 @@ pub fn blacklist() {}
     path = "/api/token/logout/",
     tag = "tokens",
     summary = "Log out: blacklist the refresh token and clear the auth cookies",
-    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). The cookies are cleared (expired `Set-Cookie`) when the token was the refresh cookie's, on 200 and on 401 alike.",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). The cookies are cleared (expired `Set-Cookie`) when the token was the refresh cookie's, on 200 and on 401 alike. The token's session ends with it, as with /api/token/blacklist/.",
     params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
     request_body(content(
         (RefreshRequest = "application/json"),
@@ -310,7 +310,7 @@ pub fn replace_me() {}
     path = "/api/me/password/",
     tag = "users",
     summary = "Change the authenticated user's password; every other session ends",
-    description = "Django's PasswordChangeForm: a wrong old password counts as a failed login of the user's (the login throttle). On success every session of the user is revoked and their refresh tokens blacklisted; the answer is a fresh pair for this device (with auth_cookie set, also as cookies).",
+    description = "Django's PasswordChangeForm: a wrong old password counts as a failed login of the user's (the login throttle). On success every other session of the user is revoked and their refresh tokens blacklisted; the answer is a fresh pair that continues the calling token's session (the same `sid`; its earlier tokens are blacklisted), with auth_cookie set also as cookies.",
     request_body(content(
         (PasswordChangeRequest = "application/json"),
         (PasswordChangeRequest = "application/x-www-form-urlencoded"),
