@@ -435,7 +435,7 @@ impl Database {
     /// The "neither" answer is kept for `database_cache_ttl` under the token's jti, as
     /// `is_blacklisted` keeps its own; every revocation through this instance drops it.
     pub async fn is_blacklisted_or_revoked(&self, jti: &str, sid: &str) -> Result<bool> {
-        let read = || {
+        self.refused_cached(jti, || {
             on_pool!(self, read, |db| sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b \
                  JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1) \
@@ -445,19 +445,8 @@ impl Database {
             .bind(sid)
             .fetch_one(db)
             .await?)
-        };
-        let Some(cache) = &self.cache else {
-            return read().await;
-        };
-        if cache.not_blacklisted(jti) {
-            return Ok(false);
-        }
-        let generation = cache.tokens_generation();
-        let refused = read().await?;
-        if !refused {
-            cache.put_not_blacklisted(jti, generation);
-        }
-        Ok(refused)
+        })
+        .await
     }
 }
 

@@ -157,12 +157,23 @@ impl Database {
     }
 
     pub async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
-        let read = || {
+        self.refused_cached(jti, || {
             on_pool!(self, read, |db| sqlx::query_scalar(IS_BLACKLISTED)
                 .bind(jti)
                 .fetch_one(db)
                 .await?)
-        };
+        })
+        .await
+    }
+
+    /// Whether the token `jti` is refused, as `read` tells, its "not refused" answer kept
+    /// for `database_cache_ttl` under the jti; every revocation through this instance drops
+    /// those answers (the cache's generation).
+    pub(super) async fn refused_cached<F, Fut>(&self, jti: &str, read: F) -> Result<bool>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<bool>>,
+    {
         let Some(cache) = &self.cache else {
             return read().await;
         };
@@ -170,11 +181,11 @@ impl Database {
             return Ok(false);
         }
         let generation = cache.tokens_generation();
-        let blacklisted = read().await?;
-        if !blacklisted {
+        let refused = read().await?;
+        if !refused {
             cache.put_not_blacklisted(jti, generation);
         }
-        Ok(blacklisted)
+        Ok(refused)
     }
 
     /// When and why the token with this jti was blacklisted, if it was.
