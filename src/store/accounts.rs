@@ -5,7 +5,10 @@
 //! which also holds off a login recording a token for the user meanwhile; SQLite: the write
 //! lock) and checks it against what the caller expects (`Expected`), so that a rule decided
 //! on a row read earlier — staff may not touch a superuser — still holds when the write
-//! lands. Written once for both databases (`in_transaction!`).
+//! lands. A change that revokes the user's sessions locks their tokens' and sessions' rows
+//! before the user's (`lock_user_sessions_sql`), in a rotation's order, so that a refresh
+//! racing it is neither deadlocked nor left live. Written once for both databases
+//! (`in_transaction!`).
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
@@ -179,7 +182,11 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<Guarded<Revoked>> {
         let lock = self.lock_user_sql();
+        let lock_sessions = self.lock_user_sessions_sql();
         let done = in_transaction!(self, |tx| {
+            for &sql in lock_sessions {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
             locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
             let revoked = revoke_user_sessions!(tx, id, None::<&str>, Reason::Revoke);
             insert_events!(tx, events);
@@ -209,7 +216,11 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<Guarded<Revoked>> {
         let lock = self.lock_user_sql();
+        let lock_sessions = self.lock_user_sessions_sql();
         let done = in_transaction!(self, |tx| {
+            for &sql in lock_sessions {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
             locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
             sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
                 .bind(hash)
@@ -242,8 +253,12 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<Guarded<bool>> {
         let lock = self.lock_user_sql();
+        let lock_sessions = self.lock_user_sessions_sql();
         let keep = fresh.family.as_deref().unwrap_or(&fresh.jti);
         let done = in_transaction!(self, |tx| {
+            for &sql in lock_sessions {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
             locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
             sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
                 .bind(hash)

@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::audit::{USER_AGENT_CHARS, cut, insert_events};
 use super::tokens::{ADD_OUTSTANDING, bind_token};
-use super::{Database, NewEvent, OutstandingToken, Page, Reason, Result, now};
+use super::{Database, NewEvent, OutstandingToken, Page, Pool, Reason, Result, now};
 
 /// An active or past session.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -208,6 +208,22 @@ macro_rules! revoke_user_sessions {
 pub(super) use revoke_user_sessions;
 
 impl Database {
+    /// Postgres: locks the rows of the user `$1`'s tokens, then of their sessions, each in a
+    /// stable order. A change that revokes them takes these locks before the user's row, in
+    /// the order a rotation takes its old token's, its family's and then (its foreign key's
+    /// check) a share lock on the user's row: taken the other way round (a deletion setting
+    /// its tokens' `user_id` to NULL last), the two wait for each other and one is aborted.
+    /// SQLite: nothing, the write lock orders them.
+    pub(super) fn lock_user_sessions_sql(&self) -> &'static [&'static str] {
+        match &self.pool {
+            Pool::Sqlite { .. } => &[],
+            Pool::Postgres(_) => &[
+                "SELECT id FROM outstanding_tokens WHERE user_id = $1 ORDER BY id FOR NO KEY UPDATE",
+                "SELECT family FROM token_families WHERE user_id = $1 ORDER BY family FOR UPDATE",
+            ],
+        }
+    }
+
     /// Records a login's first token as outstanding (as `add_outstanding`) and its session
     /// (`token.family`, else its jti; kept if it exists), with `events`, in one transaction
     /// — if the user still exists: `false`, and nothing written, when they were deleted

@@ -13,7 +13,8 @@ const N: usize = 24;
 both_databases!(
     concurrent_refreshes_yield_exactly_one_pair,
     reuse_detection_stops_a_thief_racing_the_victim,
-    a_login_racing_the_users_deletion_leaves_nothing_live
+    a_login_racing_the_users_deletion_leaves_nothing_live,
+    a_refresh_racing_the_users_deletion_leaves_nothing_live
 );
 
 async fn concurrent_refreshes_yield_exactly_one_pair(db: Db) {
@@ -242,4 +243,70 @@ async fn a_login_racing_the_users_deletion_leaves_nothing_live(db: Db) {
     }
     // Both outcomes happened (else the race was not run).
     eprintln!("logins racing a deletion: {won} won, {lost} lost");
+}
+
+/// Rotating refreshes of a user's sessions released together with the user's deletion: each
+/// either rotates before the deletion (which then blacklists the new token) or is refused —
+/// never an error, and no token is left live.
+async fn a_refresh_racing_the_users_deletion_leaves_nothing_live(db: Db) {
+    const SESSIONS: usize = 6;
+    let storage = std::sync::Arc::new(Storage::new(db).await);
+    let s = TestServer::start_on(storage.clone(), &format!("{ROTATE}\nthrottle_login_rate = \"\"")).await;
+    s.user_with("root", "pw-root-1", |u| {
+        u.is_superuser = true;
+        u.is_staff = true;
+    })
+    .await;
+    let (_, root) = s.login("root", "pw-root-1").await;
+    for trial in 0..TRIALS / 2 {
+        let name = format!("alice{trial}");
+        let user = s.user(&name, "pw-alice-1").await;
+        let mut refreshes = Vec::new();
+        for _ in 0..SESSIONS {
+            refreshes.push(s.login(&name, "pw-alice-1").await.0);
+        }
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(SESSIONS + 1));
+        let mut tasks = Vec::new();
+        for refresh in refreshes {
+            let (client, url, barrier) = (s.client.clone(), s.url("/api/token/refresh/"), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let body = json!({"refresh": refresh});
+                Reply::from(client.post(url).json(&body).send().await.unwrap()).await
+            }));
+        }
+        let deletion = {
+            let (client, url) = (s.client.clone(), s.url(&format!("/api/admin/users/{}/", user.id)));
+            let (root, barrier) = (root.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokio::time::sleep(std::time::Duration::from_millis(trial as u64)).await;
+                Reply::from(client.delete(url).bearer_auth(root).send().await.unwrap()).await
+            })
+        };
+        let deleted = deletion.await.unwrap();
+        assert_eq!(deleted.status, 204, "trial {trial}: {}", deleted.text);
+        for task in tasks {
+            let r = task.await.unwrap();
+            match r.status {
+                200 => s
+                    .post("/api/token/refresh/", json!({"refresh": r.str("refresh")}))
+                    .await
+                    .expect_401(invalid("Token is blacklisted")),
+                401 => assert!(
+                    r.text.contains("Token is blacklisted") || r.text.contains("No active account"),
+                    "trial {trial}: {}",
+                    r.text
+                ),
+                _ => panic!("trial {trial}: {} {}", r.status, r.text),
+            }
+        }
+        let live = storage
+            .outstanding()
+            .await
+            .into_iter()
+            .filter(|o| o.user_id.is_none() && o.blacklist_reason.is_none())
+            .count();
+        assert_eq!(live, 0, "trial {trial}");
+    }
 }
