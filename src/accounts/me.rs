@@ -7,9 +7,9 @@ use super::admin::check_fields;
 use super::{AccountError, FieldMessages, UserFields};
 use crate::passwords::UserAttributes;
 use crate::store::{EventType, Expected, Guarded, NewEvent, User, UserChanges, UserUpdate};
-use crate::tokens::AuthError;
 use crate::tokens::serializers::{self, TokenPair};
 use crate::tokens::state::State;
+use crate::tokens::{AuthError, TokenError};
 
 /// `PasswordChangeForm.clean_old_password`'s message.
 pub const OLD_PASSWORD_INCORRECT: &str = "Your old password was entered incorrectly. Please enter it again.";
@@ -110,14 +110,50 @@ pub fn new_password_errors(state: &State, user: &User, new: &str) -> Vec<String>
 }
 
 /// `POST /api/me/password/` once the old password matched and the new one passed the
-/// policy: the new hash, every session of the user revoked (their tokens blacklisted) and a
-/// `password_changed` event, in one transaction; then a fresh pair — a new session for this
-/// device, as `update_session_auth_hash` keeps the current one — issued under the new hash,
-/// so that `check_revoke_token` fingerprints follow it.
-pub async fn change_password(state: &State, user: &User, new: &str) -> Result<TokenPair, AccountError> {
+/// policy: the new hash, every other session of the user revoked (their tokens blacklisted)
+/// and a `password_changed` event, in one transaction, answered with a fresh pair issued
+/// under the new hash (so that `check_revoke_token` fingerprints follow it). As Django's
+/// `update_session_auth_hash` keeps the current session, the pair continues the session of
+/// the calling token (`sid`), whose earlier tokens are blacklisted; a token without a
+/// session (issued before sessions were kept) gets a new one, every earlier one revoked.
+pub async fn change_password(
+    state: &State,
+    user: &User,
+    new: &str,
+    sid: Option<&str>,
+) -> Result<TokenPair, AccountError> {
     let hash = state.hasher.hash(new).await?;
-    let events = [own_event(EventType::PasswordChanged, user)];
-    // Every session, the caller's included: the caller's continues in the fresh pair.
+    let mut event = own_event(EventType::PasswordChanged, user);
+    event.session = sid.map(str::to_owned);
+    let events = [event];
+    let changed = User {
+        password: hash.clone(),
+        ..user.clone()
+    };
+    if let Some((pair, fresh)) = sid.and_then(|sid| serializers::pair_in_session(state, &changed, sid)) {
+        let done = state
+            .store
+            .set_password_keeping_session(user.id, &hash, &fresh, &Expected::default(), &events)
+            .await?;
+        return match done {
+            Guarded::Done(true) => {
+                crate::tokens::audit::written(Some(&state.audit_counts), &events);
+                Ok(pair)
+            }
+            // Revoked since the token was checked: as authentication would now answer.
+            Guarded::Done(false) => Err(AccountError::Auth(AuthError::NoValidTokenType(
+                state
+                    .settings
+                    .tokens
+                    .auth_token_classes
+                    .iter()
+                    .map(|class| (*class, TokenError::Blacklisted))
+                    .collect(),
+            ))),
+            Guarded::NotFound | Guarded::Unexpected(_) => Err(AccountError::Auth(AuthError::UserNotFound)),
+        };
+    }
+    // Every session: the caller's continues in a new one.
     let done = state
         .store
         .set_password_and_revoke(user.id, &hash, None, &Expected::default(), &events)
@@ -126,11 +162,6 @@ pub async fn change_password(state: &State, user: &User, new: &str) -> Result<To
         return Err(AccountError::Auth(AuthError::UserNotFound));
     }
     crate::tokens::audit::written(Some(&state.audit_counts), &events);
-    let user = state
-        .store
-        .user_by_id(user.id)
-        .await?
-        .ok_or(AccountError::Auth(AuthError::UserNotFound))?;
     // The fresh pair is a new session, recorded without the request's metadata.
-    Ok(serializers::issue_pair(state, &user, &crate::tokens::audit::Client::NONE).await?)
+    Ok(serializers::issue_pair(state, &changed, &crate::tokens::audit::Client::NONE).await?)
 }

@@ -64,7 +64,8 @@ pub enum UserCommand {
         /// The username.
         name: String,
     },
-    /// Delete a user; its outstanding tokens are kept, detached, as Simple JWT does.
+    /// Delete a user, revoking their sessions and blacklisting their outstanding tokens (as
+    /// the admin API's DELETE does).
     Delete {
         /// The username.
         name: String,
@@ -245,13 +246,19 @@ async fn execute(command: UserCommand, store: &Database, policy: &PasswordPolicy
         }
         UserCommand::Delete { name } => {
             let user = find(store, &name).await?;
-            store.delete_user(user.id).await.map_err(|e| e.to_string())?;
-            // After the delete, not with it: the store's audited delete also blacklists the
-            // user's tokens, which this command (as Simple JWT) leaves detached.
+            // As the admin API's DELETE: every session revoked and token blacklisted, with
+            // the event (no actor: the operator is nobody jwtd knows), in one transaction.
             let events = [NewEvent::new(EventType::UserDeleted).user(&user)];
-            store.record_event(&events[0]).await.map_err(|e| e.to_string())?;
+            let done = store
+                .delete_user_and_tokens(user.id, &Expected::default(), &events)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Guarded::Done(revoked) = done else {
+                return Err(format!("no user named {name:?}"));
+            };
             written(None, &events);
-            println!("deleted {name}");
+            let n = revoked.tokens;
+            println!("deleted {name}; {n} outstanding token(s) blacklisted");
         }
         UserCommand::ImportDjango {
             file,

@@ -550,7 +550,7 @@ pub fn server(state: Arc<HttpState>, listener: TcpListener, workers: usize) -> s
                 }
                 if registration {
                     for path in with_and_without_slash("/api/register/") {
-                        post_only(cfg, path, admin::register);
+                        token_view(cfg, path, admin::register, metadata::REGISTER);
                     }
                 }
                 if api_docs {

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{ToResponse, ToSchema};
 
 pub use super::drf::fields::FieldErrors;
 
@@ -207,6 +207,20 @@ pub struct ImpersonationToken {
 pub struct Detail {
     pub detail: String,
 }
+
+/// Answers that many endpoints give alike, declared once and referenced from each
+/// endpoint's responses (`components.responses`).
+#[derive(ToResponse)]
+#[response(description = "The database is unavailable")]
+pub struct Unavailable(pub Detail);
+
+#[derive(ToResponse)]
+#[response(description = "The body is larger than max_body_size")]
+pub struct TooLarge(pub Detail);
+
+#[derive(ToResponse)]
+#[response(description = "A media type other than JSON, form or multipart")]
+pub struct UnsupportedMediaType(pub Detail);
 
 /// Simple JWT's error body.
 #[derive(Serialize, ToSchema)]

@@ -5,13 +5,16 @@
 //! which also holds off a login recording a token for the user meanwhile; SQLite: the write
 //! lock) and checks it against what the caller expects (`Expected`), so that a rule decided
 //! on a row read earlier — staff may not touch a superuser — still holds when the write
-//! lands. Written once for both databases (`in_transaction!`).
+//! lands. A change that revokes the user's sessions locks their tokens' and sessions' rows
+//! before the user's (`lock_user_sessions_sql`), in a rotation's order, so that a refresh
+//! racing it is neither deadlocked nor left live. Written once for both databases
+//! (`in_transaction!`).
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::audit::insert_events;
-use super::sessions::revoke_user_sessions;
-use super::{Database, NewEvent, Pool, Reason, Result, Revoked, StoreError, User};
+use super::sessions::{continue_session, revoke_user_sessions};
+use super::{Database, NewEvent, OutstandingToken, Pool, Reason, Result, Revoked, StoreError, User};
 
 /// What the caller expects of the user's row when the write lands; `None`: anything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,6 +111,16 @@ impl Database {
         }
     }
 
+    /// Reads the user `$1`'s id under a lock that a deletion's `FOR UPDATE` excludes but
+    /// other share locks do not (Postgres `FOR KEY SHARE`, as a foreign key's check takes;
+    /// SQLite: the transaction's write lock).
+    pub(super) fn share_user_sql(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite { .. } => "SELECT id FROM users WHERE id = $1",
+            Pool::Postgres(_) => "SELECT id FROM users WHERE id = $1 FOR KEY SHARE",
+        }
+    }
+
     /// Sets the fields `changes` gives, if the user holds `expected`, with `events`, in one
     /// transaction.
     pub async fn update_user(
@@ -169,7 +182,11 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<Guarded<Revoked>> {
         let lock = self.lock_user_sql();
+        let lock_sessions = self.lock_user_sessions_sql();
         let done = in_transaction!(self, |tx| {
+            for &sql in lock_sessions {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
             locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
             let revoked = revoke_user_sessions!(tx, id, None::<&str>, Reason::Revoke);
             insert_events!(tx, events);
@@ -199,7 +216,11 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<Guarded<Revoked>> {
         let lock = self.lock_user_sql();
+        let lock_sessions = self.lock_user_sessions_sql();
         let done = in_transaction!(self, |tx| {
+            for &sql in lock_sessions {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
             locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
             sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
                 .bind(hash)
@@ -210,6 +231,47 @@ impl Database {
             insert_events!(tx, events);
             tx.commit().await?;
             Guarded::Done(revoked)
+        });
+        let result = self.wrote(done.await);
+        self.forget_user(id);
+        self.forget_tokens();
+        result
+    }
+
+    /// Sets the password hash, if the user holds `expected`, and revokes every session of
+    /// theirs but the one `fresh` continues (`fresh.family`), blacklisting their tokens;
+    /// that session's earlier tokens, issued under the old password, are blacklisted too and
+    /// `fresh` recorded in it — Django's `update_session_auth_hash`. With `events`, in one
+    /// transaction. `Done(false)`, and nothing written, when that session is no longer
+    /// active (revoked or expired meanwhile).
+    pub async fn set_password_keeping_session(
+        &self,
+        id: i64,
+        hash: &str,
+        fresh: &OutstandingToken,
+        expected: &Expected,
+        events: &[NewEvent],
+    ) -> Result<Guarded<bool>> {
+        let lock = self.lock_user_sql();
+        let lock_sessions = self.lock_user_sessions_sql();
+        let keep = fresh.family.as_deref().unwrap_or(&fresh.jti);
+        let done = in_transaction!(self, |tx| {
+            for &sql in lock_sessions {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
+            locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
+            sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            revoke_user_sessions!(tx, id, Some(keep), Reason::Revoke);
+            if !continue_session!(tx, id, fresh) {
+                return Ok(Guarded::Done(false));
+            }
+            insert_events!(tx, events);
+            tx.commit().await?;
+            Guarded::Done(true)
         });
         let result = self.wrote(done.await);
         self.forget_user(id);

@@ -9,6 +9,42 @@ use super::audit::insert_events;
 use super::tokens::{bind_token, record_and_blacklist, upsert_old};
 use super::{Database, NewEvent, OutstandingToken, Pool, Reason, Result, now};
 
+/// Marks the family `$3` revoked at `$1` for reason `$2`, creating its row; a revoked
+/// family keeps its first revocation's time and reason.
+pub(super) const REVOKE_FAMILY: &str = "INSERT INTO token_families (family, revoked_at, reason) VALUES ($3, $1, $2) \
+     ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, excluded.revoked_at), \
+     reason = COALESCE(token_families.reason, excluded.reason)";
+/// Blacklists the unexpired tokens of the family `$3` at `$1` for reason `$2`.
+pub(super) const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+     SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
+     ON CONFLICT (token_id) DO NOTHING";
+
+/// Revokes the family `$family` for `$reason` in the transaction `$tx`: marks it revoked,
+/// then blacklists its unexpired tokens, in two statements. On Postgres the first takes the
+/// family's row lock, after any rotation of the family under way has committed, and the
+/// second, with a snapshot taken only then, sees the token that rotation recorded (one
+/// statement would not: its snapshot predates the wait); on SQLite the write lock orders
+/// them. Yields how many tokens were newly blacklisted. For the bodies of `in_transaction!`.
+macro_rules! revoke_family {
+    ($tx:ident, $family:expr, $reason:expr) => {{
+        let at = $crate::store::now();
+        let mut blacklisted = 0;
+        for sql in [
+            $crate::store::families::REVOKE_FAMILY,
+            $crate::store::families::BLACKLIST_FAMILY_TOKENS,
+        ] {
+            blacklisted = sqlx::query(sql)
+                .bind(at)
+                .bind($reason.as_str())
+                .bind($family)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+        }
+        blacklisted
+    }};
+}
+
 /// The result of rotating a refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
@@ -174,67 +210,11 @@ impl Database {
     /// that waits for rotations of the family under way: a token they record is blacklisted,
     /// and none is recorded afterwards. Returns how many tokens were newly blacklisted.
     pub async fn blacklist_family(&self, family: &str, reason: Reason) -> Result<u64> {
-        let done = self.bounded(async {
-            match &self.pool {
-                // One transaction, which the write lock orders with every rotation.
-                Pool::Sqlite { writer, .. } => {
-                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                    let rows = sqlx::query(
-                        "INSERT INTO token_families (family, revoked_at, reason) VALUES (?3, ?1, ?2) \
-                         ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(revoked_at, excluded.revoked_at), \
-                         reason = COALESCE(reason, excluded.reason); \
-                         INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                         SELECT id, ?1, ?2 FROM outstanding_tokens WHERE (family = ?3 OR jti = ?3) AND expires_at > ?1 \
-                         ON CONFLICT (token_id) DO NOTHING RETURNING 1",
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .bind(family)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(rows.len() as u64)
-                }
-                // Two statements in one transaction: the first marks the family revoked and
-                // holds its lock, after any rotation of the family under way has committed;
-                // the second, with a snapshot taken only then, sees the token that rotation
-                // recorded. (One statement would not: its snapshot predates the wait.)
-                Pool::Postgres(pool) => {
-                    let at = now();
-                    let mut tx = pool.begin().await?;
-                    sqlx::query(
-                        "INSERT INTO token_families (family, revoked_at, reason) VALUES ($1, $2, $3) \
-                         ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, EXCLUDED.revoked_at), \
-                         reason = COALESCE(token_families.reason, EXCLUDED.reason)",
-                    )
-                    .bind(family)
-                    .bind(at)
-                    .bind(reason.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    let done = sqlx::query(
-                        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                         SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
-                         ON CONFLICT (token_id) DO NOTHING",
-                    )
-                    .bind(at)
-                    .bind(reason.as_str())
-                    .bind(family)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(done.rows_affected())
-                }
-            }
-        });
-        let result = self.wrote(done.await);
-        self.forget_tokens();
-        result
+        self.blacklist_family_audited(family, reason, &[]).await
     }
 
     /// `blacklist_family` with `events` (`refresh_reuse_detected`, `token_revoked`), in one
-    /// transaction: two statements as `blacklist_family`'s on Postgres, which the write
-    /// lock orders on SQLite.
+    /// transaction.
     pub async fn blacklist_family_audited(
         &self,
         family: &str,
@@ -242,31 +222,64 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<u64> {
         let done = in_transaction!(self, |tx| {
-            let at = now();
-            sqlx::query(
-                "INSERT INTO token_families (family, revoked_at, reason) VALUES ($1, $2, $3) \
-                 ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, excluded.revoked_at), \
-                 reason = COALESCE(token_families.reason, excluded.reason)",
-            )
-            .bind(family)
-            .bind(at)
-            .bind(reason.as_str())
-            .execute(&mut *tx)
-            .await?;
-            let blacklisted = sqlx::query(
-                "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                 SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
-                 ON CONFLICT (token_id) DO NOTHING",
-            )
-            .bind(at)
-            .bind(reason.as_str())
-            .bind(family)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let blacklisted = revoke_family!(tx, family, reason);
             insert_events!(tx, events);
             tx.commit().await?;
             blacklisted
+        });
+        let result = self.wrote(done.await);
+        self.forget_tokens();
+        result
+    }
+
+    /// Ends the session (the family) of the refresh token `token` — `token.family`, else
+    /// the family it was recorded in, else its own — at a logout: blacklists the token
+    /// (recording it first if it is not), marks its family revoked and blacklists the
+    /// family's other unexpired tokens, with `events`, in one transaction; as
+    /// `blacklist_audited`, nothing is written unless this call blacklisted the token.
+    pub async fn end_session_audited(
+        &self,
+        token: &OutstandingToken,
+        reason: Reason,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        let blacklist = self.record_and_blacklist_sql();
+        let done = in_transaction!(self, |tx| {
+            let family = match &token.family {
+                Some(family) => family.clone(),
+                None => {
+                    sqlx::query_scalar("SELECT COALESCE(family, jti) FROM outstanding_tokens WHERE jti = $1")
+                        .bind(&token.jti)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .unwrap_or_else(|| token.jti.clone())
+                }
+            };
+            let at = now();
+            // The family first, as a rotation locks it before it blacklists (Postgres).
+            sqlx::query(REVOKE_FAMILY)
+                .bind(at)
+                .bind(reason.as_str())
+                .bind(&family)
+                .execute(&mut *tx)
+                .await?;
+            let rows = bind_token!(sqlx::query(blacklist), token)
+                .bind(at)
+                .bind(reason.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            if rows.len() != 1 {
+                return Ok(false);
+            }
+            sqlx::query(BLACKLIST_FAMILY_TOKENS)
+                .bind(at)
+                .bind(reason.as_str())
+                .bind(&family)
+                .execute(&mut *tx)
+                .await?;
+            insert_events!(tx, events);
+            tx.commit().await?;
+            true
         });
         let result = self.wrote(done.await);
         self.forget_tokens();

@@ -16,8 +16,8 @@ use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
 
 use super::audit::{USER_AGENT_CHARS, cut, insert_events};
-use super::tokens::bind_token;
-use super::{Database, NewEvent, OutstandingToken, Page, Reason, Result, now};
+use super::tokens::{ADD_OUTSTANDING, bind_token};
+use super::{Database, NewEvent, OutstandingToken, Page, Pool, Reason, Result, now};
 
 /// An active or past session.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -115,9 +115,6 @@ macro_rules! active_of_user {
 const START: &str = "INSERT INTO token_families \
      (family, user_id, created_at, last_used_at, expires_at, user_agent, ip_address) \
      VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (family) DO NOTHING";
-const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
-     (user_id, jti, token_sha256, family, created_at, expires_at) \
-     VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6)";
 /// Revokes the sessions of user `$3` but `$4` (none spared when `$4` is NULL) that are not
 /// revoked or expired at `$1`, for reason `$2`.
 pub(super) const REVOKE_USER_SESSIONS: &str = "UPDATE token_families SET revoked_at = $1, reason = $2 \
@@ -134,9 +131,46 @@ pub(super) const BLACKLIST_USER_TOKENS: &str = "INSERT INTO blacklisted_tokens (
      SELECT id, $1, $2 FROM outstanding_tokens \
      WHERE user_id = $3 AND expires_at > $1 AND ($4 IS NULL OR COALESCE(family, jti) <> $4) \
      ON CONFLICT (token_id) DO NOTHING";
-const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-     SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
-     ON CONFLICT (token_id) DO NOTHING";
+
+/// Moves the session `$1` of user `$2` on to a new token expiring at `$4`, used at `$3`, if
+/// it is active.
+pub(super) const CONTINUE_SESSION: &str = "UPDATE token_families SET last_used_at = $3, expires_at = $4 \
+     WHERE family = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";
+
+/// Continues the session `$fresh.family` of user `$user_id` with the token `$fresh`, in the
+/// transaction `$tx`: its row locked and moved on, its earlier tokens blacklisted (`Revoke`)
+/// and `$fresh` recorded. Yields whether it did; `false` (nothing written) when the session
+/// is not active. For the bodies of `in_transaction!`.
+macro_rules! continue_session {
+    ($tx:ident, $user_id:expr, $fresh:expr) => {{
+        let at = $crate::store::now();
+        let fresh: &$crate::store::OutstandingToken = $fresh;
+        let family = fresh.family.as_deref().unwrap_or(&fresh.jti);
+        // The row lock first, as a rotation of the family takes it.
+        let continued = sqlx::query($crate::store::sessions::CONTINUE_SESSION)
+            .bind(family)
+            .bind($user_id)
+            .bind(at)
+            .bind(fresh.expires_at)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if continued {
+            sqlx::query($crate::store::families::BLACKLIST_FAMILY_TOKENS)
+                .bind(at)
+                .bind($crate::store::Reason::Revoke.as_str())
+                .bind(family)
+                .execute(&mut *$tx)
+                .await?;
+            $crate::store::tokens::bind_token!(sqlx::query($crate::store::tokens::ADD_OUTSTANDING), fresh)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        continued
+    }};
+}
+pub(super) use continue_session;
 
 /// The revocation of every session of a user but one, in the transaction `$tx`, as
 /// `revoke_other_sessions` describes it; yields `Revoked`. For the bodies of
@@ -174,32 +208,45 @@ macro_rules! revoke_user_sessions {
 pub(super) use revoke_user_sessions;
 
 impl Database {
-    /// Records the session of a login whose first token is of family `family` (its jti);
-    /// with `events` (`login_succeeded`), in one transaction.
-    pub async fn start_session(&self, family: &str, session: &NewSession, events: &[NewEvent]) -> Result<()> {
-        let done = in_transaction!(self, |tx| {
-            bind_session(sqlx::query(START).bind(family), session)
-                .execute(&mut *tx)
-                .await?;
-            insert_events!(tx, events);
-            tx.commit().await?;
-        });
-        self.wrote(done.await)?;
-        self.touched
-            .remember(family, seconds(session.created_at).unix_timestamp());
-        Ok(())
+    /// Postgres: locks the rows of the user `$1`'s tokens, then of their sessions, each in a
+    /// stable order. A change that revokes them takes these locks before the user's row, in
+    /// the order a rotation takes its old token's, its family's and then (its foreign key's
+    /// check) a share lock on the user's row: taken the other way round (a deletion setting
+    /// its tokens' `user_id` to NULL last), the two wait for each other and one is aborted.
+    /// SQLite: nothing, the write lock orders them.
+    pub(super) fn lock_user_sessions_sql(&self) -> &'static [&'static str] {
+        match &self.pool {
+            Pool::Sqlite { .. } => &[],
+            Pool::Postgres(_) => &[
+                "SELECT id FROM outstanding_tokens WHERE user_id = $1 ORDER BY id FOR NO KEY UPDATE",
+                "SELECT family FROM token_families WHERE user_id = $1 ORDER BY family FOR UPDATE",
+            ],
+        }
     }
 
     /// Records a login's first token as outstanding (as `add_outstanding`) and its session
-    /// (`token.family`, else its jti), with `events`, in one transaction.
+    /// (`token.family`, else its jti; kept if it exists), with `events`, in one transaction
+    /// — if the user still exists: `false`, and nothing written, when they were deleted
+    /// since they were authenticated. Their row is read under a share lock first (Postgres:
+    /// `FOR KEY SHARE`; SQLite: the write lock), so that a deletion under way is waited for
+    /// and one that committed is seen, and a deletion after it sees the token and the
+    /// session and revokes them: a login racing a deletion leaves nothing live.
     pub async fn add_outstanding_with_session(
         &self,
         token: &OutstandingToken,
         session: &NewSession,
         events: &[NewEvent],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let family = token.family.as_deref().unwrap_or(&token.jti);
+        let share = self.share_user_sql();
         let done = in_transaction!(self, |tx| {
+            let user: Option<i64> = sqlx::query_scalar(share)
+                .bind(session.user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if user.is_none() {
+                return Ok(false);
+            }
             bind_token!(sqlx::query(ADD_OUTSTANDING), token)
                 .execute(&mut *tx)
                 .await?;
@@ -208,11 +255,14 @@ impl Database {
                 .await?;
             insert_events!(tx, events);
             tx.commit().await?;
+            true
         });
-        self.wrote(done.await)?;
-        self.touched
-            .remember(family, seconds(session.created_at).unix_timestamp());
-        Ok(())
+        let recorded = self.wrote(done.await)?;
+        if recorded {
+            self.touched
+                .remember(family, seconds(session.created_at).unix_timestamp());
+        }
+        Ok(recorded)
     }
 
     /// Notes that the session `family` was used at `at` (a refresh) and now ends at
@@ -351,7 +401,7 @@ impl Database {
             if sessions == 0 {
                 return Ok(None);
             }
-            let tokens = sqlx::query(BLACKLIST_FAMILY_TOKENS)
+            let tokens = sqlx::query(super::families::BLACKLIST_FAMILY_TOKENS)
                 .bind(at)
                 .bind(reason.as_str())
                 .bind(id)
@@ -415,7 +465,7 @@ impl Database {
     /// The "neither" answer is kept for `database_cache_ttl` under the token's jti, as
     /// `is_blacklisted` keeps its own; every revocation through this instance drops it.
     pub async fn is_blacklisted_or_revoked(&self, jti: &str, sid: &str) -> Result<bool> {
-        let read = || {
+        self.refused_cached(jti, || {
             on_pool!(self, read, |db| sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b \
                  JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1) \
@@ -425,19 +475,8 @@ impl Database {
             .bind(sid)
             .fetch_one(db)
             .await?)
-        };
-        let Some(cache) = &self.cache else {
-            return read().await;
-        };
-        if cache.not_blacklisted(jti) {
-            return Ok(false);
-        }
-        let generation = cache.tokens_generation();
-        let refused = read().await?;
-        if !refused {
-            cache.put_not_blacklisted(jti, generation);
-        }
-        Ok(refused)
+        })
+        .await
     }
 }
 

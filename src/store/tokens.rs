@@ -116,7 +116,7 @@ pub(super) use upsert_old;
 
 /// For a jti already recorded (a refreshed sliding token) the expiry and hash are brought
 /// up to date.
-const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
+pub(super) const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
      (user_id, jti, token_sha256, family, created_at, expires_at) \
      VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
      ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256";
@@ -124,9 +124,6 @@ const IS_BLACKLISTED: &str = "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b 
      JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1)";
 const BLACKLISTING: &str = "SELECT b.blacklisted_at, b.reason, COALESCE(o.family, o.jti) \
      FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1";
-const BLACKLIST_USER: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-     SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
-     ON CONFLICT (token_id) DO NOTHING";
 const FLUSH_EXPIRED: &str = "DELETE FROM outstanding_tokens WHERE expires_at < $1";
 /// A family whose tokens have all expired can neither be rotated nor retried any more.
 const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families WHERE NOT EXISTS \
@@ -134,6 +131,20 @@ const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families WHERE NOT EXISTS
      AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = token_families.family)";
 
 impl Database {
+    /// Records the token `$1`…`$6` if it is not yet, then blacklists it (`$7` when, `$8`
+    /// why), returning a row only when this statement blacklisted it: for a transaction.
+    pub(super) fn record_and_blacklist_sql(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite { .. } => concat!(record_and_blacklist!(), " RETURNING 1"),
+            Pool::Postgres(_) => concat!(
+                "WITH ",
+                upsert_old!(),
+                " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+                 SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING 1"
+            ),
+        }
+    }
+
     /// Records a token as outstanding; for a jti already recorded (a refreshed sliding
     /// token) the expiry and hash are brought up to date.
     pub async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
@@ -146,12 +157,23 @@ impl Database {
     }
 
     pub async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
-        let read = || {
+        self.refused_cached(jti, || {
             on_pool!(self, read, |db| sqlx::query_scalar(IS_BLACKLISTED)
                 .bind(jti)
                 .fetch_one(db)
                 .await?)
-        };
+        })
+        .await
+    }
+
+    /// Whether the token `jti` is refused, as `read` tells, its "not refused" answer kept
+    /// for `database_cache_ttl` under the jti; every revocation through this instance drops
+    /// those answers (the cache's generation).
+    pub(super) async fn refused_cached<F, Fut>(&self, jti: &str, read: F) -> Result<bool>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<bool>>,
+    {
         let Some(cache) = &self.cache else {
             return read().await;
         };
@@ -159,11 +181,11 @@ impl Database {
             return Ok(false);
         }
         let generation = cache.tokens_generation();
-        let blacklisted = read().await?;
-        if !blacklisted {
+        let refused = read().await?;
+        if !refused {
             cache.put_not_blacklisted(jti, generation);
         }
-        Ok(blacklisted)
+        Ok(refused)
     }
 
     /// When and why the token with this jti was blacklisted, if it was.
@@ -182,51 +204,17 @@ impl Database {
     /// Blacklists the token, recording it as outstanding first if it is not (Simple JWT's
     /// `get_or_create` twice). Returns whether this call blacklisted it.
     pub async fn blacklist(&self, token: &OutstandingToken, reason: Reason) -> Result<bool> {
-        let done = self.bounded(async {
-            match &self.pool {
-                Pool::Sqlite { writer, .. } => {
-                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                    let rows = bind_token!(
-                        sqlx::query(concat!(record_and_blacklist!(), " RETURNING 1")),
-                        token
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(rows.len() == 1)
-                }
-                Pool::Postgres(pool) => {
-                    let done = bind_token!(
-                        sqlx::query(concat!(
-                            "WITH ",
-                            upsert_old!(),
-                            " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                             SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING"
-                        )),
-                        token
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .execute(pool)
-                    .await?;
-                    Ok(done.rows_affected() == 1)
-                }
-            }
-        });
-        let result = self.wrote(done.await);
-        self.forget_token(&token.jti);
-        result
+        self.blacklist_audited(token, reason, &[]).await
     }
 
     /// Blacklists every unexpired token of a user; returns how many were newly blacklisted.
     pub async fn blacklist_user(&self, user_id: i64, reason: Reason) -> Result<u64> {
         let done = on_pool!(self, write, |db| {
-            sqlx::query(BLACKLIST_USER)
+            sqlx::query(super::sessions::BLACKLIST_USER_TOKENS)
                 .bind(now())
                 .bind(reason.as_str())
                 .bind(user_id)
+                .bind(None::<&str>)
                 .execute(db)
                 .await?
                 .rows_affected()
@@ -239,49 +227,7 @@ impl Database {
     /// Blacklists a recorded token by jti: `None` when no such token is recorded, else
     /// whether this call blacklisted it.
     pub async fn blacklist_jti(&self, jti: &str, reason: Reason) -> Result<Option<bool>> {
-        let done = self.bounded(async {
-            let (known, newly) = match &self.pool {
-                Pool::Sqlite { writer, .. } => {
-                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                    let newly = sqlx::query(
-                        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                         SELECT id, $1, $2 FROM outstanding_tokens WHERE jti = $3 \
-                         ON CONFLICT (token_id) DO NOTHING",
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .bind(jti)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1;
-                    let known = newly
-                        || sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)")
-                            .bind(jti)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    tx.commit().await?;
-                    (known, newly)
-                }
-                Pool::Postgres(pool) => {
-                    sqlx::query_as(
-                        "WITH target AS (SELECT id FROM outstanding_tokens WHERE jti = $3), \
-                         banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                           SELECT id, $1, $2 FROM target ON CONFLICT (token_id) DO NOTHING RETURNING token_id) \
-                         SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM banned)",
-                    )
-                    .bind(now())
-                    .bind(reason.as_str())
-                    .bind(jti)
-                    .fetch_one(pool)
-                    .await?
-                }
-            };
-            Ok(known.then_some(newly))
-        });
-        let result = self.wrote(done.await);
-        self.forget_token(jti);
-        result
+        self.blacklist_jti_audited(jti, reason, &[]).await
     }
 
     /// Deletes outstanding tokens that expired before `now`, with their blacklist rows
@@ -304,15 +250,7 @@ impl Database {
         reason: Reason,
         events: &[NewEvent],
     ) -> Result<bool> {
-        let sql = match &self.pool {
-            Pool::Sqlite { .. } => concat!(record_and_blacklist!(), " RETURNING 1"),
-            Pool::Postgres(_) => concat!(
-                "WITH ",
-                upsert_old!(),
-                " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                 SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING 1"
-            ),
-        };
+        let sql = self.record_and_blacklist_sql();
         let done = in_transaction!(self, |tx| {
             let rows = bind_token!(sqlx::query(sql), token)
                 .bind(now())

@@ -221,7 +221,7 @@ pub async fn authenticate(state: &State, raw: &str) -> Result<User, DrfJwtError>
 }
 
 /// `BlacklistTokenSerializer.save`: blacklists the token's login — or, without a token id,
-/// the token itself. Logging out twice is no error (drf-jwt's `get_or_create`). Returns
+/// the token itself — and ends its session. Logging out twice is no error (drf-jwt's `get_or_create`). Returns
 /// the token for the answer, which drf-jwt leaves out when `jwt_token_id = "require"`.
 pub async fn logout(state: &State, raw: &str, client: &Client<'_>) -> Result<Option<String>, DrfJwtError> {
     let payload = decode(state, raw).await?;
@@ -234,9 +234,10 @@ pub async fn logout(state: &State, raw: &str, client: &Client<'_>) -> Result<Opt
         Some(&user),
         record.family.as_deref(),
     )];
+    // The login's session ends with it.
     if state
         .store
-        .blacklist_audited(&record, Reason::Blacklist, &events)
+        .end_session_audited(&record, Reason::Blacklist, &events)
         .await?
     {
         audit::written(Some(&state.audit_counts), &events);
@@ -321,17 +322,15 @@ async fn encode_login(
     let raw = state.backend.encode(payload);
     let record = outstanding(state, &raw, payload, Some(user.id))?;
     let (session, events) = audit::login(&state.settings.audit, client, user, &record);
-    if payload.get("jti").is_some() {
-        state
-            .store
-            .add_outstanding_with_session(&record, &session, &events)
-            .await?;
-    } else {
-        // Keyed by the token's hash, which two identical tokens (the same user in the same
-        // second) share: the row is upserted, and the session is kept if it exists.
-        state.store.add_outstanding(&record).await?;
-        let family = record.family.as_deref().unwrap_or(&record.jti);
-        state.store.start_session(family, &session, &events).await?;
+    // Without a jti the row is keyed by the token's hash, which two identical tokens (the
+    // same user in the same second) share: the row is upserted, and the session kept.
+    if !state
+        .store
+        .add_outstanding_with_session(&record, &session, &events)
+        .await?
+    {
+        // Deleted since it was authenticated: as drf-jwt answers for no such user.
+        return Err(DrfJwtError::BadCredentials);
     }
     audit::written(Some(&state.audit_counts), &events);
     Ok(raw)

@@ -137,6 +137,29 @@ pub async fn issue_pair(state: &State, user: &User, client: &Client<'_>) -> Resu
     })
 }
 
+/// A new token of `kind` for `user`, encoded, and its outstanding row. It belongs to the
+/// session `sid`, which it carries as `sid` and records as its family, or with `None` starts
+/// a session of its own, named by its jti. Without a jti claim there is no family to name a
+/// session by: the row's family is `None` then.
+fn new_token(
+    state: &State,
+    kind: TokenType,
+    user: &User,
+    sid: Option<&str>,
+) -> (Token, String, OutstandingToken) {
+    let mut token = Token::for_user(kind, user, &state.settings.tokens, now_secs());
+    let session = token
+        .jti(&state.settings.tokens)
+        .map(|jti| sid.unwrap_or(jti).to_owned());
+    if let Some(sid) = &session {
+        token.payload.insert(SESSION_CLAIM.into(), sid.clone().into());
+    }
+    let raw = state.backend.encode(&token.payload);
+    let mut record = outstanding(state, &token, &raw, Some(user.id));
+    record.family = session;
+    (token, raw, record)
+}
+
 /// A new refresh or sliding token for `user`, recorded as outstanding with the session it
 /// starts (its family, named by its jti, which the token carries as `sid`) and the
 /// `login_succeeded` event, in one transaction.
@@ -146,27 +169,38 @@ async fn issue(
     user: &User,
     client: &Client<'_>,
 ) -> Result<(Token, String), AuthError> {
-    let mut token = Token::for_user(kind, user, &state.settings.tokens, now_secs());
-    let Some(jti) = token.jti(&state.settings.tokens).map(str::to_owned) else {
-        // Without a jti claim there is no family to name a session by.
-        let raw = state.backend.encode(&token.payload);
-        state
-            .store
-            .add_outstanding(&outstanding(state, &token, &raw, Some(user.id)))
-            .await?;
+    let (token, raw, record) = new_token(state, kind, user, None);
+    if record.family.is_none() {
+        state.store.add_outstanding(&record).await?;
         return Ok((token, raw));
-    };
-    token.payload.insert(SESSION_CLAIM.into(), jti.clone().into());
-    let raw = state.backend.encode(&token.payload);
-    let mut record = outstanding(state, &token, &raw, Some(user.id));
-    record.family = Some(jti);
+    }
     let (session, events) = audit::login(&state.settings.audit, client, user, &record);
-    state
+    if !state
         .store
         .add_outstanding_with_session(&record, &session, &events)
-        .await?;
+        .await?
+    {
+        // Deleted since it was authenticated: as Simple JWT answers for no such user.
+        return Err(AuthError::NoActiveAccount);
+    }
     audit::written(Some(&state.audit_counts), &events);
     Ok((token, raw))
+}
+
+/// A pair for `user` that continues the session `sid` rather than starting one, and the
+/// refresh token's outstanding row, not recorded: the caller records it in the transaction
+/// that moves the session on. `None` without a jti claim (no session to continue).
+pub fn pair_in_session(state: &State, user: &User, sid: &str) -> Option<(TokenPair, OutstandingToken)> {
+    let (refresh, refresh_raw, record) = new_token(state, TokenType::Refresh, user, Some(sid));
+    record.family.as_ref()?;
+    let access = state
+        .backend
+        .encode(&refresh.access_token(&state.settings.tokens).payload);
+    let pair = TokenPair {
+        refresh: refresh_raw,
+        access,
+    };
+    Some((pair, record))
 }
 
 /// The session a token belongs to (`sid`), if it names one.
@@ -369,7 +403,10 @@ pub async fn verify(state: &State, raw: &str) -> Result<(), AuthError> {
 }
 
 /// `TokenBlacklistSerializer`: blacklists a refresh token; a second time is refused.
-/// Recorded as `kind`: `token_blacklisted` (the blacklist view) or `logout`.
+/// Beyond Simple JWT, it is a logout: the token's session ends with it (its family revoked,
+/// its other tokens blacklisted), so that the session is no longer listed and its access
+/// tokens are refused by jwtd's own endpoints. Recorded as `kind`: `token_blacklisted` (the
+/// blacklist view) or `logout`, naming the session.
 pub async fn blacklist(
     state: &State,
     raw: &str,
@@ -377,15 +414,23 @@ pub async fn blacklist(
     client: &Client<'_>,
 ) -> Result<(), AuthError> {
     let token = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
-    let record = outstanding(state, &token, raw, claimed_id(state, &token));
+    let mut record = outstanding(state, &token, raw, claimed_id(state, &token));
+    record.family = session_of(&token).map(str::to_owned);
     let mut event = audit::event(&state.settings.audit, client, kind, None, session_of(&token));
     event.user_id = record.user_id;
     let events = [event];
-    if !state
-        .store
-        .blacklist_audited(&record, Reason::Blacklist, &events)
-        .await?
-    {
+    let store = &state.store;
+    let blacklisted = if token.jti(&state.settings.tokens).is_some() {
+        store
+            .end_session_audited(&record, Reason::Blacklist, &events)
+            .await?
+    } else {
+        // No jti: no family to end.
+        store
+            .blacklist_audited(&record, Reason::Blacklist, &events)
+            .await?
+    };
+    if !blacklisted {
         return Err(TokenError::Blacklisted.into());
     }
     audit::written(Some(&state.audit_counts), &events);

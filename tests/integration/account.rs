@@ -350,13 +350,28 @@ async fn a_password_change_ends_the_other_sessions_and_answers_a_fresh_pair(db: 
     assert_eq!(keys, ["refresh", "access"]);
     let (refresh, access) = (r.str("refresh"), r.str("access"));
 
-    // The fresh pair works, issued under the new password's fingerprint, and is recorded.
+    // The fresh pair continues this device's session (update_session_auth_hash): the same
+    // `sid`, the only session left, current.
+    let sid = claims(&refresh_here)["sid"].clone();
+    assert_eq!(claims(&refresh)["sid"], sid);
+    assert_eq!(claims(&access)["sid"], sid);
+    assert_ne!(jti(&refresh), jti(&refresh_here));
+    let listed = call(&s, "GET", "/api/me/sessions/", Some(&access), json!({})).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body["count"], 1, "{}", listed.text);
+    assert_eq!(listed.body["results"][0]["id"], sid);
+    assert_eq!(listed.body["results"][0]["current"], true);
+
+    // The fresh pair works, issued under the new password's fingerprint, and is recorded in
+    // the session.
     assert_eq!(s.me(&access).await.body["username"], "alice");
-    assert!(s.storage.outstanding_jti(&jti(&refresh)).await.is_some());
+    let row = s.storage.outstanding_jti(&jti(&refresh)).await.unwrap();
+    assert_eq!(row.family.as_deref(), sid.as_str());
     let r = s.post("/api/token/refresh/", json!({"refresh": refresh})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    // Every earlier session of the user is over, this device's included (its fresh pair
-    // carries on); other users are untouched.
+    assert_eq!(claims(&r.str("access"))["sid"], sid);
+    // Every other session of the user is over, and the earlier refresh token of this one,
+    // issued under the old password; other users are untouched.
     for old in [&refresh_here, &refresh_phone] {
         s.post("/api/token/refresh/", json!({"refresh": old}))
             .await
@@ -368,11 +383,12 @@ async fn a_password_change_ends_the_other_sessions_and_answers_a_fresh_pair(db: 
             .status,
         200
     );
-    // The old access token stops at once: its session is revoked (the sessions branch), which
-    // is checked with the blacklist, before the user's password as Simple JWT orders them.
-    s.me(&access_here)
-        .await
-        .expect_401(not_valid_for_any("Token is blacklisted"));
+    // The old access token of this session stops at once under `check_revoke_token`: the
+    // password it was issued under changed.
+    let r = s.me(&access_here).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let listed = call(&s, "GET", "/api/me/sessions/", Some(&access), json!({})).await;
+    assert_eq!(listed.body["count"], 1, "{}", listed.text);
     // The old password no longer logs in; the new one does.
     assert_eq!(
         s.post(
@@ -391,6 +407,7 @@ async fn a_password_change_ends_the_other_sessions_and_answers_a_fresh_pair(db: 
         (changed[0].actor_id, changed[0].username.as_deref()),
         (Some(alice.id), Some("alice"))
     );
+    assert_eq!(changed[0].session.as_deref(), sid.as_str());
 }
 
 async fn wrong_old_passwords_are_throttled_as_logins(db: Db) {

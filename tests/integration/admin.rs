@@ -18,7 +18,8 @@ both_databases!(
     two_admins_changing_one_user_at_once_both_succeed,
     the_routes_do_not_exist_when_the_api_is_off,
     admins_list_and_revoke_any_users_sessions,
-    admins_read_the_audit_trail_with_filters
+    admins_read_the_audit_trail_with_filters,
+    options_answers_drf_metadata_on_every_account_route
 );
 
 const DENIED: &str = "You do not have permission to perform this action.";
@@ -859,4 +860,93 @@ async fn admins_read_the_audit_trail_with_filters(db: Db) {
     call(&s, "GET", "/api/admin/events/?since=yesterday", Some(&user), None)
         .await
         .expect(403, json!({"detail": DENIED}));
+}
+
+/// OPTIONS on every route of the admin API, the self-service account and session views and
+/// registration answers DRF's `SimpleMetadata` (after authentication and the permission
+/// check, as DRF's `initial()` runs them), with the POST action's fields to a caller who may
+/// write, and `Allow` names OPTIONS.
+async fn options_answers_drf_metadata_on_every_account_route(db: Db) {
+    let s = TestServer::start(db, "registration = true").await;
+    let (root, _staff, user, bob) = people(&s).await;
+    let admin_routes = [
+        ("/api/admin/users/".to_string(), "User List", true),
+        (format!("/api/admin/users/{bob}/"), "User Instance", false),
+        (format!("/api/admin/users/{bob}/password/"), "Set password", true),
+        (
+            format!("/api/admin/users/{bob}/set-unusable-password/"),
+            "Set unusable password",
+            false,
+        ),
+        (format!("/api/admin/users/{bob}/sessions/"), "Session List", false),
+        (
+            "/api/admin/sessions/some-session/".to_string(),
+            "Session Instance",
+            false,
+        ),
+        ("/api/admin/events/".to_string(), "Event List", false),
+    ];
+    let own_routes = [
+        ("/api/me/password/", "Password Change", true),
+        ("/api/me/sessions/", "Session List", false),
+        ("/api/me/sessions/some-session/", "Session Instance", false),
+        ("/api/me/sessions/revoke-others/", "Revoke others", false),
+        ("/api/me/events/", "Event List", false),
+    ];
+    let check = |r: &Reply, name: &str, actions: bool| {
+        assert_eq!(r.status, 200, "{name}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert!(r.header("allow").unwrap().ends_with("OPTIONS"), "{name}");
+        assert_eq!(r.body["name"], name);
+        assert!(r.body["description"].is_string());
+        assert_eq!(r.body["renders"], json!(["application/json"]));
+        assert_eq!(
+            r.body["parses"],
+            json!([
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data"
+            ])
+        );
+        assert_eq!(r.body.get("actions").is_some(), actions, "{name}: {}", r.text);
+    };
+    for (path, name, actions) in &admin_routes {
+        check(
+            &call(&s, "OPTIONS", path, Some(&root), None).await,
+            name,
+            *actions,
+        );
+        // A user the mode does not allow: DRF's 403; anonymous: 401.
+        call(&s, "OPTIONS", path, Some(&user), None)
+            .await
+            .expect(403, json!({"detail": DENIED}));
+        assert_eq!(call(&s, "OPTIONS", path, None, None).await.status, 401, "{path}");
+    }
+    for (path, name, actions) in own_routes {
+        check(&call(&s, "OPTIONS", path, Some(&user), None).await, name, actions);
+        assert_eq!(call(&s, "OPTIONS", path, None, None).await.status, 401, "{path}");
+    }
+    // The fields DRF's serializers show.
+    let r = call(&s, "OPTIONS", "/api/admin/users/", Some(&root), None).await;
+    let post = &r.body["actions"]["POST"];
+    assert_eq!(
+        post["username"],
+        json!({"type": "string", "required": true, "read_only": false, "label": "Username",
+               "help_text": "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+               "max_length": 150})
+    );
+    assert_eq!(post["is_staff"]["type"], "boolean");
+    assert_eq!(post["id"]["read_only"], true);
+    let r = call(&s, "OPTIONS", "/api/me/password/", Some(&user), None).await;
+    let keys: Vec<&String> = r.body["actions"]["POST"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["old_password", "new_password"]);
+    // Registration is open to anyone, without the flags.
+    let r = call(&s, "OPTIONS", "/api/register/", None, None).await;
+    check(&r, "Register", true);
+    assert!(r.body["actions"]["POST"].get("is_staff").is_none());
+    assert_eq!(r.body["actions"]["POST"]["password"]["required"], true);
+    // The document still parses and has no OPTIONS operations of its own.
+    let doc = s.get("/api/schema/", None).await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["paths"]["/api/admin/users/"].get("options").is_none());
 }

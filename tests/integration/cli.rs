@@ -46,7 +46,11 @@ pub(crate) fn db_env(storage: &Storage) -> Vec<(&'static str, String)> {
     ]
 }
 
-both_databases!(user_commands_manage_users, token_mint_prints_a_working_pair);
+both_databases!(
+    user_commands_manage_users,
+    token_mint_prints_a_working_pair,
+    user_delete_blacklists_the_users_tokens_and_is_audited
+);
 
 async fn user_commands_manage_users(db: Db) {
     let storage = Storage::new(db).await;
@@ -155,7 +159,10 @@ async fn user_commands_manage_users(db: Db) {
     ok(&jwtd(dir, &env, &["user", "deactivate", "alice"], None).await);
     assert_eq!(s.me(&access).await.body["code"], "user_inactive");
     ok(&jwtd(dir, &env, &["user", "delete", "alice"], None).await);
-    assert_eq!(s.me(&access).await.body["code"], "user_not_found");
+    // The deletion revoked the token's session.
+    s.me(&access)
+        .await
+        .expect_401(not_valid_for_any("Token is blacklisted"));
 
     // Failures: one line on stderr, exit status 1.
     for (args, stdin, message) in [
@@ -190,6 +197,54 @@ async fn user_commands_manage_users(db: Db) {
     // A password is required one way or the other (clap's usage error).
     let o = jwtd(dir, &env, &["user", "create", "erin"], None).await;
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `jwtd user delete` does what the admin API's DELETE does: the user's sessions revoked
+/// and tokens blacklisted in the deleting transaction, and `user_deleted` in the audit trail
+/// with no actor.
+async fn user_delete_blacklists_the_users_tokens_and_is_audited(db: Db) {
+    let s = TestServer::start(db, "database_cache_ttl = 0").await;
+    let alice = s.user("alice", "pw-alice-1").await;
+    s.user("bob", "pw-bob-1").await;
+    let (refresh_1, _) = s.login("alice", "pw-alice-1").await;
+    let (refresh_2, _) = s.login("alice", "pw-alice-1").await;
+    let (refresh_bob, _) = s.login("bob", "pw-bob-1").await;
+    let env = db_env(&s.storage);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = jwtd(s.storage.dir.path(), &env, &["user", "delete", "alice"], None).await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout).trim(),
+        "deleted alice; 2 outstanding token(s) blacklisted"
+    );
+    for refresh in [&refresh_1, &refresh_2] {
+        s.post("/api/token/refresh/", json!({"refresh": refresh}))
+            .await
+            .expect_401(invalid("Token is blacklisted"));
+        let row = s.storage.outstanding_jti(&jti(refresh)).await.unwrap();
+        assert_eq!(row.blacklist_reason.as_deref(), Some("revoke"));
+    }
+    assert_eq!(
+        s.post("/api/token/refresh/", json!({"refresh": refresh_bob}))
+            .await
+            .status,
+        200
+    );
+    let filter = jwtd::store::EventFilter {
+        kind: Some(jwtd::store::EventType::UserDeleted),
+        ..Default::default()
+    };
+    let page = jwtd::store::Page { offset: 0, limit: 10 };
+    let (events, _) = s.state().store.events(&filter, page).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (
+            events[0].user_id,
+            events[0].username.as_deref(),
+            events[0].actor_id
+        ),
+        (Some(alice.id), Some("alice"), None)
+    );
 }
 
 async fn token_mint_prints_a_working_pair(db: Db) {

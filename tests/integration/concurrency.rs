@@ -12,7 +12,9 @@ const N: usize = 24;
 
 both_databases!(
     concurrent_refreshes_yield_exactly_one_pair,
-    reuse_detection_stops_a_thief_racing_the_victim
+    reuse_detection_stops_a_thief_racing_the_victim,
+    a_login_racing_the_users_deletion_leaves_nothing_live,
+    a_refresh_racing_the_users_deletion_leaves_nothing_live
 );
 
 async fn concurrent_refreshes_yield_exactly_one_pair(db: Db) {
@@ -164,4 +166,147 @@ async fn reuse_detection_stops_a_thief_racing_the_victim(db: Db) {
          newest token still refreshes, tokens of the family not blacklisted): {escapes:?}",
         escapes.len()
     );
+}
+
+/// Logins of a user released together with the user's deletion: each login either wins
+/// (its token and session recorded before the deletion, which then revokes them) or gets
+/// Simple JWT's answer for no such user — never an error, and never a token or session
+/// left live for the deleted user.
+async fn a_login_racing_the_users_deletion_leaves_nothing_live(db: Db) {
+    const LOGINS: usize = 8;
+    let storage = std::sync::Arc::new(Storage::new(db).await);
+    let s = TestServer::start_on(
+        storage.clone(),
+        "throttle_login_rate = \"\"\nmax_failed_logins = 0",
+    )
+    .await;
+    s.user_with("root", "pw-root-1", |u| {
+        u.is_superuser = true;
+        u.is_staff = true;
+    })
+    .await;
+    let (_, root) = s.login("root", "pw-root-1").await;
+    let (mut won, mut lost) = (0, 0);
+    for trial in 0..TRIALS {
+        let name = format!("alice{trial}");
+        let user = s.user(&name, "pw-alice-1").await;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(LOGINS + 1));
+        let mut logins = Vec::new();
+        for _ in 0..LOGINS {
+            let (client, url, barrier) = (s.client.clone(), s.url("/api/token/"), barrier.clone());
+            let body = json!({"username": name, "password": "pw-alice-1"});
+            logins.push(tokio::spawn(async move {
+                barrier.wait().await;
+                Reply::from(client.post(url).json(&body).send().await.unwrap()).await
+            }));
+        }
+        let deletion = {
+            let (client, url) = (s.client.clone(), s.url(&format!("/api/admin/users/{}/", user.id)));
+            let (root, barrier) = (root.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                // Each trial lets the logins' password checks run a little longer first.
+                tokio::time::sleep(std::time::Duration::from_millis(trial as u64 * 3)).await;
+                let r = client.delete(url).bearer_auth(root).send().await.unwrap();
+                Reply::from(r).await
+            })
+        };
+        let deleted = deletion.await.unwrap();
+        assert_eq!(
+            (deleted.status, deleted.text.as_str()),
+            (204, ""),
+            "trial {trial}"
+        );
+        for login in logins {
+            let r = login.await.unwrap();
+            if r.status != 200 {
+                r.expect_401(json!({"detail": "No active account found with the given credentials"}));
+                lost += 1;
+                continue;
+            }
+            won += 1;
+            let refresh = r.str("refresh");
+            s.post("/api/token/refresh/", json!({"refresh": refresh}))
+                .await
+                .expect_401(invalid("Token is blacklisted"));
+            let row = storage.outstanding_jti(&jti(&refresh)).await.unwrap();
+            assert!(row.blacklist_reason.is_some(), "trial {trial}: {refresh}");
+        }
+        // No session of the user's is left: every recorded one is revoked.
+        let live = storage
+            .outstanding()
+            .await
+            .into_iter()
+            .filter(|o| o.user_id.is_none() && o.blacklist_reason.is_none())
+            .count();
+        assert_eq!(live, 0, "trial {trial}");
+    }
+    // Both outcomes happened (else the race was not run).
+    eprintln!("logins racing a deletion: {won} won, {lost} lost");
+}
+
+/// Rotating refreshes of a user's sessions released together with the user's deletion: each
+/// either rotates before the deletion (which then blacklists the new token) or is refused —
+/// never an error, and no token is left live.
+async fn a_refresh_racing_the_users_deletion_leaves_nothing_live(db: Db) {
+    const SESSIONS: usize = 6;
+    let storage = std::sync::Arc::new(Storage::new(db).await);
+    let s = TestServer::start_on(storage.clone(), &format!("{ROTATE}\nthrottle_login_rate = \"\"")).await;
+    s.user_with("root", "pw-root-1", |u| {
+        u.is_superuser = true;
+        u.is_staff = true;
+    })
+    .await;
+    let (_, root) = s.login("root", "pw-root-1").await;
+    for trial in 0..TRIALS / 2 {
+        let name = format!("alice{trial}");
+        let user = s.user(&name, "pw-alice-1").await;
+        let mut refreshes = Vec::new();
+        for _ in 0..SESSIONS {
+            refreshes.push(s.login(&name, "pw-alice-1").await.0);
+        }
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(SESSIONS + 1));
+        let mut tasks = Vec::new();
+        for refresh in refreshes {
+            let (client, url, barrier) = (s.client.clone(), s.url("/api/token/refresh/"), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let body = json!({"refresh": refresh});
+                Reply::from(client.post(url).json(&body).send().await.unwrap()).await
+            }));
+        }
+        let deletion = {
+            let (client, url) = (s.client.clone(), s.url(&format!("/api/admin/users/{}/", user.id)));
+            let (root, barrier) = (root.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokio::time::sleep(std::time::Duration::from_millis(trial as u64)).await;
+                Reply::from(client.delete(url).bearer_auth(root).send().await.unwrap()).await
+            })
+        };
+        let deleted = deletion.await.unwrap();
+        assert_eq!(deleted.status, 204, "trial {trial}: {}", deleted.text);
+        for task in tasks {
+            let r = task.await.unwrap();
+            match r.status {
+                200 => s
+                    .post("/api/token/refresh/", json!({"refresh": r.str("refresh")}))
+                    .await
+                    .expect_401(invalid("Token is blacklisted")),
+                401 => assert!(
+                    r.text.contains("Token is blacklisted") || r.text.contains("No active account"),
+                    "trial {trial}: {}",
+                    r.text
+                ),
+                _ => panic!("trial {trial}: {} {}", r.status, r.text),
+            }
+        }
+        let live = storage
+            .outstanding()
+            .await
+            .into_iter()
+            .filter(|o| o.user_id.is_none() && o.blacklist_reason.is_none())
+            .count();
+        assert_eq!(live, 0, "trial {trial}");
+    }
 }

@@ -21,6 +21,7 @@ both_databases!(
     refreshes_within_a_minute_touch_the_session_at_most_once,
     a_failed_login_and_a_lock_are_recorded,
     cli_lists_and_revokes_sessions_and_shows_events,
+    a_logout_ends_the_session,
 );
 
 /// The user's sessions, as `access` sees them.
@@ -255,7 +256,10 @@ async fn events_are_listed_newest_first(db: Db) {
     )
     .await;
     assert_eq!(failed.status, 401);
-    let (refresh, access) = s.login("alice", "pw-alice-1").await;
+    let (refresh, _) = s.login("alice", "pw-alice-1").await;
+    // The logout ends that session and its access tokens: the list is read with a token of
+    // no session, which records no event.
+    let access = forge(&sj_claims("access", &user.id.to_string()), KEY);
     assert_eq!(
         s.post("/api/token/refresh/", json!({"refresh": refresh}))
             .await
@@ -483,4 +487,77 @@ async fn a_session_revoked_on_one_instance_stops_on_another() {
     b.me(&access_2)
         .await
         .expect_401(not_valid_for_any("Token is blacklisted"));
+}
+
+/// Every logout — Simple JWT's blacklist view, the cookie-aware logout and drf-jwt's — ends
+/// the session: it is no longer listed, its access tokens are refused by jwtd, and the
+/// event names it.
+async fn a_logout_ends_the_session(db: Db) {
+    let s = TestServer::start(db, &format!("{ROTATE}\ndrf_jwt_endpoints = true")).await;
+    s.user("alice", "pw-alice-1").await;
+    let (_, access_kept) = s.login("alice", "pw-alice-1").await;
+    let kept = claims(&access_kept)["sid"].clone();
+
+    let (refresh_b, access_b) = s.login("alice", "pw-alice-1").await;
+    // A rotated session: the newest token logs out, the older one is in the same family.
+    let rotated = s.post("/api/token/refresh/", json!({"refresh": refresh_b})).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    s.post(
+        "/api/token/blacklist/",
+        json!({"refresh": rotated.str("refresh")}),
+    )
+    .await
+    .expect(200, json!({}));
+    let (refresh_c, _) = s.login("alice", "pw-alice-1").await;
+    s.post("/api/token/logout/", json!({"refresh": refresh_c}))
+        .await
+        .expect(200, json!({}));
+    let drf = login_as(&s, "/api-token-auth/", alice()).await;
+    let r = s
+        .client
+        .post(s.url("/auth/logout/"))
+        .header("authorization", format!("Bearer {}", drf.str("token")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(Reply::from(r).await.status, 201);
+
+    let listed = sessions(&s, &access_kept).await;
+    assert_eq!(listed.body["count"], 1, "{}", listed.text);
+    assert_eq!(listed.body["results"][0]["id"], kept);
+    // The ended session's access tokens stop at once; a second logout is refused.
+    s.me(&access_b)
+        .await
+        .expect_401(not_valid_for_any("Token is blacklisted"));
+    s.post(
+        "/api/token/blacklist/",
+        json!({"refresh": rotated.str("refresh")}),
+    )
+    .await
+    .expect_401(invalid("Token is blacklisted"));
+    let events = s
+        .get(
+            "/api/me/events/?page_size=100",
+            Some(&format!("Bearer {access_kept}")),
+        )
+        .await;
+    let named = |kind: &str| -> Vec<Value> {
+        events.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .map(|e| e["session"].clone())
+            .collect()
+    };
+    assert_eq!(named("token_blacklisted"), [claims(&refresh_b)["sid"].clone()]);
+    let mut logouts = named("logout");
+    logouts.sort_by_key(|v| v.to_string());
+    let mut expected = vec![
+        claims(&refresh_c)["sid"].clone(),
+        claims(&drf.str("token"))["jti"].clone(),
+    ];
+    expected.sort_by_key(|v| v.to_string());
+    assert_eq!(logouts, expected, "{}", events.text);
 }

@@ -119,6 +119,153 @@ pub const ME: &str = concat!(
     r#""renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]}"#
 );
 
+// The views added for accounts, sessions and the audit trail (issue 19), as DRF's
+// `SimpleMetadata` describes a `ModelViewSet`'s list and instance views, their extra
+// actions and the `APIView`s: `actions` only for POST (DRF describes POST and PUT, and these
+// views take no PUT), and only to a caller the view's permission lets write.
+
+/// A view's metadata: what DRF's `SimpleMetadata.determine_metadata` gives.
+pub struct View {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The POST serializer's fields (`get_serializer_info`), for a view that takes a body.
+    pub post: Option<&'static str>,
+}
+
+macro_rules! string_field {
+    ($name:expr, $required:literal, $label:expr, $extra:expr) => {
+        concat!(
+            r#"""#,
+            $name,
+            r#"":{"type":"string","required":"#,
+            $required,
+            r#","read_only":false,"label":""#,
+            $label,
+            r#"""#,
+            $extra,
+            "}"
+        )
+    };
+}
+
+/// The user serializer's writable fields, as a `ModelSerializer` over Django's `User` shows
+/// them; `$flags` adds the admin's flags.
+macro_rules! user_fields {
+    ($flags:expr) => {
+        concat!(
+            r#""id":{"type":"integer","required":false,"read_only":true,"label":"ID"},"#,
+            string_field!(
+                "username",
+                "true",
+                "Username",
+                r#","help_text":"Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.","max_length":150"#
+            ),
+            ",",
+            string_field!("password", "true", "Password", ""),
+            r#","email":{"type":"email","required":false,"read_only":false,"label":"Email address","max_length":254},"#,
+            string_field!("first_name", "false", "First name", r#","max_length":150"#),
+            ",",
+            string_field!("last_name", "false", "Last name", r#","max_length":150"#),
+            $flags,
+            r#","last_login":{"type":"datetime","required":false,"read_only":true,"label":"Last login"},"#,
+            r#""date_joined":{"type":"datetime","required":false,"read_only":true,"label":"Date joined"},"#,
+            r#""has_usable_password":{"type":"boolean","required":false,"read_only":true,"label":"Has usable password"}"#
+        )
+    };
+}
+
+pub const ADMIN_USERS: View = View {
+    name: "User List",
+    description: "The users: listed, searched and filtered, and created.",
+    post: Some(user_fields!(concat!(
+        r#","is_active":{"type":"boolean","required":false,"read_only":false,"label":"Active","help_text":"Designates whether this user should be treated as active. Unselect this instead of deleting accounts."}"#,
+        r#","is_staff":{"type":"boolean","required":false,"read_only":false,"label":"Staff status","help_text":"Designates whether the user can log into this admin site."}"#,
+        r#","is_superuser":{"type":"boolean","required":false,"read_only":false,"label":"Superuser status","help_text":"Designates that this user has all permissions without explicitly assigning them."}"#
+    ))),
+};
+pub const ADMIN_USER: View = View {
+    name: "User Instance",
+    description: "One user: shown, changed or deleted.",
+    post: None,
+};
+pub const ADMIN_PASSWORD: View = View {
+    name: "Set password",
+    description: "Sets the user's password, logging them out everywhere unless `keep_sessions`.",
+    post: Some(concat!(
+        string_field!("password", "true", "Password", ""),
+        r#","keep_sessions":{"type":"boolean","required":false,"read_only":false,"label":"Keep sessions"}"#
+    )),
+};
+pub const ADMIN_UNUSABLE_PASSWORD: View = View {
+    name: "Set unusable password",
+    description: "Gives the user an unusable password, logging them out everywhere.",
+    post: None,
+};
+pub const ADMIN_USER_SESSIONS: View = View {
+    name: "Session List",
+    description: "The user's active sessions: listed, or all revoked.",
+    post: None,
+};
+pub const ADMIN_SESSION: View = View {
+    name: "Session Instance",
+    description: "One active session of any user: shown or revoked.",
+    post: None,
+};
+pub const ADMIN_EVENTS: View = View {
+    name: "Event List",
+    description: "The security events of every user, newest first.",
+    post: None,
+};
+pub const MY_SESSIONS: View = View {
+    name: "Session List",
+    description: "Your active sessions, the most recently used first.",
+    post: None,
+};
+pub const MY_SESSION: View = View {
+    name: "Session Instance",
+    description: "One of your active sessions: shown or revoked.",
+    post: None,
+};
+pub const REVOKE_OTHERS: View = View {
+    name: "Revoke others",
+    description: "Logs out every other device: revokes every session but this one.",
+    post: None,
+};
+pub const MY_EVENTS: View = View {
+    name: "Event List",
+    description: "Your recent security events, newest first.",
+    post: None,
+};
+pub const MY_PASSWORD: View = View {
+    name: "Password Change",
+    description: "Changes your password and answers with a fresh pair for this session; every other session is revoked.",
+    post: Some(concat!(
+        string_field!("old_password", "true", "Old password", ""),
+        ",",
+        string_field!("new_password", "true", "New password", "")
+    )),
+};
+/// Anyone may register: the actions are shown to every caller.
+pub const REGISTER: &str = view!("Register", "Creates a user.", user_fields!(""));
+
+/// The metadata of `view`; its POST action only when the caller may `write`.
+pub fn describe(view: &View, write: bool) -> HttpResponse {
+    let mut body = format!(
+        r#"{{"name":{},"description":{},"renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]"#,
+        serde_json::Value::from(view.name),
+        serde_json::Value::from(view.description)
+    );
+    if let (Some(fields), true) = (view.post, write) {
+        body.push_str(r#","actions":{"POST":{"#);
+        body.push_str(fields);
+        body.push_str("}}");
+    }
+    body.push('}');
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .body(body)
+}
+
 pub fn options(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::HttpState;
-use super::schema::{BadRequest, FieldErrors, Unauthorized};
+use super::schema::{BadRequest, FieldErrors, TooLarge, Unauthorized, Unavailable, UnsupportedMediaType};
 
 struct SecuritySchemes;
 
@@ -65,7 +65,10 @@ impl Modify for SecuritySchemes {
         paths::healthz,
         paths::readyz,
     ),
-    components(schemas(FieldErrors, BadRequest, Unauthorized)),
+    components(
+        schemas(FieldErrors, BadRequest, Unauthorized),
+        responses(TooLarge, Unavailable, UnsupportedMediaType)
+    ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "tokens", description = "Simple JWT's endpoints"),

@@ -21,9 +21,9 @@ use crate::http::schema::*;
         (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
         (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
         (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
     )
 )]
@@ -46,9 +46,9 @@ pub fn obtain_pair() {}
         (status = 401, description = "The token is invalid, expired, of the wrong type or blacklisted; or its user cannot log in", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
         (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins; or the refresh token came from the cookie without a matching X-CSRFToken header", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn refresh() {}
@@ -67,9 +67,9 @@ pub fn refresh() {}
         (status = 200, description = "Valid", body = Empty),
         (status = 401, description = "The token is invalid or expired", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn verify() {}
@@ -79,7 +79,7 @@ pub fn verify() {}
     path = "/api/token/blacklist/",
     tag = "tokens",
     summary = "Blacklist a refresh token (log out)",
-    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). Cookies are left as they are: /api/token/logout/ also clears them.",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). Cookies are left as they are: /api/token/logout/ also clears them. The token's session ends with it: no longer listed, its other tokens blacklisted, its access tokens refused by jwtd.",
     params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
     request_body(content(
         (RefreshRequest = "application/json"),
@@ -91,9 +91,9 @@ pub fn verify() {}
         (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
         (status = 403, description = "CSRF Failed: the refresh token came from the cookie, and the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins, or without a matching X-CSRFToken header", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn blacklist() {}
@@ -103,7 +103,7 @@ pub fn blacklist() {}
     path = "/api/token/logout/",
     tag = "tokens",
     summary = "Log out: blacklist the refresh token and clear the auth cookies",
-    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). The cookies are cleared (expired `Set-Cookie`) when the token was the refresh cookie's, on 200 and on 401 alike.",
+    description = "The refresh token comes from the body or, when the body has none and `auth_cookie` is set, from the refresh cookie (then the `X-CSRFToken` header must match the CSRF cookie). The cookies are cleared (expired `Set-Cookie`) when the token was the refresh cookie's, on 200 and on 401 alike. The token's session ends with it, as with /api/token/blacklist/.",
     params(("X-CSRFToken" = Option<String>, Header, description = "The CSRF cookie's value; needed only when the refresh token comes from the cookie")),
     request_body(content(
         (RefreshRequest = "application/json"),
@@ -115,9 +115,9 @@ pub fn blacklist() {}
         (status = 401, description = "The token is invalid, expired, of the wrong type or already blacklisted", body = Unauthorized, headers(("WWW-Authenticate" = String), ("Set-Cookie" = String))),
         (status = 400, description = "No refresh token in the body nor in a cookie, invalid fields, or a body that could not be parsed", body = BadRequest),
         (status = 403, description = "CSRF Failed: the refresh token came from the cookie, and the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins, or without a matching X-CSRFToken header", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn logout() {}
@@ -136,9 +136,9 @@ pub fn logout() {}
         (status = 200, description = "The token", body = SlidingToken),
         (status = 401, description = "No active account found with the given credentials", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
         (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
     )
 )]
@@ -158,9 +158,9 @@ pub fn obtain_sliding() {}
         (status = 200, description = "The token with a new exp", body = SlidingToken),
         (status = 401, description = "The token is invalid, expired, blacklisted or past its refresh_exp", body = Unauthorized, headers(("WWW-Authenticate" = String))),
         (status = 400, description = "Missing or invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn refresh_sliding() {}
@@ -196,9 +196,9 @@ pub fn csrf_token() {}
         (status = 401, description = "The caller is not authenticated", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 403, description = "The caller may not impersonate, holds an impersonation token, or the target is a superuser; or, authenticated by the access cookie, sent no valid X-CSRFToken", body = Detail),
         (status = 404, description = "Impersonation is off", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn impersonate() {}
@@ -215,7 +215,7 @@ pub fn impersonate() {}
     responses(
         (status = 200, description = "Revoked (or nothing to revoke)", body = Empty),
         (status = 400, description = "No token parameter", body = OAuthError),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn revoke() {}
@@ -235,7 +235,7 @@ pub fn revoke() {}
         (status = 400, description = "No token parameter", body = OAuthError),
         (status = 401, description = "Unknown client or wrong secret", body = OAuthError, headers(("WWW-Authenticate" = String))),
         (status = 429, description = "Throttled: a client check not made before, from an address that used up its login rate", body = Detail, headers(("Retry-After" = String))),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn introspect() {}
@@ -250,7 +250,7 @@ pub fn introspect() {}
     responses(
         (status = 200, description = "The user", body = Me),
         (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn me() {}
@@ -273,9 +273,9 @@ pub fn me() {}
         (status = 400, description = "Field errors, as the admin API gives them", body = BadRequest),
         (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn update_me() {}
@@ -298,9 +298,9 @@ pub fn update_me() {}
         (status = 400, description = "Field errors, as the admin API gives them", body = BadRequest),
         (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn replace_me() {}
@@ -310,7 +310,7 @@ pub fn replace_me() {}
     path = "/api/me/password/",
     tag = "users",
     summary = "Change the authenticated user's password; every other session ends",
-    description = "Django's PasswordChangeForm: a wrong old password counts as a failed login of the user's (the login throttle). On success every session of the user is revoked and their refresh tokens blacklisted; the answer is a fresh pair for this device (with auth_cookie set, also as cookies).",
+    description = "Django's PasswordChangeForm: a wrong old password counts as a failed login of the user's (the login throttle). On success every other session of the user is revoked and their refresh tokens blacklisted; the answer is a fresh pair that continues the calling token's session (the same `sid`; its earlier tokens are blacklisted), with auth_cookie set also as cookies.",
     request_body(content(
         (PasswordChangeRequest = "application/json"),
         (PasswordChangeRequest = "application/x-www-form-urlencoded"),
@@ -322,10 +322,10 @@ pub fn replace_me() {}
         (status = 400, description = "Missing fields, the old password entered incorrectly, or Django's password validators under new_password", body = BadRequest),
         (status = 401, description = "No credentials, a malformed header, a token no class accepts, an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 403, description = "An impersonation token; or, authenticated by the access cookie, no valid X-CSRFToken", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn change_password() {}
@@ -345,7 +345,7 @@ pub fn change_password() {}
         (status = 200, description = "A page of sessions, the most recently used first", body = SessionPage),
         (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 404, description = "Invalid page.", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn my_sessions() {}
@@ -361,7 +361,7 @@ pub fn my_sessions() {}
         (status = 200, description = "The session", body = SessionBody),
         (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 404, description = "No active session of the user's with this id", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn my_session() {}
@@ -378,7 +378,7 @@ pub fn my_session() {}
         (status = 204, description = "Revoked"),
         (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 404, description = "No active session of the user's with this id", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn revoke_my_session() {}
@@ -393,7 +393,7 @@ pub fn revoke_my_session() {}
     responses(
         (status = 200, description = "How many sessions were revoked", body = RevokedSessions),
         (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn revoke_my_other_sessions() {}
@@ -412,7 +412,7 @@ pub fn revoke_my_other_sessions() {}
         (status = 200, description = "A page of events", body = EventPage),
         (status = 401, description = "No credentials, or a token no class accepts, or an unknown or inactive user", body = TokenNotValid, headers(("WWW-Authenticate" = String))),
         (status = 404, description = "Invalid page.", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 503, response = Unavailable),
     )
 )]
 pub fn my_events() {}
@@ -481,9 +481,9 @@ pub mod drf_jwt {
         (status = 201, description = "The token and its iat", body = DrfJwtIssued),
         (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
         (status = 400, description = "Unable to log in with provided credentials, missing or invalid fields, or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
         (status = 429, description = "Throttled: too many logins from this address, or the username is locked", body = Detail, headers(("Retry-After" = String))),
     )
 )]
@@ -504,9 +504,9 @@ pub mod drf_jwt {
         (status = 201, description = "The new token and its iat", body = DrfJwtIssued),
         (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
         (status = 400, description = "The token is expired, invalid, blacklisted or past its refresh limit, its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
     pub fn refresh() {}
@@ -526,9 +526,9 @@ pub mod drf_jwt {
         (status = 201, description = "Valid: the token and its iat", body = DrfJwtVerified),
         (status = 403, description = "CSRF Failed: with auth_cookie set, the request comes from an origin that is neither jwtd's own nor one of cors_allowed_origins", body = Detail),
         (status = 400, description = "The token is expired, invalid or blacklisted, or its user cannot log in; missing or invalid fields; or a body that could not be parsed", body = BadRequest),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     )
 )]
     pub fn verify() {}
@@ -549,9 +549,9 @@ pub mod drf_jwt {
         (status = 400, description = "The token to blacklist is not valid or its user cannot log in; invalid fields; or a body that could not be parsed", body = DrfJwtLogoutBadRequest),
         (status = 401, description = "No token, or the caller's token is not valid", body = Detail, headers(("WWW-Authenticate" = String))),
         (status = 403, description = "The caller's token is blacklisted; or, authenticated by the auth cookie, no valid X-CSRFToken was sent", body = Detail),
-        (status = 413, description = "The body is larger than max_body_size", body = Detail),
-        (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-        (status = 503, description = "The database is unavailable", body = Detail),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
     ),
     security(("drf_jwt" = []))
 )]
@@ -583,7 +583,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not use the admin API", body = Detail),
             (status = 404, description = "Invalid page.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn list_users() {}
@@ -600,9 +600,9 @@ pub mod admin {
             (status = 400, description = "Field errors (password errors under password)", body = BadRequest),
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not create this user", body = Detail),
-            (status = 413, description = "The body is larger than max_body_size", body = Detail),
-            (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 413, response = TooLarge),
+            (status = 415, response = UnsupportedMediaType),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn create_user() {}
@@ -619,7 +619,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not use the admin API", body = Detail),
             (status = 404, description = "No User matches the given query.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn get_user() {}
@@ -638,9 +638,9 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not change this user", body = Detail),
             (status = 404, description = "No User matches the given query.", body = Detail),
-            (status = 413, description = "The body is larger than max_body_size", body = Detail),
-            (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 413, response = TooLarge),
+            (status = 415, response = UnsupportedMediaType),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn update_user() {}
@@ -657,7 +657,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not delete this user", body = Detail),
             (status = 404, description = "No User matches the given query.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn delete_user() {}
@@ -676,7 +676,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not change this user", body = Detail),
             (status = 404, description = "No User matches the given query.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn set_password() {}
@@ -693,7 +693,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not change this user", body = Detail),
             (status = 404, description = "No User matches the given query.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn set_unusable_password() {}
@@ -715,7 +715,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not use the admin API", body = Detail),
             (status = 404, description = "No User matches the given query., or Invalid page.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn user_sessions() {}
@@ -732,7 +732,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not change this user", body = Detail),
             (status = 404, description = "No User matches the given query.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn revoke_user_sessions() {}
@@ -749,7 +749,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not use the admin API", body = Detail),
             (status = 404, description = "No active session with this id", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn get_session() {}
@@ -766,7 +766,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not change the session's user", body = Detail),
             (status = 404, description = "No active session with this id", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn revoke_session() {}
@@ -791,7 +791,7 @@ pub mod admin {
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not use the admin API", body = Detail),
             (status = 404, description = "Invalid page.", body = Detail),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn events() {}
@@ -806,10 +806,10 @@ pub mod admin {
         responses(
             (status = 201, description = "The user", body = UserDetail),
             (status = 400, description = "Field errors (password errors under password)", body = BadRequest),
-            (status = 413, description = "The body is larger than max_body_size", body = Detail),
-            (status = 415, description = "A media type other than JSON, form or multipart", body = Detail),
+            (status = 413, response = TooLarge),
+            (status = 415, response = UnsupportedMediaType),
             (status = 429, description = "Throttled: too many requests from this address", body = Detail, headers(("Retry-After" = String))),
-            (status = 503, description = "The database is unavailable", body = Detail),
+            (status = 503, response = Unavailable),
         )
     )]
     pub fn register() {}

@@ -25,6 +25,9 @@ const POST: &str = "POST";
 const GET: &str = "GET, HEAD";
 /// A console page with its form.
 const FORM: &str = "GET, POST, HEAD";
+/// DRF's views: OPTIONS too.
+const GET_VIEW: &str = "GET, HEAD, OPTIONS";
+const INSTANCE: &str = "GET, DELETE, HEAD, OPTIONS";
 
 /// A route's label (its path with the trailing slash) and `Allow` header, by the resource
 /// name `routes()` gives it: the path with or without the slash. A `match`, not a table
@@ -43,10 +46,10 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api/token/revoke" => ("/api/token/revoke/", POST),
         "/api/token/introspect" => ("/api/token/introspect/", POST),
         "/api/me" => ("/api/me/", "GET, PUT, PATCH, HEAD, OPTIONS"),
-        "/api/me/sessions" => ("/api/me/sessions/", GET),
-        "/api/me/sessions/revoke-others" => ("/api/me/sessions/revoke-others/", POST),
-        "/api/me/sessions/{id}" => ("/api/me/sessions/{id}/", "GET, DELETE, HEAD"),
-        "/api/me/events" => ("/api/me/events/", GET),
+        "/api/me/sessions" => ("/api/me/sessions/", GET_VIEW),
+        "/api/me/sessions/revoke-others" => ("/api/me/sessions/revoke-others/", TOKEN_VIEW),
+        "/api/me/sessions/{id}" => ("/api/me/sessions/{id}/", INSTANCE),
+        "/api/me/events" => ("/api/me/events/", GET_VIEW),
         "/api/schema" => ("/api/schema/", GET),
         "/.well-known/jwks.json" => ("/.well-known/jwks.json", GET),
         "/.well-known/openid-configuration" => ("/.well-known/openid-configuration", GET),
@@ -58,17 +61,17 @@ pub fn route(name: &str) -> Option<(&'static str, &'static str)> {
         "/api-token-refresh" => ("/api-token-refresh/", TOKEN_VIEW),
         "/api-token-verify" => ("/api-token-verify/", TOKEN_VIEW),
         "/auth/logout" => ("/auth/logout/", TOKEN_VIEW),
-        "/api/admin/users" => ("/api/admin/users/", "GET, POST, HEAD"),
-        "/api/admin/users/{id}" => ("/api/admin/users/{id}/", "GET, PATCH, DELETE, HEAD"),
-        "/api/admin/users/{id}/password" => ("/api/admin/users/{id}/password/", POST),
+        "/api/admin/users" => ("/api/admin/users/", "GET, POST, HEAD, OPTIONS"),
+        "/api/admin/users/{id}" => ("/api/admin/users/{id}/", "GET, PATCH, DELETE, HEAD, OPTIONS"),
+        "/api/admin/users/{id}/password" => ("/api/admin/users/{id}/password/", TOKEN_VIEW),
         "/api/admin/users/{id}/set-unusable-password" => {
-            ("/api/admin/users/{id}/set-unusable-password/", POST)
+            ("/api/admin/users/{id}/set-unusable-password/", TOKEN_VIEW)
         }
-        "/api/admin/users/{id}/sessions" => ("/api/admin/users/{id}/sessions/", "GET, DELETE, HEAD"),
-        "/api/admin/sessions/{id}" => ("/api/admin/sessions/{id}/", "GET, DELETE, HEAD"),
-        "/api/admin/events" => ("/api/admin/events/", GET),
-        "/api/register" => ("/api/register/", POST),
-        "/api/me/password" => ("/api/me/password/", POST),
+        "/api/admin/users/{id}/sessions" => ("/api/admin/users/{id}/sessions/", INSTANCE),
+        "/api/admin/sessions/{id}" => ("/api/admin/sessions/{id}/", INSTANCE),
+        "/api/admin/events" => ("/api/admin/events/", GET_VIEW),
+        "/api/register" => ("/api/register/", TOKEN_VIEW),
+        "/api/me/password" => ("/api/me/password/", TOKEN_VIEW),
         // The operator console (`http/console`).
         "/admin" => ("/admin/", GET),
         "/admin/login" => ("/admin/login/", FORM),

@@ -11,6 +11,7 @@ use super::cookies;
 use super::me::{authenticated, user_body};
 use crate::accounts::{self, FieldMessages, UserFields};
 use crate::http::drf::fields::{FieldErrors, expect_dict, optional_char_field};
+use crate::http::drf::metadata;
 use crate::http::drf::parsers::Data;
 use crate::http::ops::metrics::Issued;
 use crate::http::schema::TokenPair;
@@ -85,12 +86,22 @@ fn to_messages(errors: FieldErrors) -> FieldMessages {
 /// address's rate, then the username's lock), so that this endpoint guesses no faster than
 /// `/api/token/`.
 pub async fn password(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    if req.method() == Method::OPTIONS {
+        // DRF's metadata, after authentication; no POST action for an impersonation token.
+        return match authenticated(&http, &req).await {
+            Err(e) => e.response(&http),
+            Ok((_, token)) => {
+                metadata::describe(&metadata::MY_PASSWORD, token.get(IMPERSONATOR_CLAIM).is_none())
+            }
+        };
+    }
     let result = async {
         let (user, token) = authenticated(&http, &req).await?;
+        let impersonated = token.get(IMPERSONATOR_CLAIM).is_some();
         if req.method() != Method::POST {
             return Err(ApiError::MethodNotAllowed(req.method().to_string()));
         }
-        accounts::me::check_write(token.get(IMPERSONATOR_CLAIM).is_some())?;
+        accounts::me::check_write(impersonated)?;
         let store = &http.app.store;
         let ip = http.throttle.client_address(&req);
         if let Some(ip) = ip {
@@ -130,7 +141,8 @@ pub async fn password(http: Http, req: HttpRequest, body: web::Payload) -> HttpR
             accounts::me::new_password_errors(&http.app, &user, &new),
         );
         errors.into_result()?;
-        let pair = accounts::me::change_password(&http.app, &user, &new).await?;
+        let sid = crate::tokens::serializers::session_of(&token);
+        let pair = accounts::me::change_password(&http.app, &user, &new, sid).await?;
         Ok(TokenPair {
             refresh: Some(pair.refresh),
             access: Some(pair.access),

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::accounts::{self, Caller, FieldMessages, PasswordChange, UserFields};
 use crate::http::drf::fields::{FieldErrors, boolean_field, expect_dict, optional_char_field, parse_boolean};
+use crate::http::drf::metadata;
 use crate::http::drf::pagination::{self, PageAsked};
 use crate::http::drf::parsers::Data;
 use crate::http::schema::{UserDetail, UserPage};
@@ -75,11 +76,21 @@ fn respond_no_content(http: &HttpState, result: Result<(), ApiError>) -> HttpRes
     }
 }
 
-/// DRF authenticates before it looks at the method: 401 first, then 405.
-pub(super) async fn other_method(http: &HttpState, req: &HttpRequest) -> HttpResponse {
-    match caller(http, req).await {
-        Err(e) => e.response(http),
-        Ok(_) => ApiError::MethodNotAllowed(req.method().to_string()).response(http),
+/// DRF authenticates before it looks at the method: 401 first, then OPTIONS answers with
+/// `view`'s metadata (after the permission check, as DRF's `initial()` makes it; the POST
+/// action shown only to a caller who may write) and the rest with 405.
+pub(super) async fn other_method(http: &HttpState, req: &HttpRequest, view: &metadata::View) -> HttpResponse {
+    let caller = match caller(http, req).await {
+        Err(e) => return e.response(http),
+        Ok(caller) => caller,
+    };
+    if req.method() != Method::OPTIONS {
+        return ApiError::MethodNotAllowed(req.method().to_string()).response(http);
+    }
+    let check = |write| accounts::permissions::check_access(&http.app, &caller, write);
+    match check(false) {
+        Err(e) => ApiError::from(e).response(http),
+        Ok(()) => metadata::describe(view, check(true).is_ok()),
     }
 }
 
@@ -232,7 +243,7 @@ pub async fn users(http: Http, req: HttpRequest, body: web::Payload) -> HttpResp
             };
             respond_with(&http, StatusCode::CREATED, result.await)
         }
-        _ => other_method(&http, &req).await,
+        _ => other_method(&http, &req, &metadata::ADMIN_USERS).await,
     }
 }
 
@@ -271,14 +282,14 @@ pub async fn user(http: Http, req: HttpRequest, body: web::Payload) -> HttpRespo
             };
             respond_no_content(&http, result.await)
         }
-        _ => other_method(&http, &req).await,
+        _ => other_method(&http, &req, &metadata::ADMIN_USER).await,
     }
 }
 
 /// `POST /api/admin/users/{id}/password/`
 pub async fn password(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
     if req.method() != Method::POST {
-        return other_method(&http, &req).await;
+        return other_method(&http, &req, &metadata::ADMIN_PASSWORD).await;
     }
     let result = async {
         let caller = caller(&http, &req).await?;
@@ -307,7 +318,7 @@ pub async fn password(http: Http, req: HttpRequest, body: web::Payload) -> HttpR
 /// `POST /api/admin/users/{id}/set-unusable-password/`
 pub async fn unusable_password(http: Http, req: HttpRequest) -> HttpResponse {
     if req.method() != Method::POST {
-        return other_method(&http, &req).await;
+        return other_method(&http, &req, &metadata::ADMIN_UNUSABLE_PASSWORD).await;
     }
     let result = async {
         let caller = caller(&http, &req).await?;

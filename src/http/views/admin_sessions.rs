@@ -12,6 +12,7 @@ use super::admin::{caller, other_method, user_id};
 use super::sessions::{paginated, session_body};
 use crate::accounts;
 use crate::http::drf::fields::FieldErrors;
+use crate::http::drf::metadata;
 use crate::http::drf::pagination as page;
 use crate::http::schema::{EventBody, EventPage, SessionPage};
 use crate::http::{ApiError, HttpState};
@@ -60,7 +61,7 @@ pub async fn of_user(http: Http, req: HttpRequest) -> HttpResponse {
             };
             no_content(&http, result.await)
         }
-        _ => other_method(&http, &req).await,
+        _ => other_method(&http, &req, &metadata::ADMIN_USER_SESSIONS).await,
     }
 }
 
@@ -77,7 +78,7 @@ pub async fn one(http: Http, req: HttpRequest, id: web::Path<String>) -> HttpRes
         return http.respond(result.await);
     }
     if req.method() != Method::DELETE {
-        return other_method(&http, &req).await;
+        return other_method(&http, &req, &metadata::ADMIN_SESSION).await;
     }
     let result = async {
         let caller = caller(&http, &req).await?;
@@ -143,7 +144,7 @@ pub(crate) fn event_filter(query: &[(String, String)]) -> Result<EventFilter, Ap
 /// (at or after) and `until` (before) filter them.
 pub async fn events(http: Http, req: HttpRequest) -> HttpResponse {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return other_method(&http, &req).await;
+        return other_method(&http, &req, &metadata::ADMIN_EVENTS).await;
     }
     let result = async {
         let caller = caller(&http, &req).await?;

@@ -6,6 +6,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::me::{authenticated, drf_datetime};
+use crate::http::drf::metadata;
 use crate::http::drf::pagination::{self as page, PageAsked};
 use crate::http::schema::{EventBody, EventPage, RevokedSessions, SessionBody, SessionPage};
 use crate::http::{ApiError, HttpState};
@@ -106,10 +107,15 @@ pub(super) fn session_body(s: Session, current: Option<&str>) -> SessionBody {
     }
 }
 
-/// Methods other than the view's: authentication first, as DRF's `initial()`; then 405.
-async fn refused_method(http: &HttpState, req: &HttpRequest) -> HttpResponse {
+/// Methods other than the view's: authentication first, as DRF's `initial()`; then OPTIONS
+/// answers with `view`'s metadata and the rest with 405.
+async fn refused_method(http: &HttpState, req: &HttpRequest, view: &metadata::View) -> HttpResponse {
     match authenticated(http, req).await {
         Err(e) => e.response(http),
+        // An impersonation token may not write: no POST action for it.
+        Ok((_, token)) if req.method() == Method::OPTIONS => {
+            metadata::describe(view, token.get(IMPERSONATOR_CLAIM).is_none())
+        }
         Ok(_) => ApiError::MethodNotAllowed(req.method().to_string()).response(http),
     }
 }
@@ -117,7 +123,7 @@ async fn refused_method(http: &HttpState, req: &HttpRequest) -> HttpResponse {
 /// `GET /api/me/sessions/`: the user's active sessions, the most recently used first.
 pub async fn list(http: Http, req: HttpRequest) -> HttpResponse {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return refused_method(&http, &req).await;
+        return refused_method(&http, &req, &metadata::MY_SESSIONS).await;
     }
     let result = async {
         let (user, token) = authenticated(&http, &req).await?;
@@ -178,7 +184,7 @@ pub async fn one(http: Http, req: HttpRequest, id: web::Path<String>) -> HttpRes
                 Err(e) => e.response(&http),
             }
         }
-        _ => refused_method(&http, &req).await,
+        _ => refused_method(&http, &req, &metadata::MY_SESSION).await,
     }
 }
 
@@ -217,7 +223,7 @@ async fn revoke_one(
 /// (issued before sessions were recorded) belongs to none: every session is revoked.
 pub async fn revoke_others(http: Http, req: HttpRequest) -> HttpResponse {
     if *req.method() != Method::POST {
-        return refused_method(&http, &req).await;
+        return refused_method(&http, &req, &metadata::REVOKE_OTHERS).await;
     }
     let result = async {
         let (user, token) = authenticated(&http, &req).await?;
@@ -254,7 +260,7 @@ pub async fn revoke_others(http: Http, req: HttpRequest) -> HttpResponse {
 /// `GET /api/me/events/`: the user's own security events, newest first.
 pub async fn events(http: Http, req: HttpRequest) -> HttpResponse {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return refused_method(&http, &req).await;
+        return refused_method(&http, &req, &metadata::MY_EVENTS).await;
     }
     let result = async {
         let (user, _) = authenticated(&http, &req).await?;
