@@ -128,6 +128,7 @@ both_databases!(
     deleting_a_user_blacklists_their_tokens_in_one_transaction,
     a_password_change_revokes_every_other_session,
     audited_twins_write_their_events_with_the_change,
+    one_imported_hash_of_each_kind_is_read_off_an_index,
 );
 
 fn t0() -> OffsetDateTime {
@@ -495,9 +496,13 @@ async fn events_are_filtered_paged_and_pruned(t: &TestDb) {
     assert_eq!(db.events(&both, page(0, 10)).await.unwrap().1, 1);
 
     // Pruned in batches smaller than the backlog.
-    assert_eq!(db.prune_events(base + Duration::hours(7)).await.unwrap(), 7);
+    let pruned = db.prune_events(base + Duration::hours(7), 3).await.unwrap();
+    assert_eq!((pruned.rows, pruned.batches), (7, 3));
     assert_eq!(db.events(&all, page(0, 100)).await.unwrap().1, 4);
-    assert_eq!(db.prune_events(base + Duration::hours(7)).await.unwrap(), 0);
+    assert_eq!(
+        db.prune_events(base + Duration::hours(7), 3).await.unwrap().rows,
+        0
+    );
     for kind in EventType::ALL {
         assert_eq!(EventType::parse(kind.as_str()), Some(kind));
     }
@@ -1032,4 +1037,39 @@ async fn upgrading_makes_live_logins_sessions_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrading_makes_live_logins_sessions_postgres() {
     upgrading_makes_live_logins_sessions(true).await
+}
+
+/// Start-up times one stored hash of each imported kind (algorithm and cost): read one kind
+/// at a time off `users_legacy_hash_kind`, never by reading every user.
+async fn one_imported_hash_of_each_kind_is_read_off_an_index(t: &TestDb) {
+    let db = &t.db;
+    for (name, password) in [
+        ("a", "pbkdf2_sha256$870000$saltA$hashA"),
+        ("b", "pbkdf2_sha256$870000$saltB$hashB"),
+        ("c", "pbkdf2_sha256$600000$saltC$hashC"),
+        ("d", "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv"),
+        ("e", "$argon2id$v=19$m=19456,t=2,p=1$jwtd-own"),
+        ("f", "!unusable"),
+        ("g", ""),
+    ] {
+        let mut u = user(name);
+        u.password = password.into();
+        db.create_user(&u).await.unwrap();
+    }
+    let mut kinds: Vec<String> = db
+        .legacy_password_hashes()
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.chars().take(24).collect())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "bcrypt_sha256$$2b$12$abc",
+            "pbkdf2_sha256$600000$sal",
+            "pbkdf2_sha256$870000$sal",
+        ]
+    );
 }

@@ -127,11 +127,92 @@ const BLACKLISTING: &str = "SELECT b.blacklisted_at, b.reason, COALESCE(o.family
 const BLACKLIST_USER: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
      SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
      ON CONFLICT (token_id) DO NOTHING";
-const FLUSH_EXPIRED: &str = "DELETE FROM outstanding_tokens WHERE expires_at < $1";
-/// A family whose tokens have all expired can neither be rotated nor retried any more.
-const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families WHERE NOT EXISTS \
-     (SELECT 1 FROM outstanding_tokens o WHERE o.family = token_families.family) \
-     AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = token_families.family)";
+/// One batch of the flush: the `$2` outstanding tokens that expired first before `$1`,
+/// read off `outstanding_tokens_expires_at`. Their blacklist rows would go by the foreign
+/// key's cascade; they are deleted by name so that the flush can say how many.
+macro_rules! expired_batch {
+    () => {
+        "SELECT id FROM outstanding_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2"
+    };
+}
+/// SQLite: two statements in one `BEGIN IMMEDIATE` transaction, which no other writer
+/// enters, so both see the same batch.
+const FLUSH_BLACKLIST_BATCH: &str = concat!(
+    "DELETE FROM blacklisted_tokens WHERE token_id IN (",
+    expired_batch!(),
+    ")"
+);
+const FLUSH_TOKEN_BATCH: &str = concat!(
+    "DELETE FROM outstanding_tokens WHERE id IN (",
+    expired_batch!(),
+    ")"
+);
+/// Postgres: one statement, so that both deletes work on one batch whatever commits
+/// meanwhile; yields the tokens and the blacklist rows deleted. The batch is handed to the
+/// deletes as an array, which they look up by index (`= ANY`) rather than by joining.
+const FLUSH_BATCH_PG: &str = concat!(
+    "WITH batch AS (SELECT ARRAY(",
+    expired_batch!(),
+    ") AS ids), bl AS (DELETE FROM blacklisted_tokens WHERE token_id = ANY ((SELECT ids FROM batch)::bigint[]) RETURNING 1), \
+     tok AS (DELETE FROM outstanding_tokens WHERE id = ANY ((SELECT ids FROM batch)::bigint[]) RETURNING 1) \
+     SELECT (SELECT count(*) FROM tok), (SELECT count(*) FROM bl)"
+);
+
+/// What a batched delete did: the rows it deleted and in how many transactions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batched {
+    pub rows: u64,
+    pub batches: u64,
+}
+
+impl Batched {
+    pub(super) fn add(&mut self, rows: u64) {
+        self.rows += rows;
+        self.batches += 1;
+    }
+}
+
+impl Database {
+    /// Runs `sql` — a delete of at most `$2` rows that `$1` selects — one statement per
+    /// batch of `batch` rows, until one deletes fewer.
+    pub(super) async fn delete_in_batches<T>(
+        &self,
+        sql: &'static str,
+        bound: T,
+        batch: u64,
+    ) -> Result<Batched>
+    where
+        T: Copy + Send + Sync,
+        T: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        let limit = batch.max(1) as i64;
+        let mut deleted = Batched::default();
+        loop {
+            let done = on_pool!(self, write, |db| {
+                sqlx::query(sql)
+                    .bind(bound)
+                    .bind(limit)
+                    .execute(db)
+                    .await?
+                    .rows_affected()
+            });
+            let rows = self.wrote(done.await)?;
+            deleted.add(rows);
+            if rows < limit as u64 {
+                return Ok(deleted);
+            }
+        }
+    }
+}
+
+/// What flushing the expired outstanding tokens deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlushedTokens {
+    pub tokens: Batched,
+    /// Blacklist rows of those tokens.
+    pub blacklisted: u64,
+}
 
 impl Database {
     /// Records a token as outstanding; for a jti already recorded (a refreshed sliding
@@ -285,15 +366,53 @@ impl Database {
     }
 
     /// Deletes outstanding tokens that expired before `now`, with their blacklist rows
-    /// (Simple JWT's `flushexpiredtokens`), and the families left without tokens; returns
-    /// how many tokens.
-    pub async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
-        let done = on_pool!(self, write, |db| {
-            let done = sqlx::query(FLUSH_EXPIRED).bind(now).execute(db).await?;
-            sqlx::query(FORGET_EMPTY_FAMILIES).execute(db).await?;
-            done.rows_affected()
-        });
-        self.wrote(done.await)
+    /// (Simple JWT's `flushexpiredtokens`), `batch` tokens per transaction, so that none
+    /// holds the write lock (SQLite) or its row locks (Postgres) for long whatever the
+    /// backlog. The sessions they leave ended go by `flush_ended_sessions`.
+    pub async fn flush_expired(&self, now: OffsetDateTime, batch: u64) -> Result<FlushedTokens> {
+        let limit = batch.max(1) as i64;
+        let mut flushed = FlushedTokens::default();
+        loop {
+            let done = self.bounded(async {
+                match &self.pool {
+                    Pool::Sqlite { writer, .. } => {
+                        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                        let blacklisted = sqlx::query(FLUSH_BLACKLIST_BATCH)
+                            .bind(now)
+                            .bind(limit)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        let tokens = sqlx::query(FLUSH_TOKEN_BATCH)
+                            .bind(now)
+                            .bind(limit)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        tx.commit().await?;
+                        Ok((tokens, blacklisted))
+                    }
+                    Pool::Postgres(pool) => {
+                        let (tokens, blacklisted): (i64, i64) = sqlx::query_as(FLUSH_BATCH_PG)
+                            .bind(now)
+                            .bind(limit)
+                            .fetch_one(pool)
+                            .await?;
+                        Ok((tokens as u64, blacklisted as u64))
+                    }
+                }
+            });
+            let (tokens, blacklisted) = self.wrote(done.await)?;
+            flushed.tokens.add(tokens);
+            flushed.blacklisted += blacklisted;
+            if tokens < limit as u64 {
+                break;
+            }
+        }
+        if flushed.tokens.rows > 0 {
+            self.forget_tokens();
+        }
+        Ok(flushed)
     }
 
     /// `blacklist` with `events` (`logout`, `token_blacklisted`), in one transaction;
