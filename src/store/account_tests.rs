@@ -129,6 +129,7 @@ both_databases!(
     a_password_change_revokes_every_other_session,
     audited_twins_write_their_events_with_the_change,
     one_imported_hash_of_each_kind_is_read_off_an_index,
+    an_import_larger_than_a_batch_moves_names_across_batches,
 );
 
 fn t0() -> OffsetDateTime {
@@ -1072,4 +1073,83 @@ async fn one_imported_hash_of_each_kind_is_read_off_an_index(t: &TestDb) {
             "pbkdf2_sha256$870000$sal",
         ]
     );
+}
+
+fn imported(position: usize, id: i64, username: &str) -> ImportedUser {
+    ImportedUser {
+        position,
+        id,
+        fields: NewUser {
+            username: username.into(),
+            password: "!x".into(),
+            is_active: true,
+            ..NewUser::default()
+        },
+        last_login: None,
+        date_joined: Some(t0()),
+    }
+}
+
+/// An import is planned and written a batch at a time, yet as the whole file at once: a name
+/// that a record of the first batch takes from a user the file renames in the third is
+/// given up in time, and counts as changing hands; a conflict in the last batch leaves
+/// nothing written by the first ones.
+async fn an_import_larger_than_a_batch_moves_names_across_batches(t: &TestDb) {
+    let db = &t.db;
+    let n = 2 * IMPORT_BATCH + 100;
+    let users: Vec<ImportedUser> = (1..=n).map(|i| imported(i, i as i64, &format!("u{i}"))).collect();
+    let report = db.import_users(&users, ImportOptions::default()).await.unwrap();
+    assert_eq!((report.counts.created, report.written), (n, true));
+    assert!(report.created.is_empty(), "users one by one only for a dry run");
+
+    let late = n - 50;
+    let mut moved = users.clone();
+    moved[4].fields.username = format!("u{late}");
+    moved[late - 1].fields.username = "renamed".into();
+    let dry = ImportOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let plan = db.import_users(&moved, dry).await.unwrap();
+    let changed: Vec<i64> = plan
+        .updated
+        .iter()
+        .filter(|p| p.changes_hands)
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(changed, [5, late as i64]);
+    let report = db.import_users(&moved, ImportOptions::default()).await.unwrap();
+    assert_eq!(
+        report.counts,
+        ImportCounts {
+            created: 0,
+            updated: 2,
+            unchanged: n - 2,
+            changed_hands: 2,
+        }
+    );
+    assert_eq!(
+        db.user_by_id(5).await.unwrap().unwrap().username,
+        format!("u{late}")
+    );
+    assert_eq!(
+        db.user_by_id(late as i64).await.unwrap().unwrap().username,
+        "renamed"
+    );
+
+    // The last record takes the name of a user the file leaves alone: refused, and the
+    // first batches, written meanwhile, are rolled back.
+    let local = db.create_user(&user("local")).await.unwrap();
+    let mut refused = moved.clone();
+    refused[0].fields.email = "changed@example.test".into();
+    refused[n - 1].fields.username = "local".into();
+    let report = db.import_users(&refused, ImportOptions::default()).await.unwrap();
+    assert!(!report.written);
+    assert_eq!(report.conflicts.len(), 1, "{:?}", report.conflicts);
+    assert!(
+        report.conflicts[0]
+            .message
+            .contains(&format!("with id {}", local.id))
+    );
+    assert_eq!(db.user_by_id(1).await.unwrap().unwrap().email, "");
 }

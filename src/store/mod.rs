@@ -128,7 +128,9 @@ pub use accounts::{Expected, Guarded, UserChanges, UserUpdate};
 pub use audit::{Event, EventFilter, EventType, NewEvent};
 pub use error::{Result, StoreError};
 pub use families::Rotation;
-pub use import::{Conflict, ImportOptions, ImportReport, ImportedUser, Planned};
+pub use import::{
+    Conflict, IMPORT_BATCH, Import, ImportCounts, ImportOptions, ImportReport, ImportedUser, Planned,
+};
 pub use lease::HOUSEKEEPING_LOCK;
 use pool::Pool;
 pub use redis::RedisCounters;
