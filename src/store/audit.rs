@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Batched, Database, Page, Pool, Result};
+use super::{Batched, Database, Page, Result};
 
 /// What happened. The names are the API's and the CLI's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -270,16 +270,13 @@ impl Database {
     pub async fn prune_events(&self, before: OffsetDateTime, batch: u64) -> Result<Batched> {
         // On Postgres the batch is an array, looked up by the primary key (`IN` with a
         // subquery may be planned as a join that reads the whole table).
-        let sql = match &self.pool {
-            Pool::Sqlite { .. } => {
-                "DELETE FROM audit_events WHERE id IN \
-                 (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)"
-            }
-            Pool::Postgres(_) => {
-                "DELETE FROM audit_events WHERE id = ANY (ARRAY \
-                 (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2))"
-            }
-        };
-        self.delete_in_batches(sql, before, batch).await
+        const SQLITE: &str = "DELETE FROM audit_events WHERE id IN \
+             (SELECT id FROM audit_events WHERE at >= $3 AND at < $1 ORDER BY at LIMIT $2)";
+        const POSTGRES: &str = "WITH batch AS (SELECT id, at FROM audit_events \
+             WHERE at >= $3 AND at < $1 ORDER BY at LIMIT $2), \
+             gone AS (DELETE FROM audit_events WHERE id = ANY (ARRAY (SELECT id FROM batch)) RETURNING 1) \
+             SELECT (SELECT count(*) FROM gone), (SELECT max(at) FROM batch)";
+        self.delete_in_batches(SQLITE, POSTGRES, before, OffsetDateTime::UNIX_EPOCH, batch)
+            .await
     }
 }
