@@ -1,17 +1,19 @@
 //! `jwtd user import-django FILE`: users from `python manage.py dumpdata auth.user`, with
 //! their ids, fields and password hashes as Django stored them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use time::format_description::well_known::Iso8601;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::CliResult;
-use crate::store::{Database, ImportOptions, ImportReport, ImportedUser, NewUser, StoreError};
+use crate::store::{Database, IMPORT_BATCH, ImportOptions, ImportReport, ImportedUser, NewUser, StoreError};
 
-/// What a dumpdata file holds.
+/// What a dumpdata file holds (for tests: the whole file at once).
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct Dump {
     pub users: Vec<ImportedUser>,
@@ -19,24 +21,107 @@ pub struct Dump {
     pub others: BTreeMap<String, usize>,
 }
 
+/// Imports a dumpdata file without ever holding it whole: a first reading checks every
+/// record and learns which models are user models and every user's id and username (to
+/// refuse a pk or a username given twice, and to know which stored users the file
+/// changes); a second one imports the users `IMPORT_BATCH` at a time, in one transaction
+/// (`Database::begin_import`). Standard input is saved to a temporary file first, to be
+/// read twice.
 pub async fn run(file: &str, options: ImportOptions, store: &Database) -> CliResult {
-    let text = read(file)?;
-    let dump = parse(&text).map_err(|e| format!("cannot import {file}: {e}; nothing was imported"))?;
-    let report = store
-        .import_users(&dump.users, options)
+    let (path, spooled) = if file == "-" {
+        let path = spool_stdin()?;
+        (path.clone(), Some(path))
+    } else {
+        (PathBuf::from(file), None)
+    };
+    let result = import(file, &path, options, store).await;
+    if let Some(path) = spooled {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+async fn import(file: &str, path: &Path, options: ImportOptions, store: &Database) -> CliResult {
+    let nothing = |m: String| format!("cannot import {file}: {m}; nothing was imported");
+    let scanned = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || scan(&path))
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let scan = match scanned {
+        Ok(scan) => scan,
+        Err(Failure::Read(e)) => return Err(format!("cannot read {file}: {e}")),
+        Err(Failure::Invalid(m)) => return Err(nothing(m)),
+    };
+    let total = scan.users();
+    let others = scan.others();
+    let user_models = scan.user_models.clone();
+    let mut import = store
+        .begin_import(options, scan.into_ids())
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(m) => format!("cannot import {file}: {m}; nothing was imported"),
-            other => format!("cannot import {file}: {other}; nothing was imported"),
-        })?;
+        .map_err(|e| nothing(e.to_string()))?;
+    // The second reading hands batches over a short queue: memory holds a few batches.
+    let (send, mut batches) = tokio::sync::mpsc::channel::<Vec<ImportedUser>>(2);
+    let reader = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::with_capacity(IMPORT_BATCH);
+            let mut unverifiable = Unverifiable::default();
+            let read = each_record(&path, |record| {
+                if !user_models.contains(&record.model) {
+                    return Ok(());
+                }
+                let u = user(record.position, record.pk.as_ref(), &record.fields)
+                    .map_err(|m| format!("record {} ({}): {m}", record.position, record.model))?;
+                unverifiable.note(&u);
+                batch.push(u);
+                if batch.len() == IMPORT_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                    send.blocking_send(full)
+                        .map_err(|_| "the import stopped".to_string())?;
+                }
+                Ok(())
+            });
+            if read.is_ok() && !batch.is_empty() {
+                let _ = send.blocking_send(batch);
+            }
+            read.map(|()| unverifiable)
+        })
+    };
+    let mut failed = None;
+    while let Some(batch) = batches.recv().await {
+        if let Err(e) = import.batch(&batch).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    // Stops the reader if the import stopped first.
+    drop(batches);
+    let unverifiable = reader.await.map_err(|e| e.to_string())?;
+    if let Some(e) = failed {
+        return Err(match e {
+            StoreError::Conflict(m) => nothing(m),
+            other => nothing(other.to_string()),
+        });
+    }
+    let unverifiable = match unverifiable {
+        Ok(u) => u,
+        Err(Failure::Read(e)) => return Err(format!("cannot read {file}: {e}")),
+        Err(Failure::Invalid(m)) => return Err(nothing(m)),
+    };
+    let report = import.finish().await.map_err(|e| match e {
+        StoreError::Conflict(m) => nothing(m),
+        other => nothing(other.to_string()),
+    })?;
+    let counts = report.counts;
     if options.dry_run {
         print_plan(&report);
         println!(
-            "dry run: {} users: {} created, {} updated, {} skipped, {} conflicting; nothing was written",
-            dump.users.len(),
-            report.created.len(),
-            report.updated.len(),
-            report.unchanged.len(),
+            "dry run: {total} users: {} created, {} updated, {} skipped, {} conflicting; nothing was written",
+            counts.created,
+            counts.updated,
+            counts.unchanged,
             report.conflicts.len()
         );
         if !report.conflicts.is_empty() {
@@ -58,15 +143,12 @@ pub async fn run(file: &str, options: ImportOptions, store: &Database) -> CliRes
         ));
     }
     let mut line = format!(
-        "imported {} users: {} created, {} updated, {} skipped",
-        dump.users.len(),
-        report.created.len(),
-        report.updated.len(),
-        report.unchanged.len()
+        "imported {total} users: {} created, {} updated, {} skipped",
+        counts.created, counts.updated, counts.unchanged
     );
-    if !dump.others.is_empty() {
-        let n: usize = dump.others.values().sum();
-        let labels: Vec<&str> = dump.others.keys().map(String::as_str).collect();
+    if !others.is_empty() {
+        let n: usize = others.values().sum();
+        let labels: Vec<&str> = others.keys().map(String::as_str).collect();
         line += &format!(
             "; {n} record{} of other models skipped ({})",
             if n == 1 { "" } else { "s" },
@@ -81,7 +163,7 @@ pub async fn run(file: &str, options: ImportOptions, store: &Database) -> CliRes
         );
     }
     println!("{line}");
-    warn_unverifiable(&dump.users);
+    unverifiable.warn();
     Ok(())
 }
 
@@ -127,100 +209,337 @@ fn print_plan(report: &ImportReport) {
 }
 
 /// Users whose hash no login can ever match (MD5, crypt, a hasher of a third-party app)
-/// would be refused without a word: say so once, here. Unusable passwords (`!…`) are
-/// deliberate and not mentioned.
-fn warn_unverifiable(users: &[ImportedUser]) {
-    let stuck: Vec<String> = users
-        .iter()
-        .map(|u| &u.fields)
-        .filter(|u| !u.password.starts_with('!') && !crate::passwords::is_verifiable(&u.password))
-        .map(|u| {
+/// would be refused without a word: say so once, after the import. Unusable passwords
+/// (`!…`) are deliberate and not mentioned.
+#[derive(Default)]
+struct Unverifiable {
+    count: usize,
+    /// The first ten, with their scheme.
+    shown: Vec<String>,
+}
+
+impl Unverifiable {
+    fn note(&mut self, u: &ImportedUser) {
+        let u = &u.fields;
+        if u.password.starts_with('!') || crate::passwords::is_verifiable(&u.password) {
+            return;
+        }
+        self.count += 1;
+        if self.shown.len() < 10 {
             let scheme = u
                 .password
                 .split('$')
                 .next()
                 .filter(|s| !s.is_empty() && s.len() < 32);
-            format!("{} ({})", u.username, scheme.unwrap_or("unknown format"))
-        })
-        .collect();
-    if stuck.is_empty() {
-        return;
-    }
-    let shown = stuck.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-    let more = stuck.len().saturating_sub(10);
-    eprintln!(
-        "jwtd: warning: {} imported user(s) have a password hash jwtd cannot verify: {shown}{}; \
-         they cannot log in until jwtd user passwd sets a new password",
-        stuck.len(),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
+            self.shown
+                .push(format!("{} ({})", u.username, scheme.unwrap_or("unknown format")));
         }
-    );
-}
+    }
 
-fn read(file: &str) -> Result<String, String> {
-    let mut bytes = Vec::new();
-    let result = if file == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
-    } else {
-        std::fs::File::open(file).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
-    };
-    result.map_err(|e| format!("cannot read {file}: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| format!("cannot import {file}: not UTF-8 text ({e})"))
-}
-
-/// Takes a dumpdata file apart. Records of a user model (`auth.user`, or any model whose
-/// records carry `username` and `password`, as custom user models do) must be complete and
-/// well-formed; records of other models are counted and left alone.
-pub fn parse(text: &str) -> Result<Dump, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let Value::Array(records) = value else {
-        return Err("expected a JSON array of records, as `manage.py dumpdata` writes".into());
-    };
-    let mut shaped = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        let position = i + 1;
-        let at = |m: String| format!("record {position}: {m}");
-        let record = record
-            .as_object()
-            .ok_or_else(|| at("expected an object with model, pk and fields".into()))?;
-        let model = match record.get("model") {
-            Some(Value::String(m)) => m.to_lowercase(),
-            Some(_) => return Err(at("field model: expected a string such as \"auth.user\"".into())),
-            None => return Err(at("field model: missing".into())),
-        };
-        let fields = match record.get("fields") {
-            Some(Value::Object(f)) => f,
-            Some(_) => {
-                return Err(format!(
-                    "record {position} ({model}): field fields: expected an object"
-                ));
+    fn warn(&self) {
+        if self.count == 0 {
+            return;
+        }
+        let more = self.count - self.shown.len();
+        eprintln!(
+            "jwtd: warning: {} imported user(s) have a password hash jwtd cannot verify: {}{}; \
+             they cannot log in until jwtd user passwd sets a new password",
+            self.count,
+            self.shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
             }
-            None => return Err(format!("record {position} ({model}): field fields: missing")),
-        };
-        shaped.push((position, model, record.get("pk"), fields));
+        );
     }
-    // A custom user model is recognised by its records; once recognised, every record of it
-    // is a user, so that one missing its username is an error rather than quietly skipped.
-    let user_models: Vec<&str> = shaped
-        .iter()
-        .filter(|(_, model, _, fields)| {
-            model == "auth.user" || (fields.contains_key("username") && fields.contains_key("password"))
-        })
-        .map(|(_, model, _, _)| model.as_str())
-        .collect();
-    let mut dump = Dump::default();
-    for (position, model, pk, fields) in &shaped {
-        if user_models.contains(&model.as_str()) {
-            let user =
-                user(*position, *pk, fields).map_err(|m| format!("record {position} ({model}): {m}"))?;
-            dump.users.push(user);
-        } else {
-            *dump.others.entry(model.clone()).or_default() += 1;
+}
+
+/// Standard input, saved to a file of its own (0600) in the temporary directory.
+fn spool_stdin() -> Result<PathBuf, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = std::env::temp_dir().join(format!("jwtd-import-{}.json", uuid::Uuid::new_v4().simple()));
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("cannot save standard input to {}: {e}", path.display()))?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut out).map_err(|e| {
+        let _ = std::fs::remove_file(&path);
+        format!("cannot read -: {e}")
+    })?;
+    Ok(path)
+}
+
+/// Why a file cannot be imported.
+#[derive(Debug)]
+enum Failure {
+    /// It cannot be read.
+    Read(std::io::Error),
+    /// It is not a dumpdata file, or a record is malformed.
+    Invalid(String),
+}
+
+/// A record of a dumpdata file, shaped: its position (1-based), model (lower case), pk and
+/// fields.
+struct Record {
+    position: usize,
+    model: String,
+    pk: Option<Value>,
+    fields: Map<String, Value>,
+}
+
+/// Reads the records of a dumpdata file one at a time, in order, and hands each to `each`;
+/// stops at the first that is not shaped as a record, or that `each` refuses.
+fn each_record(path: &Path, each: impl FnMut(Record) -> Result<(), String>) -> Result<(), Failure> {
+    let file = std::fs::File::open(path).map_err(Failure::Read)?;
+    records_of(std::io::BufReader::with_capacity(1 << 20, file), each)
+}
+
+fn records_of(reader: impl Read, mut each: impl FnMut(Record) -> Result<(), String>) -> Result<(), Failure> {
+    use serde::de::{Deserializer as _, Error as _};
+
+    /// Hands each element of the array over as it is read: one record in memory at a time.
+    struct Records<'a, F> {
+        each: &'a mut F,
+        refused: &'a mut Option<String>,
+    }
+
+    impl<'de, F: FnMut(Record) -> Result<(), String>> serde::de::Visitor<'de> for Records<'_, F> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON array of records")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut position = 0;
+            while let Some(value) = seq.next_element::<Value>()? {
+                position += 1;
+                if let Err(m) = shape(position, value).and_then(|r| (self.each)(r)) {
+                    *self.refused = Some(m);
+                    return Err(A::Error::custom("refused"));
+                }
+            }
+            Ok(())
         }
     }
+
+    let mut refused = None;
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let read = de
+        .deserialize_seq(Records {
+            each: &mut each,
+            refused: &mut refused,
+        })
+        .and_then(|()| de.end());
+    if let Some(m) = refused {
+        return Err(Failure::Invalid(m));
+    }
+    match read {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_io() => Err(Failure::Read(e.into())),
+        Err(e) if e.is_data() => Err(Failure::Invalid(
+            "expected a JSON array of records, as `manage.py dumpdata` writes".into(),
+        )),
+        Err(e) => Err(Failure::Invalid(format!("not JSON: {e}"))),
+    }
+}
+
+fn shape(position: usize, record: Value) -> Result<Record, String> {
+    let at = |m: String| format!("record {position}: {m}");
+    let Value::Object(mut record) = record else {
+        return Err(at("expected an object with model, pk and fields".into()));
+    };
+    let model = match record.get("model") {
+        Some(Value::String(m)) => m.to_lowercase(),
+        Some(_) => return Err(at("field model: expected a string such as \"auth.user\"".into())),
+        None => return Err(at("field model: missing".into())),
+    };
+    let fields = match record.remove("fields") {
+        Some(Value::Object(f)) => f,
+        Some(_) => {
+            return Err(format!(
+                "record {position} ({model}): field fields: expected an object"
+            ));
+        }
+        None => return Err(format!("record {position} ({model}): field fields: missing")),
+    };
+    Ok(Record {
+        position,
+        model,
+        pk: record.remove("pk"),
+        fields,
+    })
+}
+
+/// What the first reading learns: which models are user models, every user's id and
+/// username (compactly: one string for all the names), the other models' records, and the
+/// first malformed user record.
+#[derive(Default)]
+struct Scan {
+    /// Models recognised as user models: `auth.user`, and any whose records carry
+    /// `username` and `password`, as custom user models do. Once recognised, every record
+    /// of it is a user, so that one missing its username is an error rather than quietly
+    /// skipped — including records that came before the one that told.
+    user_models: Vec<String>,
+    /// Per model not (yet) recognised: the first of its records without a username or a
+    /// password, and what is wrong with it as a user.
+    unrecognised: HashMap<String, (usize, String)>,
+    /// Records per model.
+    counts: BTreeMap<String, usize>,
+    /// The earliest malformed user record.
+    error: Option<(usize, String)>,
+    ids: Vec<i64>,
+    positions: Vec<u32>,
+    names: String,
+    name_ends: Vec<u32>,
+}
+
+impl Scan {
+    fn record(&mut self, r: Record) {
+        *self.counts.entry(r.model.clone()).or_default() += 1;
+        let is_user_model = |m: &str| m == "auth.user";
+        if !self.user_models.contains(&r.model) {
+            if is_user_model(&r.model)
+                || (r.fields.contains_key("username") && r.fields.contains_key("password"))
+            {
+                self.user_models.push(r.model.clone());
+                if let Some(earlier) = self.unrecognised.remove(&r.model) {
+                    self.fail(earlier);
+                }
+            } else {
+                if let Err(m) = user(r.position, r.pk.as_ref(), &r.fields) {
+                    let message = format!("record {} ({}): {m}", r.position, r.model);
+                    self.unrecognised.entry(r.model).or_insert((r.position, message));
+                }
+                return;
+            }
+        }
+        match user(r.position, r.pk.as_ref(), &r.fields) {
+            Ok(u) => {
+                self.ids.push(u.id);
+                self.positions.push(r.position as u32);
+                self.names.push_str(&u.fields.username);
+                self.name_ends.push(self.names.len() as u32);
+            }
+            Err(m) => self.fail((r.position, format!("record {} ({}): {m}", r.position, r.model))),
+        }
+    }
+
+    fn fail(&mut self, error: (usize, String)) {
+        if self.error.as_ref().is_none_or(|(at, _)| error.0 < *at) {
+            self.error = Some(error);
+        }
+    }
+
+    fn users(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn name(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.name_ends[i - 1] as usize };
+        &self.names[start..self.name_ends[i] as usize]
+    }
+
+    /// The first record (in the file's order) whose pk, or else whose username, an earlier
+    /// record has already.
+    fn repeated(&self) -> Option<String> {
+        let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+        let first_repeat = |order: &[u32], same: &dyn Fn(u32, u32) -> bool| {
+            let mut found: Option<(u32, u32)> = None;
+            for group in order.chunk_by(|a, b| same(*a, *b)) {
+                if let [first, second, ..] = group
+                    && found.is_none_or(|(_, at)| *second < at)
+                {
+                    found = Some((*first, *second));
+                }
+            }
+            found
+        };
+        // Stable sorts: within a group, the file's order.
+        order.sort_by_key(|&i| self.ids[i as usize]);
+        if let Some((first, again)) =
+            first_repeat(&order, &|a, b| self.ids[a as usize] == self.ids[b as usize])
+        {
+            let (first, again) = (first as usize, again as usize);
+            return Some(format!(
+                "record {}: pk {} is the pk of record {} too",
+                self.positions[again], self.ids[again], self.positions[first]
+            ));
+        }
+        order.sort_by(|&a, &b| self.name(a as usize).cmp(self.name(b as usize)).then(a.cmp(&b)));
+        let (first, again) = first_repeat(&order, &|a, b| self.name(a as usize) == self.name(b as usize))?;
+        let (first, again) = (first as usize, again as usize);
+        Some(format!(
+            "record {} (pk {}): field username: {:?} is already taken by record {} (pk {})",
+            self.positions[again],
+            self.ids[again],
+            self.name(again),
+            self.positions[first],
+            self.ids[first]
+        ))
+    }
+
+    fn others(&self) -> BTreeMap<String, usize> {
+        self.counts
+            .iter()
+            .filter(|(model, _)| !self.user_models.contains(model))
+            .map(|(model, n)| (model.clone(), *n))
+            .collect()
+    }
+
+    fn into_ids(self) -> Vec<i64> {
+        self.ids
+    }
+}
+
+/// The first reading: every record checked, the users' ids and usernames learnt.
+fn scan(path: &Path) -> Result<Scan, Failure> {
+    let mut scan = Scan::default();
+    each_record(path, |r| {
+        scan.record(r);
+        Ok(())
+    })?;
+    finish_scan(scan)
+}
+
+fn finish_scan(mut scan: Scan) -> Result<Scan, Failure> {
+    if let Some((_, m)) = scan.error.take() {
+        return Err(Failure::Invalid(m));
+    }
+    if let Some(m) = scan.repeated() {
+        return Err(Failure::Invalid(m));
+    }
+    Ok(scan)
+}
+
+/// Takes a whole dumpdata text apart, as the import reads a file (for tests).
+#[cfg(test)]
+pub fn parse(text: &str) -> Result<Dump, String> {
+    let invalid = |f: Failure| match f {
+        Failure::Read(e) => e.to_string(),
+        Failure::Invalid(m) => m,
+    };
+    let mut scan = Scan::default();
+    records_of(text.as_bytes(), |r| {
+        scan.record(r);
+        Ok(())
+    })
+    .map_err(invalid)?;
+    let scan = finish_scan(scan).map_err(invalid)?;
+    let mut dump = Dump {
+        others: scan.others(),
+        ..Dump::default()
+    };
+    records_of(text.as_bytes(), |r| {
+        if scan.user_models.contains(&r.model) {
+            dump.users.push(user(r.position, r.pk.as_ref(), &r.fields)?);
+        }
+        Ok(())
+    })
+    .map_err(invalid)?;
     Ok(dump)
 }
 

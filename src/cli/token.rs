@@ -30,7 +30,9 @@ pub enum TokenCommand {
         /// The token's id (its jti claim).
         jti: String,
     },
-    /// Delete expired outstanding tokens and their blacklist rows (flushexpiredtokens).
+    /// Delete expired outstanding tokens and their blacklist rows (flushexpiredtokens), ended
+    /// sessions, security events past audit_retention and expired login throttle counters,
+    /// in batches of flush_batch_size rows; print the counts and the time taken.
     FlushExpired,
 }
 
@@ -78,18 +80,22 @@ pub async fn run(command: TokenCommand, settings: Settings) -> CliResult {
                 Err(e) => return Err(e.to_string()),
             },
             TokenCommand::FlushExpired => {
-                let n = store
-                    .flush_expired(crate::store::now())
+                let flushed = crate::tokens::housekeeping::flush(&store, &settings)
                     .await
                     .map_err(|e| e.to_string())?;
-                println!("deleted {n} expired outstanding token(s)");
-                let before = crate::tokens::state::events_kept_since(&settings);
-                let n = store.prune_events(before).await.map_err(|e| e.to_string())?;
-                println!("deleted {n} security event(s) older than audit_retention");
-                // The login throttles' expired counters go with them.
-                crate::store::Counters::prune(&store, crate::store::now_micros())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                flushed.log();
+                println!(
+                    "deleted {} expired outstanding token(s) ({} blacklisted), {} ended session(s), \
+                     {} security event(s) older than audit_retention, {} expired login throttle counter(s) \
+                     in {} batch(es), {:.3} s",
+                    flushed.tokens,
+                    flushed.blacklisted,
+                    flushed.sessions,
+                    flushed.events,
+                    flushed.throttle_counters,
+                    flushed.batches,
+                    flushed.elapsed.as_secs_f64()
+                );
             }
         }
         Ok(())

@@ -46,6 +46,8 @@ pub struct TokenSettings {
     /// How often the server deletes expired outstanding tokens; unset: never.
     #[serde(deserialize_with = "optional_duration")]
     pub flush_expired_interval: Option<Duration>,
+    /// Rows a flush deletes per transaction (tokens, sessions, events, counters).
+    pub flush_batch_size: u64,
     /// Tokens and authorization headers longer than this are refused before any crypto.
     pub max_token_length: usize,
     /// Tokens whose signature was checked, remembered with their claims so that the next
@@ -82,6 +84,7 @@ impl Default for TokenSettings {
             refresh_token_reuse_interval: Duration::secs(0),
             introspection_clients: Vec::new(),
             flush_expired_interval: None,
+            flush_batch_size: 10_000,
             max_token_length: 8 * 1024,
             token_cache_size: 4096,
         }
@@ -262,6 +265,9 @@ impl TokenSettings {
                 "flush_expired_interval",
                 "must be at least one second, or \"\" for never",
             ));
+        }
+        if self.flush_batch_size == 0 {
+            return Err(ConfigError::key("flush_batch_size", "must be at least 1"));
         }
         if self.max_token_length < 256 {
             return Err(ConfigError::key("max_token_length", "must be at least 256 bytes"));

@@ -89,7 +89,7 @@ impl HttpState {
                 admin: s.accounts.admin_api != crate::config::AdminApi::Off,
                 registration: s.accounts.registration,
             })),
-            metrics: metrics::Metrics::new(app.hasher.timing()),
+            metrics: metrics::Metrics::new(app.hasher.timing(), app.flush_stats.duration()),
             throttle: throttle::Throttle::new(&s.throttle, s.database.database_timeout.0),
             cookies: cookies::Cookies::new(s),
             app,

@@ -128,6 +128,8 @@ both_databases!(
     deleting_a_user_blacklists_their_tokens_in_one_transaction,
     a_password_change_revokes_every_other_session,
     audited_twins_write_their_events_with_the_change,
+    one_imported_hash_of_each_kind_is_read_off_an_index,
+    an_import_larger_than_a_batch_moves_names_across_batches,
 );
 
 fn t0() -> OffsetDateTime {
@@ -495,9 +497,13 @@ async fn events_are_filtered_paged_and_pruned(t: &TestDb) {
     assert_eq!(db.events(&both, page(0, 10)).await.unwrap().1, 1);
 
     // Pruned in batches smaller than the backlog.
-    assert_eq!(db.prune_events(base + Duration::hours(7)).await.unwrap(), 7);
+    let pruned = db.prune_events(base + Duration::hours(7), 3).await.unwrap();
+    assert_eq!((pruned.rows, pruned.batches), (7, 3));
     assert_eq!(db.events(&all, page(0, 100)).await.unwrap().1, 4);
-    assert_eq!(db.prune_events(base + Duration::hours(7)).await.unwrap(), 0);
+    assert_eq!(
+        db.prune_events(base + Duration::hours(7), 3).await.unwrap().rows,
+        0
+    );
     for kind in EventType::ALL {
         assert_eq!(EventType::parse(kind.as_str()), Some(kind));
     }
@@ -1032,4 +1038,118 @@ async fn upgrading_makes_live_logins_sessions_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrading_makes_live_logins_sessions_postgres() {
     upgrading_makes_live_logins_sessions(true).await
+}
+
+/// Start-up times one stored hash of each imported kind (algorithm and cost): read one kind
+/// at a time off `users_legacy_hash_kind`, never by reading every user.
+async fn one_imported_hash_of_each_kind_is_read_off_an_index(t: &TestDb) {
+    let db = &t.db;
+    for (name, password) in [
+        ("a", "pbkdf2_sha256$870000$saltA$hashA"),
+        ("b", "pbkdf2_sha256$870000$saltB$hashB"),
+        ("c", "pbkdf2_sha256$600000$saltC$hashC"),
+        ("d", "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv"),
+        ("e", "$argon2id$v=19$m=19456,t=2,p=1$jwtd-own"),
+        ("f", "!unusable"),
+        ("g", ""),
+    ] {
+        let mut u = user(name);
+        u.password = password.into();
+        db.create_user(&u).await.unwrap();
+    }
+    let mut kinds: Vec<String> = db
+        .legacy_password_hashes()
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.chars().take(24).collect())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "bcrypt_sha256$$2b$12$abc",
+            "pbkdf2_sha256$600000$sal",
+            "pbkdf2_sha256$870000$sal",
+        ]
+    );
+}
+
+fn imported(position: usize, id: i64, username: &str) -> ImportedUser {
+    ImportedUser {
+        position,
+        id,
+        fields: NewUser {
+            username: username.into(),
+            password: "!x".into(),
+            is_active: true,
+            ..NewUser::default()
+        },
+        last_login: None,
+        date_joined: Some(t0()),
+    }
+}
+
+/// An import is planned and written a batch at a time, yet as the whole file at once: a name
+/// that a record of the first batch takes from a user the file renames in the third is
+/// given up in time, and counts as changing hands; a conflict in the last batch leaves
+/// nothing written by the first ones.
+async fn an_import_larger_than_a_batch_moves_names_across_batches(t: &TestDb) {
+    let db = &t.db;
+    let n = 2 * IMPORT_BATCH + 100;
+    let users: Vec<ImportedUser> = (1..=n).map(|i| imported(i, i as i64, &format!("u{i}"))).collect();
+    let report = db.import_users(&users, ImportOptions::default()).await.unwrap();
+    assert_eq!((report.counts.created, report.written), (n, true));
+    assert!(report.created.is_empty(), "users one by one only for a dry run");
+
+    let late = n - 50;
+    let mut moved = users.clone();
+    moved[4].fields.username = format!("u{late}");
+    moved[late - 1].fields.username = "renamed".into();
+    let dry = ImportOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let plan = db.import_users(&moved, dry).await.unwrap();
+    let changed: Vec<i64> = plan
+        .updated
+        .iter()
+        .filter(|p| p.changes_hands)
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(changed, [5, late as i64]);
+    let report = db.import_users(&moved, ImportOptions::default()).await.unwrap();
+    assert_eq!(
+        report.counts,
+        ImportCounts {
+            created: 0,
+            updated: 2,
+            unchanged: n - 2,
+            changed_hands: 2,
+        }
+    );
+    assert_eq!(
+        db.user_by_id(5).await.unwrap().unwrap().username,
+        format!("u{late}")
+    );
+    assert_eq!(
+        db.user_by_id(late as i64).await.unwrap().unwrap().username,
+        "renamed"
+    );
+
+    // The last record takes the name of a user the file leaves alone: refused, and the
+    // first batches, written meanwhile, are rolled back.
+    let local = db.create_user(&user("local")).await.unwrap();
+    let mut refused = moved.clone();
+    refused[0].fields.email = "changed@example.test".into();
+    refused[n - 1].fields.username = "local".into();
+    let report = db.import_users(&refused, ImportOptions::default()).await.unwrap();
+    assert!(!report.written);
+    assert_eq!(report.conflicts.len(), 1, "{:?}", report.conflicts);
+    assert!(
+        report.conflicts[0]
+            .message
+            .contains(&format!("with id {}", local.id))
+    );
+    assert_eq!(db.user_by_id(1).await.unwrap().unwrap().email, "");
 }

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Database, Page, Result};
+use super::{Batched, Database, Page, Result};
 
 /// What happened. The names are the API's and the CLI's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -234,13 +234,6 @@ macro_rules! push_event_filter {
     };
 }
 
-/// Events pruned per statement: a large backlog is deleted in transactions this size, so
-/// that none holds the write lock (SQLite) or a long row lock set (Postgres) for long.
-#[cfg(not(test))]
-const PRUNE_BATCH: i64 = 10_000;
-#[cfg(test)]
-const PRUNE_BATCH: i64 = 3;
-
 impl Database {
     /// Writes one event on its own: for what changes nothing else (a failed login, a lock).
     pub async fn record_event(&self, event: &NewEvent) -> Result<()> {
@@ -271,26 +264,19 @@ impl Database {
         .await
     }
 
-    /// Deletes the events older than `before`, a batch per statement; returns how many.
-    pub async fn prune_events(&self, before: OffsetDateTime) -> Result<u64> {
-        let mut deleted = 0;
-        loop {
-            let done = on_pool!(self, write, |db| {
-                sqlx::query(
-                    "DELETE FROM audit_events WHERE id IN \
-                     (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)",
-                )
-                .bind(before)
-                .bind(PRUNE_BATCH)
-                .execute(db)
-                .await?
-                .rows_affected()
-            });
-            let batch = self.wrote(done.await)?;
-            deleted += batch;
-            if batch < PRUNE_BATCH as u64 {
-                return Ok(deleted);
-            }
-        }
+    /// Deletes the events older than `before`, `batch` per statement, oldest first (off
+    /// `audit_events_at`), so that none holds the write lock (SQLite) or a long row lock
+    /// set (Postgres) for long.
+    pub async fn prune_events(&self, before: OffsetDateTime, batch: u64) -> Result<Batched> {
+        // On Postgres the batch is an array, looked up by the primary key (`IN` with a
+        // subquery may be planned as a join that reads the whole table).
+        const SQLITE: &str = "DELETE FROM audit_events WHERE id IN \
+             (SELECT id FROM audit_events WHERE at >= $3 AND at < $1 ORDER BY at LIMIT $2)";
+        const POSTGRES: &str = "WITH batch AS (SELECT id, at FROM audit_events \
+             WHERE at >= $3 AND at < $1 ORDER BY at LIMIT $2), \
+             gone AS (DELETE FROM audit_events WHERE id = ANY (ARRAY (SELECT id FROM batch)) RETURNING 1) \
+             SELECT (SELECT count(*) FROM gone), (SELECT max(at) FROM batch)";
+        self.delete_in_batches(SQLITE, POSTGRES, before, OffsetDateTime::UNIX_EPOCH, batch)
+            .await
     }
 }

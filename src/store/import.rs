@@ -82,6 +82,7 @@ pub struct Conflict {
 }
 
 /// What an import did — or, with conflicts or a dry run, would do (then nothing is written).
+/// The users one by one are kept for a dry run only (it prints them); the counts always.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub created: Vec<Planned>,
@@ -89,25 +90,47 @@ pub struct ImportReport {
     /// Already stored exactly so.
     pub unchanged: Vec<Planned>,
     pub conflicts: Vec<Conflict>,
+    pub counts: ImportCounts,
     /// Whether the changes were written.
     pub written: bool,
+}
+
+/// How many users an import creates, updates, leaves alone, and gives to someone else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Users whose id or username changed hands (their tokens are revoked).
+    pub changed_hands: usize,
 }
 
 impl ImportReport {
     /// Users whose id or username changed hands (their tokens are revoked).
     pub fn changed_hands(&self) -> usize {
-        self.created
-            .iter()
-            .chain(&self.updated)
-            .filter(|p| p.changes_hands)
-            .count()
+        self.counts.changed_hands
+    }
+
+    /// Adds a batch's report to this one, its users one by one only if `keep`.
+    fn absorb(&mut self, batch: ImportReport, keep: bool) {
+        self.counts.created += batch.counts.created;
+        self.counts.updated += batch.counts.updated;
+        self.counts.unchanged += batch.counts.unchanged;
+        self.counts.changed_hands += batch.counts.changed_hands;
+        self.conflicts.extend(batch.conflicts);
+        if keep {
+            self.created.extend(batch.created);
+            self.updated.extend(batch.updated);
+            self.unchanged.extend(batch.unchanged);
+        }
     }
 }
 
 pub(super) enum Change<'a> {
     /// A stored user the file renames gives up its name first, so that names can move
-    /// between users in any order (a swap included) without tripping the unique index.
-    Vacate(i64),
+    /// between users in any order (a swap included) without tripping the unique index:
+    /// its id, the name it gives up and where it came from.
+    Vacate(i64, String, Origin),
     /// The bool: the id or username changes hands.
     Create(&'a ImportedUser, bool),
     Update(&'a ImportedUser, bool),
@@ -132,18 +155,34 @@ pub(super) fn vacated_name(id: i64) -> String {
 /// stored before origins were recorded, unless it has both its id and its username): that
 /// is a conflict, unless `replace`. A username held by a user the file does not change is
 /// a conflict in any case, since nothing can be overwritten to free it.
+#[cfg(test)]
 pub(super) fn plan<'a>(
     existing: &[Stored],
     users: &'a [ImportedUser],
     options: ImportOptions,
 ) -> Result<(Vec<Change<'a>>, ImportReport)> {
+    let mut in_file: Vec<i64> = users.iter().map(|u| u.id).collect();
+    in_file.sort_unstable();
+    plan_batch(existing, users, options, &in_file, &HashMap::new())
+}
+
+/// `plan` for one batch of the file's users: `in_file`, the ids of every user of the file
+/// (sorted); `freed`, the usernames earlier batches took from their holders (who held them,
+/// and where that user came from), which the stored rows no longer show.
+pub(super) fn plan_batch<'a>(
+    existing: &[Stored],
+    users: &'a [ImportedUser],
+    options: ImportOptions,
+    in_file: &[i64],
+    freed: &HashMap<String, (i64, Origin)>,
+) -> Result<(Vec<Change<'a>>, ImportReport)> {
     let by_id: HashMap<i64, (&User, Origin)> = existing
         .iter()
         .map(|s| (s.user.id, (&s.user, Origin::parse(&s.origin))))
         .collect();
-    let by_name: HashMap<&str, (&User, Origin)> = existing
+    let by_name: HashMap<&str, (i64, Origin)> = existing
         .iter()
-        .map(|s| (s.user.username.as_str(), (&s.user, Origin::parse(&s.origin))))
+        .map(|s| (s.user.username.as_str(), (s.user.id, Origin::parse(&s.origin))))
         .collect();
     let mut seen: HashMap<i64, usize> = HashMap::new();
     for u in users {
@@ -168,7 +207,8 @@ pub(super) fn plan<'a>(
     for u in users {
         let name = u.fields.username.as_str();
         let stored = by_id.get(&u.id).copied();
-        let holder = by_name.get(name).copied().filter(|(h, _)| h.id != u.id);
+        let stored_holder = by_name.get(name).copied().filter(|(h, _)| *h != u.id);
+        let holder = stored_holder.or_else(|| freed.get(name).copied().filter(|(h, _)| *h != u.id));
         let mut reasons = Vec::new();
         let mut replaceable = true;
         if let Some((s, origin)) = stored {
@@ -190,17 +230,15 @@ pub(super) fn plan<'a>(
                 Origin::Unknown => ", stored before jwtd recorded where users come from",
                 Origin::Import => "",
             };
-            if !seen.contains_key(&h.id) {
+            if in_file.binary_search(&h).is_err() {
                 replaceable = false;
                 reasons.push(format!(
-                    "username {name:?} belongs to the user with id {}{whose}, which the file does not \
-                     change (delete or rename that user first)",
-                    h.id
+                    "username {name:?} belongs to the user with id {h}{whose}, which the file does not \
+                     change (delete or rename that user first)"
                 ));
             } else if origin != Origin::Import {
                 reasons.push(format!(
-                    "username {name:?} belongs to the user with id {}{whose}",
-                    h.id
+                    "username {name:?} belongs to the user with id {h}{whose}"
                 ));
             }
         }
@@ -224,22 +262,30 @@ pub(super) fn plan<'a>(
             username: name.to_string(),
             changes_hands,
         };
+        report.counts.changed_hands += usize::from(changes_hands);
+        // A holder the file renames in a later batch gives the name up now (see `Import`).
+        if let Some((h, origin)) = stored_holder {
+            vacate.push(Change::Vacate(h, name.to_string(), origin));
+        }
         match stored {
             None => {
                 creates.push(Change::Create(u, changes_hands));
+                report.counts.created += 1;
                 report.created.push(planned);
             }
             Some((s, origin)) if !replaced && same(s, u) => {
                 if origin != Origin::Import {
                     updates.push(Change::Adopt(u.id));
                 }
+                report.counts.unchanged += 1;
                 report.unchanged.push(planned);
             }
-            Some((s, _)) => {
+            Some((s, origin)) => {
                 if s.username != name {
-                    vacate.push(Change::Vacate(u.id));
+                    vacate.push(Change::Vacate(u.id, s.username.clone(), origin));
                 }
                 updates.push(Change::Update(u, changes_hands));
+                report.counts.updated += 1;
                 report.updated.push(planned);
             }
         }
@@ -263,12 +309,8 @@ fn same(stored: &User, u: &ImportedUser) -> bool {
         && u.date_joined.is_none_or(|d| d == stored.date_joined)
 }
 
-const READ: &str = concat!("SELECT ", user_columns!(), ", origin FROM users");
 const VACATE: &str = "UPDATE users SET username = $1 WHERE id = $2";
 const ADOPT: &str = "UPDATE users SET origin = 'import' WHERE id = $1";
-const CREATE: &str = "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
-     is_staff, is_superuser, last_login, date_joined, id, replaced_at, origin) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import')";
 const UPDATE: &str = "UPDATE users SET username = $1, password = $2, email = $3, first_name = $4, \
      last_name = $5, is_active = $6, is_staff = $7, is_superuser = $8, last_login = $9, \
      date_joined = COALESCE($10, date_joined), replaced_at = COALESCE($12, replaced_at), \
@@ -278,111 +320,260 @@ const UPDATE: &str = "UPDATE users SET username = $1, password = $2, email = $3,
 const REVOKE_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
      SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
      ON CONFLICT (token_id) DO NOTHING";
+/// Users created per INSERT statement: 13 parameters each, well under either database's
+/// limit on the parameters of a statement.
+pub const IMPORT_BATCH: usize = 1000;
 
-/// Reads the stored users, plans, and writes the plan, in the transaction `$tx` of either
-/// database; returns early (the transaction dropped: rolled back) when nothing is to be
-/// written. Expands to the report.
-macro_rules! read_plan_write {
-    ($tx:ident, $users:ident, $options:ident) => {{
-        let existing = sqlx::query_as::<_, Stored>(READ).fetch_all(&mut *$tx).await?;
-        let (changes, mut report) = plan(&existing, $users, $options)?;
-        if $options.dry_run || !report.conflicts.is_empty() {
-            return Ok(report);
-        }
-        let at = now();
-        for change in changes {
-            let (sql, u, changes_hands) = match change {
-                Change::Vacate(id) => {
-                    sqlx::query(VACATE)
-                        .bind(vacated_name(id))
-                        .bind(id)
-                        .execute(&mut *$tx)
-                        .await?;
-                    continue;
-                }
-                Change::Adopt(id) => {
-                    sqlx::query(ADOPT).bind(id).execute(&mut *$tx).await?;
-                    continue;
-                }
-                Change::Create(u, changes_hands) => (CREATE, u, changes_hands),
-                Change::Update(u, changes_hands) => (UPDATE, u, changes_hands),
-            };
-            // A new user without date_joined joins now; a stored one keeps its date.
-            let date_joined = match change {
-                Change::Create(..) => Some(u.date_joined.unwrap_or_else(now)),
-                _ => u.date_joined,
-            };
-            bind_user_fields!(sqlx::query(sql), u.fields)
-                .bind(u.last_login)
-                .bind(date_joined)
-                .bind(u.id)
-                .bind(changes_hands.then_some(at))
-                .execute(&mut *$tx)
-                .await?;
-            if changes_hands {
-                sqlx::query(REVOKE_TOKENS)
-                    .bind(at)
-                    .bind(Reason::Revoke.as_str())
-                    .bind(u.id)
-                    .execute(&mut *$tx)
-                    .await?;
+/// The transaction an import runs in, on either database.
+enum ImportTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$tx` bound to the import's transaction and `$db` to its database type:
+/// one body for both.
+macro_rules! with_tx {
+    ($import:expr, |$tx:ident, $db:ident| $body:expr) => {
+        match &mut $import.tx {
+            ImportTx::Sqlite($tx) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            ImportTx::Postgres($tx) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
             }
         }
-        report.written = true;
-        report
-    }};
+    };
+}
+
+/// One import, batch after batch, in one transaction: all of it is written or none. Each
+/// batch's users are planned against the stored users they concern, read in the same
+/// transaction (which earlier batches wrote in), so the file is never held whole. Who held
+/// a name at the start outlives its renaming in an earlier batch (`freed`), and a stored
+/// user that a record takes the name of, and that the file renames later, gives the name up
+/// at once: the plan is the one the whole file would get at once.
+pub struct Import<'a> {
+    db: &'a Database,
+    tx: ImportTx,
+    options: ImportOptions,
+    in_file: Vec<i64>,
+    freed: HashMap<String, (i64, Origin)>,
+    report: ImportReport,
+    at: OffsetDateTime,
 }
 
 impl Database {
-    /// Creates or updates users by id, all in one transaction or not at all; ids handed out
-    /// afterwards come after the largest imported one. With conflicts (see `plan`) or
-    /// `dry_run`, nothing is written and the report says what would have been. Users whose
-    /// id or username changes hands have their tokens blacklisted in the same transaction.
-    pub async fn import_users(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
-        // One transaction over the whole file may take longer than database_timeout, which
-        // is meant for requests; as with migrations, no limit.
+    /// Begins an import of users by id (`jwtd user import-django`); `in_file`: the ids of
+    /// every user of the file. Logins rehash passwords and commands change users meanwhile:
+    /// they wait until the import is done (SQLite: the write lock, taken up front; Postgres:
+    /// a lock on the table), so that what is read is what gets written over. One
+    /// transaction over the whole file may take longer than database_timeout, which is
+    /// meant for requests; as with migrations, no limit.
+    pub async fn begin_import(&self, options: ImportOptions, mut in_file: Vec<i64>) -> Result<Import<'_>> {
         self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = self.wrote(self.import_unbounded(users, options).await);
-        self.forget_users();
-        // Blacklisted tokens of users that changed hands.
-        self.forget_tokens();
-        result
-    }
-
-    async fn import_unbounded(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
-        match &self.pool {
-            // SQLite: the write lock, taken up front, keeps every other writer out.
+        let tx = match &self.pool {
             super::Pool::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                let report = read_plan_write!(tx, users, options);
-                // AUTOINCREMENT keeps sqlite_sequence at the largest id ever inserted,
-                // explicit ones included: the next `user create` gets a fresh id with
-                // nothing more to do.
-                tx.commit().await?;
-                Ok(report)
+                ImportTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
             }
-            // Postgres: logins rehash passwords and commands change users meanwhile: they
-            // wait until the import is done, so that what was read is what gets written over.
             super::Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
                     .execute(&mut *tx)
                     .await?;
-                let report = read_plan_write!(tx, users, options);
-                if !report.created.is_empty() {
-                    // Explicit ids do not move the identity sequence: move it past them
-                    // (never back, so that the ids of deleted users are not handed out again).
-                    sqlx::query(
-                        "SELECT setval(pg_get_serial_sequence('users', 'id'), \
-                         GREATEST(nextval(pg_get_serial_sequence('users', 'id')) - 1, (SELECT MAX(id) FROM users)))",
-                    )
-                    .execute(&mut *tx)
-                    .await?;
+                ImportTx::Postgres(tx)
+            }
+        };
+        in_file.sort_unstable();
+        in_file.dedup();
+        Ok(Import {
+            db: self,
+            tx,
+            options,
+            in_file,
+            freed: HashMap::new(),
+            report: ImportReport::default(),
+            at: now(),
+        })
+    }
+}
+
+impl Database {
+    /// Imports users held in memory, all or nothing: `begin_import`, a batch at a time,
+    /// `finish`.
+    pub async fn import_users(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
+        let mut import = self
+            .begin_import(options, users.iter().map(|u| u.id).collect())
+            .await?;
+        for batch in users.chunks(IMPORT_BATCH) {
+            import.batch(batch).await?;
+        }
+        import.finish().await
+    }
+}
+
+impl Import<'_> {
+    /// Plans a batch of the file's users (at most `IMPORT_BATCH`) and, unless this is a dry
+    /// run or a record so far conflicts, writes it.
+    pub async fn batch(&mut self, users: &[ImportedUser]) -> Result<()> {
+        let result = self.batch_unbounded(users).await;
+        self.db.wrote(result)
+    }
+
+    async fn batch_unbounded(&mut self, users: &[ImportedUser]) -> Result<()> {
+        let existing: Vec<Stored> = with_tx!(self, |tx, Db| {
+            let mut q = sqlx::QueryBuilder::<Db>::new(concat!(
+                "SELECT ",
+                user_columns!(),
+                ", origin FROM users WHERE id IN ("
+            ));
+            let mut ids = q.separated(", ");
+            for u in users {
+                ids.push_bind(u.id);
+            }
+            q.push(") OR username IN (");
+            let mut names = q.separated(", ");
+            for u in users {
+                names.push_bind(u.fields.username.as_str());
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(&mut **tx).await?
+        });
+        let (changes, report) = plan_batch(&existing, users, self.options, &self.in_file, &self.freed)?;
+        let write = !self.options.dry_run && self.report.conflicts.is_empty() && report.conflicts.is_empty();
+        self.report.absorb(report, self.options.dry_run);
+        if !write {
+            return Ok(());
+        }
+        let at = self.at;
+        let mut creates = Vec::new();
+        for change in changes {
+            match change {
+                Change::Vacate(id, name, origin) => {
+                    with_tx!(self, |tx, Db| {
+                        sqlx::query(VACATE)
+                            .bind(vacated_name(id))
+                            .bind(id)
+                            .execute(&mut **tx)
+                            .await?
+                            .rows_affected()
+                    });
+                    if !name.starts_with('\u{1}') {
+                        self.freed.entry(name).or_insert((id, origin));
+                    }
                 }
-                tx.commit().await?;
-                Ok(report)
+                Change::Adopt(id) => {
+                    with_tx!(self, |tx, Db| sqlx::query(ADOPT)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected());
+                }
+                Change::Create(u, changes_hands) => creates.push((u, changes_hands)),
+                Change::Update(u, changes_hands) => {
+                    with_tx!(self, |tx, Db| {
+                        bind_user_fields!(sqlx::query(UPDATE), u.fields)
+                            .bind(u.last_login)
+                            .bind(u.date_joined)
+                            .bind(u.id)
+                            .bind(changes_hands.then_some(at))
+                            .execute(&mut **tx)
+                            .await?
+                            .rows_affected()
+                    });
+                    if changes_hands {
+                        self.revoke(u.id).await?;
+                    }
+                }
             }
         }
+        for rows in creates.chunks(IMPORT_BATCH) {
+            with_tx!(self, |tx, Db| {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
+                     is_staff, is_superuser, last_login, date_joined, id, replaced_at, origin) ",
+                );
+                q.push_values(rows, |mut row, (u, changes_hands)| {
+                    let f = &u.fields;
+                    row.push_bind(f.username.as_str())
+                        .push_bind(f.password.as_str())
+                        .push_bind(f.email.as_str())
+                        .push_bind(f.first_name.as_str())
+                        .push_bind(f.last_name.as_str())
+                        .push_bind(f.is_active)
+                        .push_bind(f.is_staff)
+                        .push_bind(f.is_superuser)
+                        .push_bind(u.last_login)
+                        // A new user without date_joined joins now.
+                        .push_bind(u.date_joined.unwrap_or(at))
+                        .push_bind(u.id)
+                        .push_bind(changes_hands.then_some(at))
+                        .push("'import'");
+                });
+                q.build().execute(&mut **tx).await?.rows_affected()
+            });
+        }
+        // Users whose id or username changed hands: the tokens of the previous holder.
+        for (id, _) in creates.iter().map(|(u, c)| (u.id, *c)).filter(|(_, c)| *c) {
+            self.revoke(id).await?;
+        }
+        Ok(())
+    }
+
+    async fn revoke(&mut self, id: i64) -> Result<()> {
+        let at = self.at;
+        with_tx!(self, |tx, Db| {
+            sqlx::query(REVOKE_TOKENS)
+                .bind(at)
+                .bind(Reason::Revoke.as_str())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Commits the import — unless a record conflicts or this is a dry run: then nothing is
+    /// written — and says what it did (or would do). Ids handed out afterwards come after
+    /// the largest imported one.
+    pub async fn finish(mut self) -> Result<ImportReport> {
+        let result = async {
+            if self.options.dry_run || !self.report.conflicts.is_empty() {
+                return Ok(());
+            }
+            match self.tx {
+                // AUTOINCREMENT keeps sqlite_sequence at the largest id ever inserted,
+                // explicit ones included: the next `user create` gets a fresh id with
+                // nothing more to do.
+                ImportTx::Sqlite(tx) => tx.commit().await?,
+                ImportTx::Postgres(mut tx) => {
+                    if self.report.counts.created > 0 {
+                        // Explicit ids do not move the identity sequence: move it past them
+                        // (never back, so that the ids of deleted users are not handed out
+                        // again).
+                        sqlx::query(
+                            "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+                             GREATEST(nextval(pg_get_serial_sequence('users', 'id')) - 1, (SELECT MAX(id) FROM users)))",
+                        )
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                }
+            }
+            self.report.written = true;
+            Ok(())
+        }
+        .await;
+        let db = self.db;
+        let result = db.wrote(result);
+        db.forget_users();
+        // Blacklisted tokens of users that changed hands.
+        db.forget_tokens();
+        result.map(|()| self.report)
     }
 }
 

@@ -45,6 +45,11 @@ const SQLITE: Files = &[
         "user listing",
         include_str!("../../migrations/sqlite/0007_user_listing.sql"),
     ),
+    (
+        8,
+        "housekeeping",
+        include_str!("../../migrations/sqlite/0008_housekeeping.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -82,6 +87,11 @@ const POSTGRES: Files = &[
         7,
         "user listing",
         include_str!("../../migrations/postgres/0007_user_listing.sql"),
+    ),
+    (
+        8,
+        "housekeeping",
+        include_str!("../../migrations/postgres/0008_housekeeping.sql"),
     ),
 ];
 

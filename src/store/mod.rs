@@ -107,6 +107,7 @@ mod cache;
 mod error;
 mod families;
 mod import;
+mod lease;
 mod migrations;
 mod pool;
 mod redis;
@@ -127,12 +128,15 @@ pub use accounts::{Expected, Guarded, UserChanges, UserUpdate};
 pub use audit::{Event, EventFilter, EventType, NewEvent};
 pub use error::{Result, StoreError};
 pub use families::Rotation;
-pub use import::{Conflict, ImportOptions, ImportReport, ImportedUser, Planned};
+pub use import::{
+    Conflict, IMPORT_BATCH, Import, ImportCounts, ImportOptions, ImportReport, ImportedUser, Planned,
+};
+pub use lease::HOUSEKEEPING_LOCK;
 use pool::Pool;
 pub use redis::RedisCounters;
 pub use sessions::{NewSession, Revoked, Session};
 pub use throttle::{Counters, Full, LoginState, now_micros};
-pub use tokens::{Blacklisting, OutstandingToken, Reason};
+pub use tokens::{Batched, Blacklisting, FlushedTokens, OutstandingToken, Reason};
 pub use user_search::{Ordering, OrderingField, UserQuery};
 pub use users::{NewUser, User};
 
@@ -156,6 +160,8 @@ pub struct Database {
     write_failed: std::sync::atomic::AtomicBool,
     /// When this instance last wrote each session's `last_used_at` (see `touch_session`).
     touched: sessions::Touched,
+    /// The periodic housekeeping's advisory lock, while this instance holds it.
+    lease: lease::Lease,
 }
 
 /// Connections of the pool, for metrics.
@@ -209,6 +215,7 @@ impl Database {
             cache: cache::ReadCache::new(options.cache_ttl),
             write_failed: Default::default(),
             touched: Default::default(),
+            lease: Default::default(),
         })
     }
 
@@ -220,6 +227,7 @@ impl Database {
     }
 
     pub async fn close(&self) {
+        self.end_lease().await;
         self.pool.close().await;
     }
 

@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::audit::{USER_AGENT_CHARS, cut, insert_events};
 use super::tokens::bind_token;
-use super::{Database, NewEvent, OutstandingToken, Page, Reason, Result, now};
+use super::{Batched, Database, NewEvent, OutstandingToken, Page, Reason, Result, now};
 
 /// An active or past session.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -138,6 +138,41 @@ const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id,
      SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
      ON CONFLICT (token_id) DO NOTHING";
 
+/// Neither a token of the family (`$f`, a table or its alias) nor its first token (whose jti
+/// names it) is outstanding any more: nothing can be rotated or retried in it.
+macro_rules! no_tokens_left {
+    ($f:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.family = ",
+            $f,
+            ".family) AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = ",
+            $f,
+            ".family)"
+        )
+    };
+}
+/// Sessions that ended before `$1` are paged through oldest first, off
+/// `token_families_expires_at`: the end of the page of `$4` after (`$2`, `$3`), then the
+/// page's families without tokens, up to that end (`$5`, `$6`). By key ranges, so that a
+/// session whose tokens outlive its recorded expiry is passed over, not read again by
+/// every batch.
+const ENDED_PAGE_END: &str = "SELECT expires_at, family FROM token_families \
+     WHERE expires_at < $1 AND (expires_at, family) > ($2, $3) ORDER BY expires_at, family LIMIT 1 OFFSET $4";
+const FLUSH_ENDED: &str = concat!(
+    "DELETE FROM token_families WHERE expires_at < $1 AND (expires_at, family) > ($2, $3) \
+     AND (expires_at, family) <= ($4, $5) AND ",
+    no_tokens_left!("token_families")
+);
+/// Families recorded without an expiry are paged through by family (off the same index):
+/// the end of the page of `$2` after `$1`, then the page's families without tokens (the
+/// last page, `$2` NULL: all the rest).
+const UNDATED_PAGE_END: &str = "SELECT family FROM token_families \
+     WHERE expires_at IS NULL AND family > $1 ORDER BY family LIMIT 1 OFFSET $2";
+const FLUSH_UNDATED: &str = concat!(
+    "DELETE FROM token_families WHERE expires_at IS NULL AND family > $1 AND ($2 IS NULL OR family <= $2) AND ",
+    no_tokens_left!("token_families")
+);
+
 /// The revocation of every session of a user but one, in the transaction `$tx`, as
 /// `revoke_other_sessions` describes it; yields `Revoked`. For the bodies of
 /// `in_transaction!`; `$keep` is an `Option<&str>`.
@@ -174,6 +209,71 @@ macro_rules! revoke_user_sessions {
 pub(super) use revoke_user_sessions;
 
 impl Database {
+    /// Deletes the sessions (token families) that ended before `now` and have no
+    /// outstanding token left — after `flush_expired`, those of the tokens it deleted —
+    /// `batch` per statement; and the families recorded without an expiry once their
+    /// tokens are gone.
+    pub async fn flush_ended_sessions(&self, now: OffsetDateTime, batch: u64) -> Result<Batched> {
+        let offset = batch.max(1) as i64 - 1;
+        let mut flushed = Batched::default();
+        // The last page ends where the ended sessions do: at the latest one, before `now`.
+        let mut after = (OffsetDateTime::UNIX_EPOCH, String::new());
+        loop {
+            let end: Option<(OffsetDateTime, String)> = on_pool!(self, read, |db| {
+                sqlx::query_as(ENDED_PAGE_END)
+                    .bind(now)
+                    .bind(after.0)
+                    .bind(&after.1)
+                    .bind(offset)
+                    .fetch_optional(db)
+                    .await?
+            })
+            .await?;
+            let last = end.clone().unwrap_or((now, String::new()));
+            let done = on_pool!(self, write, |db| {
+                sqlx::query(FLUSH_ENDED)
+                    .bind(now)
+                    .bind(after.0)
+                    .bind(&after.1)
+                    .bind(last.0)
+                    .bind(&last.1)
+                    .execute(db)
+                    .await?
+                    .rows_affected()
+            });
+            flushed.add(self.wrote(done.await)?);
+            match end {
+                Some(end) => after = end,
+                None => break,
+            }
+        }
+        let mut after = String::new();
+        loop {
+            let end: Option<String> = on_pool!(self, read, |db| {
+                sqlx::query_scalar(UNDATED_PAGE_END)
+                    .bind(&after)
+                    .bind(offset)
+                    .fetch_optional(db)
+                    .await?
+            })
+            .await?;
+            let done = on_pool!(self, write, |db| {
+                sqlx::query(FLUSH_UNDATED)
+                    .bind(&after)
+                    .bind(&end)
+                    .execute(db)
+                    .await?
+                    .rows_affected()
+            });
+            flushed.add(self.wrote(done.await)?);
+            match end {
+                Some(end) => after = end,
+                None => break,
+            }
+        }
+        Ok(flushed)
+    }
+
     /// Records the session of a login whose first token is of family `family` (its jti);
     /// with `events` (`login_succeeded`), in one transaction.
     pub async fn start_session(&self, family: &str, session: &NewSession, events: &[NewEvent]) -> Result<()> {

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use super::{Database, Result};
+use super::{Batched, Database, Result};
 
 /// The counters' clock: microseconds since the Unix epoch.
 pub fn now_micros() -> i64 {
@@ -87,7 +87,17 @@ const COUNT_TWO: &str = "SELECT count(CASE WHEN bucket = $1 THEN 1 END), count(C
      FROM login_throttle WHERE bucket IN ($1, $2) AND at > $3";
 const CLEAR: &str = "DELETE FROM login_throttle WHERE bucket = $1";
 const LOCK: &str = "INSERT INTO login_throttle (bucket, at, expires_at) VALUES ($1, $2, $3)";
-const PRUNE: &str = "DELETE FROM login_throttle WHERE expires_at <= $1";
+/// One batch of expired counters, oldest first (off `login_throttle_expires_at`), from `$3`
+/// on (see `delete_in_batches`); the table has no key, so rows are named by SQLite's rowid
+/// and Postgres's ctid (a tid scan).
+const PRUNE_SQLITE: &str = "DELETE FROM login_throttle WHERE rowid IN (SELECT rowid FROM login_throttle \
+     WHERE expires_at >= $3 AND expires_at <= $1 ORDER BY expires_at LIMIT $2)";
+const PRUNE_PG: &str = "WITH batch AS (SELECT ctid, expires_at FROM login_throttle \
+     WHERE expires_at >= $3 AND expires_at <= $1 ORDER BY expires_at LIMIT $2), \
+     gone AS (DELETE FROM login_throttle WHERE ctid = ANY (ARRAY (SELECT ctid FROM batch)) RETURNING 1) \
+     SELECT (SELECT count(*) FROM gone), (SELECT max(expires_at) FROM batch)";
+/// Counters pruned per statement by `Counters::prune`.
+const PRUNE_BATCH: u64 = 10_000;
 
 /// The login throttles' counters in the database, each call bounded by `database_timeout`;
 /// reads of state from the read pool, everything else (the counts after a write included,
@@ -186,9 +196,14 @@ impl Counters for Database {
     }
 
     async fn prune(&self, now: i64) -> Result<u64> {
-        on_pool!(self, write, |db| {
-            sqlx::query(PRUNE).bind(now).execute(db).await?.rows_affected()
-        })
-        .await
+        Ok(self.prune_counters(now, PRUNE_BATCH).await?.rows)
+    }
+}
+
+impl Database {
+    /// Deletes the counters expired at `now`, `batch` per statement.
+    pub async fn prune_counters(&self, now: i64, batch: u64) -> Result<Batched> {
+        self.delete_in_batches(PRUNE_SQLITE, PRUNE_PG, now, i64::MIN, batch)
+            .await
     }
 }

@@ -127,11 +127,127 @@ const BLACKLISTING: &str = "SELECT b.blacklisted_at, b.reason, COALESCE(o.family
 const BLACKLIST_USER: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
      SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
      ON CONFLICT (token_id) DO NOTHING";
-const FLUSH_EXPIRED: &str = "DELETE FROM outstanding_tokens WHERE expires_at < $1";
-/// A family whose tokens have all expired can neither be rotated nor retried any more.
-const FORGET_EMPTY_FAMILIES: &str = "DELETE FROM token_families WHERE NOT EXISTS \
-     (SELECT 1 FROM outstanding_tokens o WHERE o.family = token_families.family) \
-     AND NOT EXISTS (SELECT 1 FROM outstanding_tokens o WHERE o.jti = token_families.family)";
+/// One batch of the flush: the `$2` outstanding tokens that expired first before `$1`, from
+/// `$3` on, read off `outstanding_tokens_expires_at`. Their blacklist rows would go by the
+/// foreign key's cascade; they are deleted by name so that the flush can say how many.
+///
+/// `$3` is where the last batch ended. On Postgres, the index keeps the entries of deleted
+/// rows until a vacuum: a batch that started from the oldest expiry again would step over
+/// every row the batches before it deleted, and a flush of millions of rows would slow down
+/// batch after batch. SQLite removes them at once.
+macro_rules! expired_batch {
+    ($columns:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM outstanding_tokens WHERE expires_at >= $3 AND expires_at < $1 ORDER BY expires_at LIMIT $2"
+        )
+    };
+}
+/// SQLite: two statements in one `BEGIN IMMEDIATE` transaction, which no other writer
+/// enters, so both see the same batch.
+const FLUSH_BLACKLIST_BATCH: &str = concat!(
+    "DELETE FROM blacklisted_tokens WHERE token_id IN (",
+    expired_batch!("id"),
+    ")"
+);
+const FLUSH_TOKEN_BATCH: &str = concat!(
+    "DELETE FROM outstanding_tokens WHERE id IN (",
+    expired_batch!("id"),
+    ")"
+);
+/// Postgres: one statement, so that both deletes work on one batch whatever commits
+/// meanwhile; yields the tokens and the blacklist rows deleted, and where the batch ended.
+/// The batch is handed to the deletes as an array, which they look up by index (`= ANY`)
+/// rather than by joining.
+const FLUSH_BATCH_PG: &str = concat!(
+    "WITH batch AS (",
+    expired_batch!("id, expires_at"),
+    "), ids AS (SELECT ARRAY(SELECT id FROM batch) AS ids), \
+     bl AS (DELETE FROM blacklisted_tokens WHERE token_id = ANY ((SELECT ids FROM ids)::bigint[]) RETURNING 1), \
+     tok AS (DELETE FROM outstanding_tokens WHERE id = ANY ((SELECT ids FROM ids)::bigint[]) RETURNING 1) \
+     SELECT (SELECT count(*) FROM tok), (SELECT count(*) FROM bl), (SELECT max(expires_at) FROM batch)"
+);
+
+/// What a batched delete did: the rows it deleted and in how many transactions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batched {
+    pub rows: u64,
+    pub batches: u64,
+}
+
+impl Batched {
+    pub(super) fn add(&mut self, rows: u64) {
+        self.rows += rows;
+        self.batches += 1;
+    }
+}
+
+impl Database {
+    /// Runs a delete of at most `$2` rows that `$1` selects, from `$3` on, one statement per
+    /// batch of `batch` rows, until one deletes fewer: `sqlite` yields nothing (SQLite
+    /// removes deleted rows' index entries at once, and every batch starts from `floor`);
+    /// `postgres` yields the rows deleted and the largest key of the batch, where the next
+    /// starts (see `expired_batch!`).
+    pub(super) async fn delete_in_batches<T>(
+        &self,
+        sqlite: &'static str,
+        postgres: &'static str,
+        bound: T,
+        floor: T,
+        batch: u64,
+    ) -> Result<Batched>
+    where
+        T: Copy + Send + Sync + Unpin + 'static,
+        T: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>,
+    {
+        let limit = batch.max(1) as i64;
+        let mut deleted = Batched::default();
+        let mut from = floor;
+        loop {
+            let done = self.bounded(async {
+                match &self.pool {
+                    Pool::Sqlite { writer, .. } => {
+                        let rows = sqlx::query(sqlite)
+                            .bind(bound)
+                            .bind(limit)
+                            .bind(from)
+                            .execute(writer)
+                            .await?
+                            .rows_affected();
+                        Ok((rows, None))
+                    }
+                    Pool::Postgres(pool) => {
+                        let (rows, end): (i64, Option<T>) = sqlx::query_as(postgres)
+                            .bind(bound)
+                            .bind(limit)
+                            .bind(from)
+                            .fetch_one(pool)
+                            .await?;
+                        Ok((rows as u64, end))
+                    }
+                }
+            });
+            let (rows, end) = self.wrote(done.await)?;
+            deleted.add(rows);
+            if rows < limit as u64 {
+                return Ok(deleted);
+            }
+            from = end.unwrap_or(from);
+        }
+    }
+}
+
+/// What flushing the expired outstanding tokens deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlushedTokens {
+    pub tokens: Batched,
+    /// Blacklist rows of those tokens.
+    pub blacklisted: u64,
+}
 
 impl Database {
     /// Records a token as outstanding; for a jti already recorded (a refreshed sliding
@@ -285,15 +401,58 @@ impl Database {
     }
 
     /// Deletes outstanding tokens that expired before `now`, with their blacklist rows
-    /// (Simple JWT's `flushexpiredtokens`), and the families left without tokens; returns
-    /// how many tokens.
-    pub async fn flush_expired(&self, now: OffsetDateTime) -> Result<u64> {
-        let done = on_pool!(self, write, |db| {
-            let done = sqlx::query(FLUSH_EXPIRED).bind(now).execute(db).await?;
-            sqlx::query(FORGET_EMPTY_FAMILIES).execute(db).await?;
-            done.rows_affected()
-        });
-        self.wrote(done.await)
+    /// (Simple JWT's `flushexpiredtokens`), `batch` tokens per transaction, so that none
+    /// holds the write lock (SQLite) or its row locks (Postgres) for long whatever the
+    /// backlog. The sessions they leave ended go by `flush_ended_sessions`.
+    pub async fn flush_expired(&self, now: OffsetDateTime, batch: u64) -> Result<FlushedTokens> {
+        let limit = batch.max(1) as i64;
+        let mut flushed = FlushedTokens::default();
+        let mut from = OffsetDateTime::UNIX_EPOCH;
+        loop {
+            let done = self.bounded(async {
+                match &self.pool {
+                    Pool::Sqlite { writer, .. } => {
+                        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                        let mut counts = [0; 2];
+                        for (sql, count) in [FLUSH_BLACKLIST_BATCH, FLUSH_TOKEN_BATCH]
+                            .into_iter()
+                            .zip(&mut counts)
+                        {
+                            *count = sqlx::query(sql)
+                                .bind(now)
+                                .bind(limit)
+                                .bind(from)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
+                        }
+                        tx.commit().await?;
+                        Ok((counts[1], counts[0], None))
+                    }
+                    Pool::Postgres(pool) => {
+                        let (tokens, blacklisted, end): (i64, i64, Option<OffsetDateTime>) =
+                            sqlx::query_as(FLUSH_BATCH_PG)
+                                .bind(now)
+                                .bind(limit)
+                                .bind(from)
+                                .fetch_one(pool)
+                                .await?;
+                        Ok((tokens as u64, blacklisted as u64, end))
+                    }
+                }
+            });
+            let (tokens, blacklisted, end) = self.wrote(done.await)?;
+            flushed.tokens.add(tokens);
+            flushed.blacklisted += blacklisted;
+            if tokens < limit as u64 {
+                break;
+            }
+            from = end.unwrap_or(from);
+        }
+        if flushed.tokens.rows > 0 {
+            self.forget_tokens();
+        }
+        Ok(flushed)
     }
 
     /// `blacklist` with `events` (`logout`, `token_blacklisted`), in one transaction;

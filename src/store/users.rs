@@ -56,9 +56,14 @@ const BY_USERNAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE
 const LIST: &str = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
 /// One hash per distinct beginning (algorithm, work factors and the first salt characters),
 /// so that every kind present is likely among them; the caller keeps one per kind.
-const LEGACY_PASSWORD_HASHES: &str = "SELECT MIN(password) FROM users \
+/// A stored hash of the next kind (algorithm and cost, in its first 24 characters) after
+/// `$1`: read off the partial index `users_legacy_hash_kind`, whose condition this repeats
+/// word for word (SQLite uses a partial index only then), one index probe per kind.
+const NEXT_LEGACY_HASH: &str = "SELECT password FROM users \
      WHERE password NOT LIKE '$argon2id$%' AND password NOT LIKE '!%' AND password <> '' \
-     GROUP BY substr(password, 1, 24) LIMIT 64";
+     AND substr(password, 1, 24) > $1 ORDER BY substr(password, 1, 24) LIMIT 1";
+/// Kinds read at most.
+const LEGACY_KINDS: usize = 64;
 
 impl Database {
     pub async fn create_user(&self, u: &NewUser) -> Result<User> {
@@ -112,10 +117,24 @@ impl Database {
     /// upgraded by a login), unusable ones aside, covering the kinds present: what the
     /// hasher learns their cost from.
     pub async fn legacy_password_hashes(&self) -> Result<Vec<String>> {
-        on_pool!(self, read, |db| {
-            sqlx::query_scalar(LEGACY_PASSWORD_HASHES).fetch_all(db).await?
-        })
-        .await
+        let mut hashes: Vec<String> = Vec::new();
+        while hashes.len() < LEGACY_KINDS {
+            let after = hashes
+                .last()
+                .map_or(String::new(), |h| h.chars().take(24).collect());
+            let next: Option<String> = on_pool!(self, read, |db| {
+                sqlx::query_scalar(NEXT_LEGACY_HASH)
+                    .bind(after)
+                    .fetch_optional(db)
+                    .await?
+            })
+            .await?;
+            match next {
+                Some(hash) => hashes.push(hash),
+                None => break,
+            }
+        }
+        Ok(hashes)
     }
 
     pub async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {

@@ -9,6 +9,7 @@ mod claims;
 pub mod clients;
 pub mod drf_jwt;
 pub mod error;
+pub mod housekeeping;
 pub mod impersonation;
 pub mod oauth;
 pub mod serializers;

@@ -16,6 +16,8 @@ pub struct State {
     pub clients: Clients,
     /// Security events written, by type, for the metrics.
     pub audit_counts: super::audit::AuditCounts,
+    /// What the periodic flush deleted, for the metrics.
+    pub flush_stats: super::housekeeping::FlushStats,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,7 @@ impl State {
             hasher,
             clients,
             audit_counts: Default::default(),
+            flush_stats: Default::default(),
         })
     }
 }
@@ -105,27 +108,6 @@ impl State {
                 floor_ms = floor.as_millis() as u64,
                 "refused logins take as long as checking the dearest imported password hash"
             );
-        }
-    }
-
-    /// `flush_expired_interval`: in the server, what `jwtd token flush-expired` does.
-    pub async fn flush_expired_periodically(&self, every: std::time::Duration) {
-        let mut ticks = tokio::time::interval(every);
-        loop {
-            ticks.tick().await;
-            match self.store.flush_expired(crate::store::now()).await {
-                Ok(n) => tracing::info!(deleted = n, "flushed expired outstanding tokens"),
-                Err(e) => tracing::warn!(error = %e, "flushing expired outstanding tokens failed"),
-            }
-            // Security events past `audit_retention` go with them.
-            match self.store.prune_events(self.events_kept_since()).await {
-                Ok(n) => tracing::info!(deleted = n, "deleted security events past audit_retention"),
-                Err(e) => tracing::warn!(error = %e, "deleting old security events failed"),
-            }
-            // The login throttles' expired counters (in the database) go with them.
-            if let Err(e) = crate::store::Counters::prune(&self.store, crate::store::now_micros()).await {
-                tracing::warn!(error = %e, "deleting expired login throttle counters failed");
-            }
         }
     }
 }

@@ -299,7 +299,11 @@ async fn django_import_is_idempotent_and_counts(db: Db) {
         .await
         .unwrap();
     assert_eq!(
-        (report.created.len(), report.updated.len(), report.unchanged.len()),
+        (
+            report.counts.created,
+            report.counts.updated,
+            report.counts.unchanged
+        ),
         (0, 1, 0)
     );
     let fresh = store.user_by_id(2).await.unwrap().unwrap();

@@ -474,9 +474,18 @@ async fn operator_commands_revoke_and_flush(db: Db) {
         .expect_401(invalid("Token is blacklisted"));
     let _ = bob;
     // Nothing has expired yet; a day and a second from now everything has.
-    assert_eq!(store.flush_expired(jwtd::store::now()).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .flush_expired(jwtd::store::now(), 100)
+            .await
+            .unwrap()
+            .tokens
+            .rows,
+        0
+    );
     let later = jwtd::store::now() + time::Duration::seconds(86_401);
-    assert_eq!(store.flush_expired(later).await.unwrap(), 3);
+    let flushed = store.flush_expired(later, 100).await.unwrap();
+    assert_eq!((flushed.tokens.rows, flushed.blacklisted), (3, 3));
     assert!(s.storage.outstanding().await.is_empty());
 }
 

@@ -12,6 +12,7 @@ mod cookies;
 mod django;
 mod drf_jwt;
 mod faults;
+mod housekeeping;
 mod impersonation;
 mod keys;
 mod lifecycle;

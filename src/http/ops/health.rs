@@ -50,5 +50,8 @@ pub async fn readyz(http: Http) -> HttpResponse {
 pub async fn metrics(http: Http) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
-        .body(http.metrics.render(&http.app.store, &http.app.audit_counts))
+        .body(
+            http.metrics
+                .render(&http.app.store, &http.app.audit_counts, &http.app.flush_stats),
+        )
 }

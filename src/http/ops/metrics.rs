@@ -13,6 +13,7 @@ use crate::store::Database;
 use crate::tokens::AuthError;
 use crate::tokens::audit::AuditCounts;
 use crate::tokens::error::Kind;
+use crate::tokens::housekeeping::FlushStats;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TypeLabel {
@@ -41,12 +42,21 @@ pub struct Metrics {
     db_queries: Counter,
     db_pings: Counter,
     audit_events: Family<TypeLabel, Counter>,
+    flush_deleted: Family<KindLabel, Counter>,
+    flush_runs: Counter,
+    flush_skipped: Counter,
     resident_memory: Gauge,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
 impl Metrics {
-    /// `password_hash`: the hasher's own timing histogram, registered here.
-    pub fn new(password_hash: Histogram) -> Metrics {
+    /// `password_hash`: the hasher's own timing histogram, registered here; so is the
+    /// periodic flush's `flush_duration`.
+    pub fn new(password_hash: Histogram, flush_duration: Histogram) -> Metrics {
         let mut registry = Registry::with_prefix("jwtd");
         let requests = RequestCounts::new();
         registry.register_collector(Box::new(requests.clone()));
@@ -93,6 +103,29 @@ impl Metrics {
             "Security events written to the audit trail, by type",
             audit_events.clone(),
         );
+        let flush_deleted = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "flush_deleted",
+            "Rows the periodic flush deleted, by kind",
+            flush_deleted.clone(),
+        );
+        let flush_runs = Counter::default();
+        registry.register(
+            "flush_runs",
+            "Periodic flushes this instance ran",
+            flush_runs.clone(),
+        );
+        let flush_skipped = Counter::default();
+        registry.register(
+            "flush_skipped",
+            "Periodic flushes skipped because another instance holds the housekeeping lock",
+            flush_skipped.clone(),
+        );
+        registry.register(
+            "flush_duration_seconds",
+            "Time of one periodic flush, every kind and batch",
+            flush_duration,
+        );
         let resident_memory = Gauge::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -109,6 +142,9 @@ impl Metrics {
             db_queries,
             db_pings,
             audit_events,
+            flush_deleted,
+            flush_runs,
+            flush_skipped,
             resident_memory,
         }
     }
@@ -145,7 +181,7 @@ impl Metrics {
     }
 
     /// The text exposition, with the gauges read now.
-    pub fn render(&self, store: &Database, audit: &AuditCounts) -> String {
+    pub fn render(&self, store: &Database, audit: &AuditCounts, flush: &FlushStats) -> String {
         let pool = store.pool_state();
         self.pool
             .get_or_create(&PoolLabel { state: "idle" })
@@ -166,6 +202,19 @@ impl Metrics {
                 r#type: kind.as_str(),
             });
             counter.inc_by(n.saturating_sub(counter.get()));
+        }
+        for (kind, n) in flush.deleted() {
+            let counter = self.flush_deleted.get_or_create(&KindLabel { kind });
+            counter.inc_by(n.saturating_sub(counter.get()));
+        }
+        for (counter, n) in [
+            (&self.flush_runs, &flush.runs),
+            (&self.flush_skipped, &flush.skipped),
+        ] {
+            counter.inc_by(
+                n.load(std::sync::atomic::Ordering::Relaxed)
+                    .saturating_sub(counter.get()),
+            );
         }
         if let Some(rss) = resident_memory_bytes() {
             self.resident_memory.set(rss as i64);
