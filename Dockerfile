@@ -14,6 +14,8 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && rm -rf src
 COPY src src
 COPY migrations migrations
+# The console's templates, compiled into the binary by askama.
+COPY templates templates
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin jwtd \
     && mkdir -p /empty/data
 
