@@ -613,6 +613,20 @@ pub async fn form(
     Ok((signed, data))
 }
 
+/// A form post about the user named by the path's `{id}`: `form`, and the id (a 404 page
+/// for one that is not a number).
+pub async fn user_form(
+    http: &HttpState,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<(Signed, Data, i64), HttpResponse> {
+    let (signed, data) = form(http, req, body).await?;
+    match path_id(req) {
+        Ok(id) => Ok((signed, data, id)),
+        Err(e) => Err(signed.refused(e)),
+    }
+}
+
 /// A form's text field (`None` when absent or not text).
 fn text(data: &Data, name: &str) -> Option<String> {
     match data.get(name)? {

@@ -6,7 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, Http, Signed, done, form, messages_of, path_id, signed_in, text, when, when_opt};
+use super::{
+    Chrome, Http, Signed, done, form, messages_of, path_id, signed_in, text, user_form, when, when_opt,
+};
 use crate::accounts::{self, AccountError, Caller, FieldMessages, PasswordChange, UserFields};
 use crate::http::HttpState;
 use crate::http::drf::pagination;
@@ -418,13 +420,9 @@ pub async fn detail(http: Http, req: HttpRequest) -> HttpResponse {
 /// `POST /admin/users/{id}/`: the fields and flags. The flags' checkboxes are sent only
 /// when the operator may change them (`flags`), so a staff member's edit leaves them be.
 pub async fn edit(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let (signed, data) = match form(&http, &req, body).await {
+    let (signed, data, id) = match user_form(&http, &req, body).await {
         Ok(f) => f,
         Err(r) => return r,
-    };
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(e) => return signed.refused(e),
     };
     let field = |name| text(&data, name).unwrap_or_default();
     let flags = super::checked(&data, "flags");
@@ -471,13 +469,9 @@ pub async fn edit(http: Http, req: HttpRequest, body: web::Payload) -> HttpRespo
 /// `POST /admin/users/{id}/active/`: `is_active` as the form says (`true`/`false`). An
 /// inactive user can neither sign in nor refresh.
 pub async fn set_active(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let (signed, data) = match form(&http, &req, body).await {
+    let (signed, data, id) = match user_form(&http, &req, body).await {
         Ok(f) => f,
         Err(r) => return r,
-    };
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(e) => return signed.refused(e),
     };
     let active = super::checked(&data, "is_active");
     let fields = UserFields {
@@ -502,13 +496,9 @@ pub async fn set_active(http: Http, req: HttpRequest, body: web::Payload) -> Htt
 
 /// `POST /admin/users/{id}/password/`: the policy's messages come back next to the field.
 pub async fn set_password(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let (signed, data) = match form(&http, &req, body).await {
+    let (signed, data, id) = match user_form(&http, &req, body).await {
         Ok(f) => f,
         Err(r) => return r,
-    };
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(e) => return signed.refused(e),
     };
     let password = text(&data, "password").unwrap_or_default();
     let confirmation = text(&data, "password2").unwrap_or_default();
@@ -619,13 +609,9 @@ pub async fn confirm_delete(http: Http, req: HttpRequest) -> HttpResponse {
 
 /// `POST /admin/users/{id}/delete/`
 pub async fn delete(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let (signed, _) = match form(&http, &req, body).await {
+    let (signed, _, id) = match user_form(&http, &req, body).await {
         Ok(f) => f,
         Err(r) => return r,
-    };
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(e) => return signed.refused(e),
     };
     let name = match accounts::admin::get(&http.app, &signed.caller, id).await {
         Ok(u) => u.username,
@@ -658,13 +644,9 @@ pub async fn confirm_unusable(http: Http, req: HttpRequest) -> HttpResponse {
 
 /// `POST /admin/users/{id}/unusable-password/`
 pub async fn unusable(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let (signed, _) = match form(&http, &req, body).await {
+    let (signed, _, id) = match user_form(&http, &req, body).await {
         Ok(f) => f,
         Err(r) => return r,
-    };
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(e) => return signed.refused(e),
     };
     match accounts::admin::set_unusable_password(&http.app, &signed.caller, id).await {
         Ok(()) => signed.finish(done(
@@ -696,13 +678,9 @@ pub async fn confirm_revoke_all(http: Http, req: HttpRequest) -> HttpResponse {
 
 /// `POST /admin/users/{id}/sessions/revoke-all/`
 pub async fn revoke_all(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let (signed, _) = match form(&http, &req, body).await {
+    let (signed, _, id) = match user_form(&http, &req, body).await {
         Ok(f) => f,
         Err(r) => return r,
-    };
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(e) => return signed.refused(e),
     };
     let client = http.client(&req);
     match accounts::sessions::revoke_all(&http.app, &signed.caller, &client, id).await {
@@ -716,13 +694,9 @@ pub async fn revoke_all(http: Http, req: HttpRequest, body: web::Payload) -> Htt
 
 /// `POST /admin/users/{id}/sessions/revoke/` with `session`: one session.
 pub async fn revoke_session(http: Http, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let (signed, data) = match form(&http, &req, body).await {
+    let (signed, data, id) = match user_form(&http, &req, body).await {
         Ok(f) => f,
         Err(r) => return r,
-    };
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(e) => return signed.refused(e),
     };
     let session = text(&data, "session").unwrap_or_default();
     let client = http.client(&req);
