@@ -14,8 +14,10 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && rm -rf src
 COPY src src
 COPY migrations migrations
-# The console's templates, compiled into the binary by askama.
+# Compiled into the binary too: the console's templates (askama) and the documented
+# defaults its settings page compares against.
 COPY templates templates
+COPY config/default.toml config/default.toml
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin jwtd \
     && mkdir -p /empty/data
 
