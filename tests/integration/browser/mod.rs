@@ -80,7 +80,7 @@ impl Browser {
             _slot: slot,
             name: name.to_string(),
         };
-        browser.client.set_window_size(1280, 900).await.unwrap();
+        browser.client.set_window_size(1440, 900).await.unwrap();
         // A page that takes longer than this to load has a problem of its own.
         browser
             .client
@@ -243,7 +243,7 @@ impl Browser {
         self.wait_until("a 375 px viewport", "return window.innerWidth === 375")
             .await;
         check(self).await;
-        self.client.set_window_size(1280, 900).await.unwrap();
+        self.client.set_window_size(1440, 900).await.unwrap();
     }
 
     /// Runs axe-core on the page; panics on any serious or critical violation, naming each
