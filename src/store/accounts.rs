@@ -103,6 +103,23 @@ macro_rules! locked_user {
     }};
 }
 
+/// In the transaction `$tx`: the user `$id`'s tokens and sessions locked, then their row
+/// (the order `lock_user_sessions_sql` explains), `$expected` checked (else the function
+/// returns `NotFound`/`Unexpected`), and the password hash set to `$hash`.
+macro_rules! set_password_locked {
+    ($tx:ident, $lock:expr, $lock_sessions:expr, $id:expr, $hash:expr, $expected:expr) => {{
+        for &sql in $lock_sessions {
+            sqlx::query(sql).bind($id).execute(&mut *$tx).await?;
+        }
+        locked_user!($tx, $lock, $id, $expected, Guarded::NotFound, Guarded::Unexpected);
+        sqlx::query(super::users::SET_PASSWORD)
+            .bind($hash)
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
 impl Database {
     fn lock_user_sql(&self) -> &'static str {
         match &self.pool {
@@ -218,15 +235,7 @@ impl Database {
         let lock = self.lock_user_sql();
         let lock_sessions = self.lock_user_sessions_sql();
         let done = in_transaction!(self, |tx| {
-            for &sql in lock_sessions {
-                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-            }
-            locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
-            sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
-                .bind(hash)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_password_locked!(tx, lock, lock_sessions, id, hash, expected);
             let revoked = revoke_user_sessions!(tx, id, keep, Reason::Revoke);
             insert_events!(tx, events);
             tx.commit().await?;
@@ -256,15 +265,7 @@ impl Database {
         let lock_sessions = self.lock_user_sessions_sql();
         let keep = fresh.family.as_deref().unwrap_or(&fresh.jti);
         let done = in_transaction!(self, |tx| {
-            for &sql in lock_sessions {
-                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-            }
-            locked_user!(tx, lock, id, expected, Guarded::NotFound, Guarded::Unexpected);
-            sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
-                .bind(hash)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_password_locked!(tx, lock, lock_sessions, id, hash, expected);
             revoke_user_sessions!(tx, id, Some(keep), Reason::Revoke);
             if !continue_session!(tx, id, fresh) {
                 return Ok(Guarded::Done(false));

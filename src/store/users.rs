@@ -65,6 +65,9 @@ const NEXT_LEGACY_HASH: &str = "SELECT password FROM users \
 /// Kinds read at most.
 const LEGACY_KINDS: usize = 64;
 
+/// Sets the user `$2`'s password hash to `$1`.
+pub(super) const SET_PASSWORD: &str = "UPDATE users SET password = $1 WHERE id = $2";
+
 impl Database {
     pub async fn create_user(&self, u: &NewUser) -> Result<User> {
         self.wrote(
@@ -139,7 +142,7 @@ impl Database {
 
     pub async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
         let done = on_pool!(self, write, |db| {
-            sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
+            sqlx::query(SET_PASSWORD)
                 .bind(hash)
                 .bind(id)
                 .execute(db)
@@ -229,8 +232,7 @@ impl Database {
 
     /// `set_password` with `events`, in one transaction; none are written without the user.
     pub async fn set_password_audited(&self, id: i64, hash: &str, events: &[NewEvent]) -> Result<bool> {
-        self.update_audited("UPDATE users SET password = $1 WHERE id = $2", hash, id, events)
-            .await
+        self.update_audited(SET_PASSWORD, hash, id, events).await
     }
 
     /// `set_active` with `events`, in one transaction; none are written without the user.
