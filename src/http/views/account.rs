@@ -7,8 +7,8 @@
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::cookies;
 use super::me::{authenticated, user_body};
+use super::{cookies, to_messages};
 use crate::accounts::{self, FieldMessages, UserFields};
 use crate::http::drf::fields::{FieldErrors, expect_dict, optional_char_field};
 use crate::http::drf::metadata;
@@ -52,34 +52,18 @@ fn profile_fields(data: &Data, username: bool) -> Result<(UserFields, FieldMessa
         last_name: optional_char_field(data, "last_name", true, true, &mut e),
         ..UserFields::default()
     };
-    Ok((fields, to_messages(e)))
+    Ok((fields, to_messages(e, &FIELD_NAMES)))
 }
 
-/// The HTTP layer's field errors, handed to the rules to be completed in field order.
-fn to_messages(errors: FieldErrors) -> FieldMessages {
-    const FIELDS: [&str; 6] = [
-        "username",
-        "email",
-        "first_name",
-        "last_name",
-        "old_password",
-        "new_password",
-    ];
-    let mut messages = FieldMessages::default();
-    if let serde_json::Value::Object(map) = errors.to_json() {
-        for (field, list) in map {
-            let field = FIELDS
-                .iter()
-                .find(|f| **f == field)
-                .copied()
-                .unwrap_or("non_field_errors");
-            for m in list.as_array().into_iter().flatten() {
-                messages.add(field, m.as_str().unwrap_or_default());
-            }
-        }
-    }
-    messages
-}
+/// The fields of this view's bodies, the order their messages are given in.
+const FIELD_NAMES: [&str; 6] = [
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "old_password",
+    "new_password",
+];
 
 /// `POST /api/me/password/` `{"old_password", "new_password"}` → a fresh `{"refresh",
 /// "access"}`. A wrong old password counts as a failed login of the user's (the client

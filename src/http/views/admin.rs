@@ -14,6 +14,7 @@ use crate::http::drf::parsers::Data;
 use crate::http::schema::{UserDetail, UserPage};
 use crate::http::views::me::{authenticated, drf_datetime};
 use crate::http::views::oauth::basic_credentials;
+use crate::http::views::to_messages;
 use crate::http::{ApiError, HttpState, json_response};
 use crate::store::{Ordering, User, UserQuery};
 use crate::tokens::impersonation::IMPERSONATOR_CLAIM;
@@ -122,25 +123,7 @@ fn user_fields(data: &Data, with_password: bool) -> Result<(UserFields, FieldMes
         is_staff: boolean_field(data, "is_staff", &mut e),
         is_superuser: boolean_field(data, "is_superuser", &mut e),
     };
-    Ok((fields, to_messages(e)))
-}
-
-/// The HTTP layer's field errors, handed to the rules to be completed in field order.
-fn to_messages(errors: FieldErrors) -> FieldMessages {
-    let mut messages = FieldMessages::default();
-    if let serde_json::Value::Object(map) = errors.to_json() {
-        for (field, list) in map {
-            let field: &'static str = FIELD_NAMES
-                .iter()
-                .find(|f| **f == field)
-                .copied()
-                .unwrap_or("non_field_errors");
-            for m in list.as_array().into_iter().flatten() {
-                messages.add(field, m.as_str().unwrap_or_default());
-            }
-        }
-    }
-    messages
+    Ok((fields, to_messages(e, &FIELD_NAMES)))
 }
 
 const FIELD_NAMES: [&str; 9] = [
@@ -308,7 +291,7 @@ pub async fn password(http: Http, req: HttpRequest, body: web::Payload) -> HttpR
                 password,
                 keep_sessions,
             }),
-            _ => Err(to_messages(e)),
+            _ => Err(to_messages(e, &FIELD_NAMES)),
         };
         Ok(accounts::admin::set_password(&http.app, &caller, id, change).await?)
     };

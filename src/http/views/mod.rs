@@ -16,3 +16,25 @@ pub(super) mod oauth;
 pub(super) mod sessions;
 pub(super) mod tokens;
 pub(super) mod well_known;
+
+/// The HTTP layer's field errors, handed to the rules to be completed in field order:
+/// each under its field's name among `fields`, else under `non_field_errors`.
+fn to_messages(
+    errors: crate::http::drf::fields::FieldErrors,
+    fields: &[&'static str],
+) -> crate::accounts::FieldMessages {
+    let mut messages = crate::accounts::FieldMessages::default();
+    if let serde_json::Value::Object(map) = errors.to_json() {
+        for (field, list) in map {
+            let field = fields
+                .iter()
+                .find(|f| **f == field)
+                .copied()
+                .unwrap_or("non_field_errors");
+            for m in list.as_array().into_iter().flatten() {
+                messages.add(field, m.as_str().unwrap_or_default());
+            }
+        }
+    }
+    messages
+}
