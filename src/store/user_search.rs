@@ -173,6 +173,14 @@ macro_rules! push_user_filter {
     };
 }
 
+/// A user of the page and how many users the query selects in all.
+#[derive(sqlx::FromRow)]
+struct Counted {
+    #[sqlx(flatten)]
+    user: User,
+    total: i64,
+}
+
 impl Database {
     /// A page of the users `query` selects, in its order, and how many it selects.
     pub async fn search_users(&self, query: &UserQuery) -> Result<(Vec<User>, i64)> {
@@ -188,19 +196,39 @@ impl Database {
             Pool::Postgres(_) => (Search::new(&terms, false), " ILIKE "),
         };
         on_pool!(self, read, |db| {
-            let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM users WHERE TRUE");
-            push_user_filter!(count, query, search, like);
-            let total: i64 = count.build_query_scalar().fetch_one(db).await?;
-            let mut list =
-                sqlx::QueryBuilder::new(concat!("SELECT ", user_columns!(), " FROM users WHERE TRUE"));
+            // One pass over the matches: the CTE finds them once (through the search index)
+            // with only the columns the orderings need; the count and the page's ids are
+            // read off it, and only the page's rows are fetched whole.
+            let mut list = sqlx::QueryBuilder::new(
+                "WITH m AS MATERIALIZED (SELECT id, username, date_joined, last_login FROM users WHERE TRUE",
+            );
             push_user_filter!(list, query, search, like);
-            list.push(query.ordering.sql())
-                .push(" LIMIT ")
-                .push_bind(query.limit)
-                .push(" OFFSET ")
-                .push_bind(query.offset);
-            let users: Vec<User> = list.build_query_as().fetch_all(db).await?;
-            (users, total)
+            list.push(concat!(
+                ") SELECT ",
+                user_columns!(),
+                ", (SELECT COUNT(*) FROM m) AS total FROM users WHERE id IN (SELECT id FROM m"
+            ))
+            .push(query.ordering.sql())
+            .push(" LIMIT ")
+            .push_bind(query.limit)
+            .push(" OFFSET ")
+            .push_bind(query.offset)
+            .push(")")
+            .push(query.ordering.sql());
+            let rows: Vec<Counted> = list.build_query_as().fetch_all(db).await?;
+            let total = match rows.first() {
+                Some(row) => row.total,
+                // A first page that has room and is empty: nothing matches.
+                None if query.offset == 0 && query.limit > 0 => 0,
+                // A page past the end (or one of no rows, asked for the count alone) has no
+                // row to carry the count.
+                None => {
+                    let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM users WHERE TRUE");
+                    push_user_filter!(count, query, search, like);
+                    count.build_query_scalar().fetch_one(db).await?
+                }
+            };
+            (rows.into_iter().map(|row| row.user).collect::<Vec<User>>(), total)
         })
         .await
     }
