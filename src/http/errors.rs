@@ -49,6 +49,9 @@ pub enum ApiError {
     NotFoundDetail(&'static str),
     /// DRF's `BasicAuthentication` refused a client's credentials.
     BadBasicCredentials,
+    /// A DRF `ValidationError` raised outside a serializer (a filter's): 400 with the list
+    /// of its one message as the body.
+    Invalid(&'static str),
 }
 
 impl From<AccountError> for ApiError {
@@ -181,7 +184,7 @@ impl ApiError {
                 Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 Kind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            ApiError::Fields(_) | ApiError::BadBody => StatusCode::BAD_REQUEST,
+            ApiError::Fields(_) | ApiError::BadBody | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::Parse(ParseFailure::Parse(_)) => StatusCode::BAD_REQUEST,
             ApiError::Parse(ParseFailure::UnsupportedMediaType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -222,6 +225,7 @@ impl ApiError {
             // DRF's PermissionDenied, raised by its enforce_csrf.
             ApiError::Csrf(reason) => detail(format!("CSRF Failed: {reason}")),
             ApiError::DrfJwt(answer) => answer.body(),
+            ApiError::Invalid(text) => Value::from(vec![*text]),
         }
     }
 

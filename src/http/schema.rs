@@ -258,6 +258,16 @@ pub enum BadRequest {
     Parse(Detail),
 }
 
+/// A 400 from a listing's filters: field errors (`is_active`, `is_staff`), or DRF's
+/// `CharField` refusing the `search` value (`["Null characters are not allowed."]`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // the alternatives of a response; each is sent as its own type
+pub enum FilterRefused {
+    Fields(FieldErrors),
+    Search(Vec<String>),
+}
+
 // Sent as `TokenNotValid`, of which it is the part these endpoints use.
 /// A 401 from a token endpoint: Simple JWT's `{"detail", "code"}`, or DRF's `{"detail"}`
 /// for refused credentials.

@@ -70,9 +70,9 @@ impl Ordering {
 /// `GET /api/admin/users/`'s query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserQuery {
-    /// DRF's `search`: split at whitespace and commas; a user is listed when every term is
-    /// in (case-insensitively) the username, email, first or last name.
-    pub search: Option<String>,
+    /// DRF's `search`, as its `search_smart_split` splits it: a user is listed when every
+    /// term is in (case-insensitively) the username, email, first or last name.
+    pub terms: Vec<String>,
     pub is_active: Option<bool>,
     pub is_staff: Option<bool>,
     pub ordering: Ordering,
@@ -101,16 +101,6 @@ pub(super) fn contains_pattern(term: &str) -> String {
 /// tokenizer, a row matches when a column contains it.
 fn phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
-}
-
-/// The search terms of `search=`, as DRF splits them.
-fn terms(search: Option<&str>) -> Vec<&str> {
-    search
-        .unwrap_or("")
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|t| !t.is_empty())
-        .take(MAX_TERMS)
-        .collect()
 }
 
 /// How the search is put to the database.
@@ -184,7 +174,7 @@ struct Counted {
 impl Database {
     /// A page of the users `query` selects, in its order, and how many it selects.
     pub async fn search_users(&self, query: &UserQuery) -> Result<(Vec<User>, i64)> {
-        let terms = terms(query.search.as_deref());
+        let terms: Vec<&str> = query.terms.iter().take(MAX_TERMS).map(String::as_str).collect();
         // No stored name or address holds a NUL (DRF's and Django's fields refuse it), and
         // Postgres refuses one in any text parameter (a 500 for `search=%00` before):
         // such a term matches no one, without asking.

@@ -6,6 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::http::drf::search::search_terms;
+
 use super::{
     Chrome, Http, Signed, done, form, messages_of, path_id, signed_in, text, user_form, when, when_opt,
 };
@@ -124,7 +126,8 @@ pub async fn list(http: Http, req: HttpRequest) -> HttpResponse {
     let order = Ordering::parse(&ordering).unwrap_or_default();
     let page: i64 = value("page").parse().unwrap_or(1).max(1);
     let mut q = UserQuery {
-        search: Some(search.clone()).filter(|s| !s.trim().is_empty()),
+        // A NUL, which DRF refuses, finds no one here.
+        terms: search_terms(&search).unwrap_or_else(|_| vec!["\0".into()]),
         is_active: tri_state(Some(&is_active)),
         is_staff: tri_state(Some(&is_staff)),
         ordering: order,

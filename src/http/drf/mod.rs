@@ -10,3 +10,4 @@ pub mod metadata;
 pub mod origin;
 pub mod pagination;
 pub mod parsers;
+pub mod search;

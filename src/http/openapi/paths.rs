@@ -569,7 +569,7 @@ pub mod admin {
         tag = "admin",
         summary = "List users (DRF's PageNumberPagination)",
         params(
-            ("search" = Option<String>, Query, description = "Terms each found in the username, e-mail, first or last name"),
+            ("search" = Option<String>, Query, description = "Terms each found in the username, e-mail, first or last name, split as DRF's SearchFilter splits them: at whitespace and commas, a quoted phrase kept whole"),
             ("is_active" = Option<bool>, Query),
             ("is_staff" = Option<bool>, Query),
             ("ordering" = Option<String>, Query, description = "id, username, date_joined, last_login, each with -; comma-separated"),
@@ -579,7 +579,7 @@ pub mod admin {
         security(("jwt" = []), ("client_basic" = [])),
         responses(
             (status = 200, description = "One page of users", body = UserPage),
-            (status = 400, description = "A filter that is not a boolean", body = FieldErrors),
+            (status = 400, description = "A filter that is not a boolean, or a search with a NUL", body = FilterRefused),
             (status = 401, description = "No or bad credentials", body = Detail, headers(("WWW-Authenticate" = String))),
             (status = 403, description = "The caller may not use the admin API", body = Detail),
             (status = 404, description = "Invalid page.", body = Detail),

@@ -11,6 +11,7 @@ use crate::http::drf::fields::{FieldErrors, boolean_field, expect_dict, optional
 use crate::http::drf::metadata;
 use crate::http::drf::pagination::{self, PageAsked};
 use crate::http::drf::parsers::Data;
+use crate::http::drf::search;
 use crate::http::schema::{UserDetail, UserPage};
 use crate::http::views::me::{authenticated, drf_datetime};
 use crate::http::views::oauth::basic_credentials;
@@ -166,7 +167,7 @@ async fn list(http: &HttpState, req: &HttpRequest) -> Result<UserPage, ApiError>
     let size = pagination::page_size(&query);
     let mut q = UserQuery {
         // DRF's SearchFilter: the store splits the terms.
-        search: value("search").map(str::to_string),
+        terms: Vec::new(),
         is_active,
         is_staff,
         ordering: ordering(value("ordering")),
@@ -178,6 +179,7 @@ async fn list(http: &HttpState, req: &HttpRequest) -> Result<UserPage, ApiError>
     if !errors.is_empty() {
         return Err(errors.into());
     }
+    q.terms = search::search_terms(value("search").unwrap_or("")).map_err(ApiError::Invalid)?;
     let number = match pagination::page_asked(&query) {
         PageAsked::Number(n) => n,
         PageAsked::Invalid => return Err(ApiError::NotFoundDetail(pagination::INVALID_PAGE)),
