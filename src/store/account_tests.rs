@@ -278,7 +278,7 @@ async fn revoking_a_session_blacklists_its_tokens_and_stops_rotation(t: &TestDb)
     assert!(db.is_blacklisted("a2").await.unwrap());
     let third = token(alice.id, "a3", "a1", now);
     assert_eq!(db.rotate(&second, &third).await.unwrap(), Rotation::FamilyRevoked);
-    assert!(!db.add_to_family(&third).await.unwrap());
+    assert_eq!(db.add_to_family(&third).await.unwrap(), Joined::FamilyRevoked);
     // Once revoked it is no longer there to revoke.
     assert_eq!(
         db.revoke_session("a1", None, Reason::Revoke, &[]).await.unwrap(),
@@ -328,10 +328,11 @@ async fn revoking_other_sessions_keeps_the_current_one(t: &TestDb) {
     for jti in ["here2", "bobs"] {
         assert!(!db.is_blacklisted(jti).await.unwrap(), "{jti}");
     }
-    assert!(
-        !db.add_to_family(&token(alice.id, "bare2", "bare", now))
+    assert_eq!(
+        db.add_to_family(&token(alice.id, "bare2", "bare", now))
             .await
-            .unwrap()
+            .unwrap(),
+        Joined::FamilyRevoked
     );
     let (left, count) = db.sessions_of_user(alice.id, now, page(0, 10)).await.unwrap();
     assert_eq!((ids(&left), count), (vec!["here"], 1));
@@ -802,6 +803,32 @@ async fn deleting_a_user_blacklists_their_tokens_in_one_transaction(t: &TestDb) 
         .unwrap(),
         Rotation::FamilyRevoked
     );
+    assert_eq!(
+        db.add_to_family(&token(alice.id, "a4", "a1", now)).await.unwrap(),
+        Joined::FamilyRevoked
+    );
+    // A family the deletion did not know of takes no token of the deleted user's either
+    // (one recorded would belong to nobody), while bob's and a userless token join theirs.
+    assert_eq!(
+        db.add_to_family(&token(alice.id, "a5", "elsewhere", now))
+            .await
+            .unwrap(),
+        Joined::UserDeleted
+    );
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM outstanding_tokens WHERE jti = 'a5'")
+            .await,
+        0
+    );
+    assert_eq!(
+        db.add_to_family(&token(bob.id, "b2", "b1", now)).await.unwrap(),
+        Joined::Added
+    );
+    let userless = OutstandingToken {
+        user_id: None,
+        ..token(bob.id, "n1", "n1", now)
+    };
+    assert_eq!(db.add_to_family(&userless).await.unwrap(), Joined::Added);
     assert_eq!(db.session("a1").await.unwrap(), None);
     let (events, _) = db.events(&EventFilter::default(), page(0, 10)).await.unwrap();
     assert_eq!(
@@ -947,7 +974,10 @@ async fn audited_twins_write_their_events_with_the_change(t: &TestDb) {
             .unwrap(),
         1
     );
-    assert!(!db.add_to_family(&token(alice.id, "g2", "g", now)).await.unwrap());
+    assert_eq!(
+        db.add_to_family(&token(alice.id, "g2", "g", now)).await.unwrap(),
+        Joined::FamilyRevoked
+    );
 
     let (events, count) = db.events(&EventFilter::default(), page(0, 20)).await.unwrap();
     let kinds: Vec<&str> = events.iter().rev().map(|e| e.kind.as_str()).collect();
@@ -1018,7 +1048,7 @@ async fn upgrading_makes_live_logins_sessions(postgres: bool) {
     // The family revoked for reuse is no session, and stays revoked.
     assert_eq!(db.session("reused").await.unwrap(), None);
     let retry = token(alice.id, "reused2", "reused", now);
-    assert!(!db.add_to_family(&retry).await.unwrap());
+    assert_eq!(db.add_to_family(&retry).await.unwrap(), Joined::FamilyRevoked);
     // And the new tables work on the upgraded database.
     let revoked = db
         .revoke_other_sessions(alice.id, "r1", Reason::Revoke, &[])

@@ -56,6 +56,39 @@ pub enum Rotation {
     FamilyRevoked,
 }
 
+/// The result of recording a token in its family (`add_to_family`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    Added,
+    /// The family is revoked: nothing was recorded.
+    FamilyRevoked,
+    /// The token's user was deleted: nothing was recorded.
+    UserDeleted,
+}
+
+impl Joined {
+    fn refused(family_revoked: bool) -> Joined {
+        if family_revoked {
+            Joined::FamilyRevoked
+        } else {
+            Joined::UserDeleted
+        }
+    }
+}
+
+/// Binds `$new`'s columns to `$query` as `$1`…`$6`, `$family` as its family.
+macro_rules! bind_new {
+    ($query:expr, $new:expr, $family:expr) => {
+        $query
+            .bind($new.user_id)
+            .bind(&$new.jti)
+            .bind(&$new.token_sha256)
+            .bind($family)
+            .bind($new.created_at)
+            .bind($new.expires_at)
+    };
+}
+
 /// Postgres: locks the row of the family `$family` (creating it), as the first thing its
 /// statement does that the others wait for: `RETURNING` then gives the revocation committed
 /// last, even one committed after the statement began, which a plain `SELECT` would not see.
@@ -169,41 +202,74 @@ impl Database {
         result
     }
 
-    /// Records `new` in its family (`new.family`), as `add_outstanding` does, unless the
-    /// family is revoked; returns whether it was recorded. Ordered with revocations of the
-    /// family as `rotate` is.
-    pub async fn add_to_family(&self, new: &OutstandingToken) -> Result<bool> {
-        let sql = match &self.pool {
-            // The write lock orders it.
-            Pool::Sqlite { .. } => {
-                "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
-                 SELECT (SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6 \
-                 WHERE NOT EXISTS (SELECT 1 FROM token_families WHERE family = $4 AND revoked_at IS NOT NULL) \
-                 ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256"
+    /// Records `new` in its family (`new.family`, else its own), as `add_outstanding` does,
+    /// unless the family is revoked or `new`'s user (if it names one) no longer exists.
+    /// Ordered with revocations of the family as `rotate` is, and with a deletion of the
+    /// user: on Postgres the family's row lock, then a share lock on the user's row (the
+    /// order a deletion takes them in, after the user's tokens), read under that lock so
+    /// that a deletion that committed meanwhile is seen — not a user the statement's
+    /// snapshot still shows, whose token would break the foreign key or, looked up as
+    /// `add_outstanding` does, be recorded without a user and outlive the deletion that
+    /// revoked the rest. On SQLite the write lock orders them.
+    pub async fn add_to_family(&self, new: &OutstandingToken) -> Result<Joined> {
+        let family = new.family.as_ref().unwrap_or(&new.jti);
+        let done = self.bounded(async {
+            match &self.pool {
+                Pool::Sqlite { writer, .. } => {
+                    let added = bind_new!(
+                        sqlx::query(
+                            "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+                             SELECT $1, $2, $3, $4, $5, $6 \
+                             WHERE NOT EXISTS (SELECT 1 FROM token_families WHERE family = $4 AND revoked_at IS NOT NULL) \
+                             AND ($1 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $1)) \
+                             ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256"
+                        ),
+                        new,
+                        family
+                    )
+                    .execute(writer)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if added {
+                        return Ok(Joined::Added);
+                    }
+                    // A revoked family stays revoked: read after the insert, it still tells.
+                    let revoked = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM token_families WHERE family = $1 AND revoked_at IS NOT NULL)",
+                    )
+                    .bind(family)
+                    .fetch_one(writer)
+                    .await?;
+                    Ok(Joined::refused(revoked))
+                }
+                // One statement: the owner's row is locked only once the family's row is
+                // (it is read through `fam`).
+                Pool::Postgres(pool) => {
+                    let (added, revoked): (bool, bool) = bind_new!(
+                        sqlx::query_as(concat!(
+                            "WITH ",
+                            lock_family!("VALUES ($4)"),
+                            ", owner AS (SELECT u.id FROM fam, users u \
+                               WHERE fam.revoked_at IS NULL AND u.id = $1 FOR KEY SHARE OF u), \
+                             added AS (INSERT INTO outstanding_tokens \
+                               (user_id, jti, token_sha256, family, created_at, expires_at) \
+                               SELECT owner.id, $2, $3, $4, $5, $6 FROM fam LEFT JOIN owner ON true \
+                               WHERE fam.revoked_at IS NULL AND ($1::bigint IS NULL OR owner.id IS NOT NULL) \
+                               ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, \
+                               token_sha256 = excluded.token_sha256 RETURNING 1) \
+                             SELECT EXISTS (SELECT 1 FROM added), EXISTS (SELECT 1 FROM fam WHERE revoked_at IS NOT NULL)"
+                        )),
+                        new,
+                        family
+                    )
+                    .fetch_one(pool)
+                    .await?;
+                    Ok(if added { Joined::Added } else { Joined::refused(revoked) })
+                }
             }
-            // The family's row lock orders it.
-            Pool::Postgres(_) => concat!(
-                "WITH ",
-                lock_family!("VALUES ($4)"),
-                " INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
-                 SELECT (SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6 FROM fam WHERE revoked_at IS NULL \
-                 ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256"
-            ),
-        };
-        on_pool!(self, write, |db| {
-            sqlx::query(sql)
-                .bind(new.user_id)
-                .bind(&new.jti)
-                .bind(&new.token_sha256)
-                .bind(new.family.as_ref().unwrap_or(&new.jti))
-                .bind(new.created_at)
-                .bind(new.expires_at)
-                .execute(db)
-                .await?
-                .rows_affected()
-                == 1
-        })
-        .await
+        });
+        self.wrote(done.await)
     }
 
     /// Marks a family revoked and blacklists every unexpired token of it, in one transaction

@@ -127,7 +127,7 @@ use time::OffsetDateTime;
 pub use accounts::{Expected, Guarded, UserChanges, UserUpdate};
 pub use audit::{Event, EventFilter, EventType, NewEvent};
 pub use error::{Result, StoreError};
-pub use families::Rotation;
+pub use families::{Joined, Rotation};
 pub use import::{
     Conflict, IMPORT_BATCH, Import, ImportCounts, ImportOptions, ImportReport, ImportedUser, Planned,
 };

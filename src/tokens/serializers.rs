@@ -9,7 +9,7 @@ use super::claims::SESSION_CLAIM;
 use super::error::{AuthError, TokenError};
 use super::token::{Token, TokenType, is_truthy};
 use super::{now_f64, now_secs};
-use crate::store::{EventType, NewEvent, OutstandingToken, Reason, Rotation, User};
+use crate::store::{EventType, Joined, NewEvent, OutstandingToken, Reason, Rotation, User};
 use crate::tokens::state::State;
 
 /// `{"refresh": …, "access": …}`
@@ -288,11 +288,19 @@ pub async fn refresh(state: &State, raw: &str, client: &Client<'_>) -> Result<Re
     refresh.set_iat(now);
     refresh.current_time = now;
     let new_raw = state.backend.encode(&refresh.payload);
-    let new = outstanding(state, &refresh, &new_raw, user_id);
+    let mut new = outstanding(state, &refresh, &new_raw, user_id);
+    new.family = session_of(&refresh).map(str::to_owned);
     // The rotation's futures are boxed: kept inline they would make the future of every
     // refresh, rotating or not, as large as the largest of them, and actix moves it twice.
     if !s.blacklist_after_rotation {
-        Box::pin(state.store.add_outstanding(&new)).await?;
+        // The old token is left as it is (Simple JWT); the new one joins its session, as a
+        // rotation's does, unless a revocation or the user's deletion got there first —
+        // answered as a refresh that came after them is.
+        match Box::pin(state.store.add_to_family(&new)).await? {
+            Joined::Added => {}
+            Joined::FamilyRevoked => return Err(TokenError::Blacklisted.into()),
+            Joined::UserDeleted => return Err(AuthError::NoActiveAccountForToken),
+        }
     } else {
         match Box::pin(state.store.rotate(&old, &new)).await? {
             Rotation::Rotated => {}
@@ -331,10 +339,12 @@ async fn reused(state: &State, old: &OutstandingToken, mut new: OutstandingToken
     // of 0 must mean "no retries at all".
     if !interval.is_zero() && age.whole_milliseconds() <= interval.as_millis() as i128 {
         new.family = Some(blacklisting.family);
-        if !state.store.add_to_family(&new).await? {
-            return Err(TokenError::Blacklisted.into());
-        }
-        return Ok(());
+        // Refused (the family revoked or the user deleted meanwhile): the token presented was
+        // rotated away, and Simple JWT answers as for any blacklisted token.
+        return match state.store.add_to_family(&new).await? {
+            Joined::Added => Ok(()),
+            Joined::FamilyRevoked | Joined::UserDeleted => Err(TokenError::Blacklisted.into()),
+        };
     }
     let mut event = NewEvent::new(EventType::RefreshReuseDetected);
     event.user_id = old.user_id;

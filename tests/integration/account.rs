@@ -173,6 +173,14 @@ async fn the_username_changes_only_when_allowed(db: Db) {
     s.user("alice", "pw-alice-1").await;
     s.user("bob", "pw-bob-1").await;
     let (_, access) = s.login("alice", "pw-alice-1").await;
+    // The username is a writable field, required by PUT, and OPTIONS says so.
+    let r = call(&s, "OPTIONS", "/api/me/", Some(&access), json!({})).await;
+    assert_eq!(
+        r.body["actions"]["PUT"],
+        crate::admin::me_put_fields(true),
+        "{}",
+        r.text
+    );
     patch(&s, &access, json!({"username": "bob"})).await.expect(
         400,
         json!({"username": ["A user with that username already exists."]}),
@@ -271,6 +279,10 @@ async fn impersonation_tokens_cannot_write(db: Db) {
     .expect(403, json!({"detail": DENIED}));
     assert_eq!(s.me(&imp).await.body["first_name"], "");
     assert!(!s.login("alice", "pw-alice-1").await.0.is_empty());
+    // DRF's metadata leaves out the actions its permission check refuses.
+    let r = call(&s, "OPTIONS", "/api/me/", Some(&imp), json!({})).await;
+    assert_eq!((r.status, &r.body["name"]), (200, &json!("Me")), "{}", r.text);
+    assert!(r.body.get("actions").is_none(), "{}", r.text);
 }
 
 async fn a_password_change_checks_the_old_and_the_new_password(db: Db) {

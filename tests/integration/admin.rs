@@ -25,6 +25,38 @@ both_databases!(
 const DENIED: &str = "You do not have permission to perform this action.";
 const NO_USER: &str = "No User matches the given query.";
 
+/// The PUT action of `OPTIONS /api/me/`: a `ModelSerializer` over Django's `User`, the
+/// flags and dates read-only, and the username too unless it is `writable`.
+pub fn me_put_fields(writable: bool) -> Value {
+    const USERNAME_HELP: &str = "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.";
+    let username = if writable {
+        json!({"type": "string", "required": true, "read_only": false, "label": "Username",
+               "help_text": USERNAME_HELP, "max_length": 150})
+    } else {
+        json!({"type": "string", "required": false, "read_only": true, "label": "Username",
+               "help_text": USERNAME_HELP})
+    };
+    json!({
+        "id": {"type": "integer", "required": false, "read_only": true, "label": "ID"},
+        "username": username,
+        "email": {"type": "email", "required": false, "read_only": false,
+                  "label": "Email address", "max_length": 254},
+        "first_name": {"type": "string", "required": false, "read_only": false,
+                       "label": "First name", "max_length": 150},
+        "last_name": {"type": "string", "required": false, "read_only": false,
+                      "label": "Last name", "max_length": 150},
+        "is_active": {"type": "boolean", "required": false, "read_only": true, "label": "Active",
+                      "help_text": "Designates whether this user should be treated as active. Unselect this instead of deleting accounts."},
+        "is_staff": {"type": "boolean", "required": false, "read_only": true, "label": "Staff status",
+                     "help_text": "Designates whether the user can log into this admin site."},
+        "is_superuser": {"type": "boolean", "required": false, "read_only": true,
+                         "label": "Superuser status",
+                         "help_text": "Designates that this user has all permissions without explicitly assigning them."},
+        "last_login": {"type": "datetime", "required": false, "read_only": true, "label": "Last login"},
+        "date_joined": {"type": "datetime", "required": false, "read_only": true, "label": "Date joined"},
+    })
+}
+
 async fn call(s: &TestServer, method: &str, path: &str, auth: Option<&str>, body: Option<Value>) -> Reply {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = s.client.request(method, s.url(path));
@@ -893,6 +925,7 @@ async fn options_answers_drf_metadata_on_every_account_route(db: Db) {
         ("/api/admin/events/".to_string(), "Event List", false),
     ];
     let own_routes = [
+        ("/api/me/", "Me", true),
         ("/api/me/password/", "Password Change", true),
         ("/api/me/sessions/", "Session List", false),
         ("/api/me/sessions/some-session/", "Session Instance", false),
@@ -943,6 +976,15 @@ async fn options_answers_drf_metadata_on_every_account_route(db: Db) {
     );
     assert_eq!(post["is_staff"]["type"], "boolean");
     assert_eq!(post["id"]["read_only"], true);
+    // `/api/me/` takes PUT (a `RetrieveUpdateAPIView`): DRF describes its serializer, every
+    // field the answer shows; the username is read-only without `allow_username_change`.
+    let r = call(&s, "OPTIONS", "/api/me/", Some(&user), None).await;
+    assert_eq!(r.body["actions"].as_object().unwrap().len(), 1, "{}", r.text);
+    let (put, expected) = (&r.body["actions"]["PUT"], me_put_fields(false));
+    assert_eq!(put, &expected, "{}", r.text);
+    // In the serializer's order (the comparison above ignores it).
+    let order = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(order(put), order(&expected));
     let r = call(&s, "OPTIONS", "/api/me/password/", Some(&user), None).await;
     let keys: Vec<&String> = r.body["actions"]["POST"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["old_password", "new_password"]);

@@ -257,26 +257,37 @@ pub struct Outstanding {
 }
 
 impl Storage {
-    /// Every outstanding token with its blacklist reason, oldest first.
-    pub async fn outstanding(&self) -> Vec<Outstanding> {
-        const SQL: &str = "SELECT o.jti, o.token_sha256, o.family, o.user_id, b.reason FROM outstanding_tokens o \
-             LEFT JOIN blacklisted_tokens b ON b.token_id = o.id ORDER BY o.id";
-        type Row = (String, String, Option<String>, Option<i64>, Option<String>);
-        let rows: Vec<Row> = match &self.pg {
+    /// The rows `sql` selects, read with a connection of the test's own.
+    async fn fetch_all<T>(&self, sql: &'static str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
+        match &self.pg {
             Some(pg) => {
                 let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
-                let rows = sqlx::query_as(SQL).fetch_all(&pool).await.unwrap();
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
                 pool.close().await;
                 rows
             }
             None => {
                 let url = format!("sqlite://{}", self.dir.path().join("jwtd.db").display());
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                let rows = sqlx::query_as(SQL).fetch_all(&pool).await.unwrap();
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
                 pool.close().await;
                 rows
             }
-        };
+        }
+    }
+
+    /// Every outstanding token with its blacklist reason, oldest first.
+    pub async fn outstanding(&self) -> Vec<Outstanding> {
+        const SQL: &str = "SELECT o.jti, o.token_sha256, o.family, o.user_id, b.reason FROM outstanding_tokens o \
+             LEFT JOIN blacklisted_tokens b ON b.token_id = o.id ORDER BY o.id";
+        type Row = (String, String, Option<String>, Option<i64>, Option<String>);
+        let rows: Vec<Row> = self.fetch_all(SQL).await;
         rows.into_iter()
             .map(
                 |(jti, token_sha256, family, user_id, blacklist_reason)| Outstanding {
@@ -288,6 +299,14 @@ impl Storage {
                 },
             )
             .collect()
+    }
+
+    /// The token families (sessions) that are not revoked.
+    pub async fn unrevoked_families(&self) -> Vec<String> {
+        let rows: Vec<(String,)> = self
+            .fetch_all("SELECT family FROM token_families WHERE revoked_at IS NULL ORDER BY family")
+            .await;
+        rows.into_iter().map(|(f,)| f).collect()
     }
 
     pub async fn outstanding_jti(&self, jti: &str) -> Option<Outstanding> {

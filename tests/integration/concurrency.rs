@@ -14,7 +14,8 @@ both_databases!(
     concurrent_refreshes_yield_exactly_one_pair,
     reuse_detection_stops_a_thief_racing_the_victim,
     a_login_racing_the_users_deletion_leaves_nothing_live,
-    a_refresh_racing_the_users_deletion_leaves_nothing_live
+    a_refresh_racing_the_users_deletion_leaves_nothing_live,
+    a_refresh_without_blacklisting_racing_the_deletion_leaves_nothing_live
 );
 
 async fn concurrent_refreshes_yield_exactly_one_pair(db: Db) {
@@ -249,25 +250,49 @@ async fn a_login_racing_the_users_deletion_leaves_nothing_live(db: Db) {
 /// either rotates before the deletion (which then blacklists the new token) or is refused —
 /// never an error, and no token is left live.
 async fn a_refresh_racing_the_users_deletion_leaves_nothing_live(db: Db) {
+    refreshes_racing_a_deletion(db, ROTATE).await;
+}
+
+/// The same without blacklist-after-rotation, where the new token is recorded without
+/// touching the old one: one recorded after the deletion would belong to no user (or break
+/// the foreign key), and no revocation would reach it.
+async fn a_refresh_without_blacklisting_racing_the_deletion_leaves_nothing_live(db: Db) {
+    refreshes_racing_a_deletion(
+        db,
+        "rotate_refresh_tokens = true\nblacklist_after_rotation = false",
+    )
+    .await;
+}
+
+/// Rotating refreshes (`rotation`'s settings) of a user's sessions released together with
+/// the user's deletion. Afterwards every token of the user's, the logins' and the
+/// rotations', gets Simple JWT's "Token is blacklisted", no outstanding token is left
+/// without a user and unblacklisted, and every session of theirs is revoked.
+async fn refreshes_racing_a_deletion(db: Db, rotation: &str) {
     const SESSIONS: usize = 6;
     let storage = std::sync::Arc::new(Storage::new(db).await);
-    let s = TestServer::start_on(storage.clone(), &format!("{ROTATE}\nthrottle_login_rate = \"\"")).await;
+    let s = TestServer::start_on(
+        storage.clone(),
+        &format!("{rotation}\nthrottle_login_rate = \"\""),
+    )
+    .await;
     s.user_with("root", "pw-root-1", |u| {
         u.is_superuser = true;
         u.is_staff = true;
     })
     .await;
     let (_, root) = s.login("root", "pw-root-1").await;
+    let (mut won, mut lost) = (0, 0);
     for trial in 0..TRIALS / 2 {
         let name = format!("alice{trial}");
         let user = s.user(&name, "pw-alice-1").await;
-        let mut refreshes = Vec::new();
+        let mut logins = Vec::new();
         for _ in 0..SESSIONS {
-            refreshes.push(s.login(&name, "pw-alice-1").await.0);
+            logins.push(s.login(&name, "pw-alice-1").await.0);
         }
         let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(SESSIONS + 1));
         let mut tasks = Vec::new();
-        for refresh in refreshes {
+        for refresh in logins.clone() {
             let (client, url, barrier) = (s.client.clone(), s.url("/api/token/refresh/"), barrier.clone());
             tasks.push(tokio::spawn(async move {
                 barrier.wait().await;
@@ -286,27 +311,51 @@ async fn a_refresh_racing_the_users_deletion_leaves_nothing_live(db: Db) {
         };
         let deleted = deletion.await.unwrap();
         assert_eq!(deleted.status, 204, "trial {trial}: {}", deleted.text);
+        let mut issued = logins.clone();
         for task in tasks {
             let r = task.await.unwrap();
             match r.status {
-                200 => s
-                    .post("/api/token/refresh/", json!({"refresh": r.str("refresh")}))
-                    .await
-                    .expect_401(invalid("Token is blacklisted")),
-                401 => assert!(
-                    r.text.contains("Token is blacklisted") || r.text.contains("No active account"),
-                    "trial {trial}: {}",
-                    r.text
-                ),
+                200 => {
+                    won += 1;
+                    issued.push(r.str("refresh"));
+                }
+                401 => {
+                    lost += 1;
+                    assert!(
+                        r.text.contains("Token is blacklisted") || r.text.contains("No active account"),
+                        "trial {trial}: {}",
+                        r.text
+                    )
+                }
                 _ => panic!("trial {trial}: {} {}", r.status, r.text),
             }
         }
-        let live = storage
-            .outstanding()
-            .await
-            .into_iter()
+        for refresh in &issued {
+            s.post("/api/token/refresh/", json!({"refresh": refresh}))
+                .await
+                .expect_401(invalid("Token is blacklisted"));
+        }
+        let tokens = storage.outstanding().await;
+        let live: Vec<_> = tokens
+            .iter()
             .filter(|o| o.user_id.is_none() && o.blacklist_reason.is_none())
-            .count();
-        assert_eq!(live, 0, "trial {trial}");
+            .collect();
+        assert!(live.is_empty(), "trial {trial}: {live:?}");
+        // Every session of the user's is revoked: the logins' and any a token of theirs
+        // was recorded in.
+        let unrevoked = storage.unrevoked_families().await;
+        let families = logins
+            .iter()
+            .map(|t| claims(t)["sid"].as_str().unwrap().to_owned())
+            .chain(
+                tokens
+                    .iter()
+                    .filter(|o| o.user_id.is_none())
+                    .map(|o| o.family.clone().unwrap_or_else(|| o.jti.clone())),
+            );
+        for family in families {
+            assert!(!unrevoked.contains(&family), "trial {trial}: {family}");
+        }
     }
+    eprintln!("refreshes racing a deletion ({rotation:?}): {won} rotated, {lost} refused");
 }

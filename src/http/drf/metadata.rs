@@ -114,15 +114,10 @@ pub const DRF_JWT_LOGOUT: &str = view!(
     r#""token":{"type":"string","required":false,"read_only":false,"label":"Token"}"#
 );
 
-pub const ME: &str = concat!(
-    r#"{"name":"Me","description":"The authenticated user, as a downstream service sees it after JWT authentication.","#,
-    r#""renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]}"#
-);
-
 // The views added for accounts, sessions and the audit trail (issue 19), as DRF's
 // `SimpleMetadata` describes a `ModelViewSet`'s list and instance views, their extra
-// actions and the `APIView`s: `actions` only for POST (DRF describes POST and PUT, and these
-// views take no PUT), and only to a caller the view's permission lets write.
+// actions and the `APIView`s: `actions` for POST and PUT (of these views only `/api/me/`
+// takes PUT), and only to a caller the view's permission lets write.
 
 /// A view's metadata: what DRF's `SimpleMetadata.determine_metadata` gives.
 pub struct View {
@@ -148,40 +143,154 @@ macro_rules! string_field {
     };
 }
 
+macro_rules! username_help {
+    () => {
+        "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."
+    };
+}
+
+/// The username, writable.
+macro_rules! username_field {
+    () => {
+        string_field!(
+            "username",
+            "true",
+            "Username",
+            concat!(r#","help_text":""#, username_help!(), r#"","max_length":150"#)
+        )
+    };
+}
+
+/// The user's id, read-only.
+macro_rules! id_field {
+    () => {
+        r#""id":{"type":"integer","required":false,"read_only":true,"label":"ID"}"#
+    };
+}
+
+/// Email, first and last name.
+macro_rules! profile_fields {
+    () => {
+        concat!(
+            r#""email":{"type":"email","required":false,"read_only":false,"label":"Email address","max_length":254},"#,
+            string_field!("first_name", "false", "First name", r#","max_length":150"#),
+            ",",
+            string_field!("last_name", "false", "Last name", r#","max_length":150"#)
+        )
+    };
+}
+
+/// The three flags, `$read_only` ("true" or "false"), with the model's help texts.
+macro_rules! flag_fields {
+    ($read_only:literal) => {
+        concat!(
+            flag_field!(
+                "is_active",
+                $read_only,
+                "Active",
+                "Designates whether this user should be treated as active. Unselect this instead of deleting accounts."
+            ),
+            ",",
+            flag_field!(
+                "is_staff",
+                $read_only,
+                "Staff status",
+                "Designates whether the user can log into this admin site."
+            ),
+            ",",
+            flag_field!(
+                "is_superuser",
+                $read_only,
+                "Superuser status",
+                "Designates that this user has all permissions without explicitly assigning them."
+            )
+        )
+    };
+}
+
+macro_rules! flag_field {
+    ($name:expr, $read_only:literal, $label:expr, $help:expr) => {
+        concat!(
+            r#"""#,
+            $name,
+            r#"":{"type":"boolean","required":false,"read_only":"#,
+            $read_only,
+            r#","label":""#,
+            $label,
+            r#"","help_text":""#,
+            $help,
+            r#""}"#
+        )
+    };
+}
+
+/// Last login and date joined, read-only.
+macro_rules! date_fields {
+    () => {
+        concat!(
+            r#""last_login":{"type":"datetime","required":false,"read_only":true,"label":"Last login"},"#,
+            r#""date_joined":{"type":"datetime","required":false,"read_only":true,"label":"Date joined"}"#
+        )
+    };
+}
+
 /// The user serializer's writable fields, as a `ModelSerializer` over Django's `User` shows
 /// them; `$flags` adds the admin's flags.
 macro_rules! user_fields {
     ($flags:expr) => {
         concat!(
-            r#""id":{"type":"integer","required":false,"read_only":true,"label":"ID"},"#,
-            string_field!(
-                "username",
-                "true",
-                "Username",
-                r#","help_text":"Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.","max_length":150"#
-            ),
+            id_field!(),
+            ",",
+            username_field!(),
             ",",
             string_field!("password", "true", "Password", ""),
-            r#","email":{"type":"email","required":false,"read_only":false,"label":"Email address","max_length":254},"#,
-            string_field!("first_name", "false", "First name", r#","max_length":150"#),
             ",",
-            string_field!("last_name", "false", "Last name", r#","max_length":150"#),
+            profile_fields!(),
             $flags,
-            r#","last_login":{"type":"datetime","required":false,"read_only":true,"label":"Last login"},"#,
-            r#""date_joined":{"type":"datetime","required":false,"read_only":true,"label":"Date joined"},"#,
-            r#""has_usable_password":{"type":"boolean","required":false,"read_only":true,"label":"Has usable password"}"#
+            ",",
+            date_fields!(),
+            r#","has_usable_password":{"type":"boolean","required":false,"read_only":true,"label":"Has usable password"}"#
         )
     };
 }
 
+/// `/api/me/`'s serializer (`$username`: the username's field), as a `ModelSerializer` with
+/// the flags and dates in `read_only_fields` shows it: a read-only field keeps its label and
+/// help text and loses `max_length` (DRF's `include_extra_kwargs`). An impersonation
+/// token's `impersonator` is left out: such a caller gets no actions.
+macro_rules! me_fields {
+    ($username:expr) => {
+        concat!(
+            id_field!(),
+            ",",
+            $username,
+            ",",
+            profile_fields!(),
+            ",",
+            flag_fields!("true"),
+            ",",
+            date_fields!()
+        )
+    };
+}
+
+pub const ME: View = View {
+    name: "Me",
+    description: "The authenticated user, as a downstream service sees it after JWT authentication.",
+    post: None,
+};
+/// `/api/me/`'s PUT fields without `allow_username_change`, and with it.
+const ME_PUT: &str = me_fields!(concat!(
+    r#""username":{"type":"string","required":false,"read_only":true,"label":"Username","help_text":""#,
+    username_help!(),
+    r#""}"#
+));
+const ME_PUT_USERNAME: &str = me_fields!(username_field!());
+
 pub const ADMIN_USERS: View = View {
     name: "User List",
     description: "The users: listed, searched and filtered, and created.",
-    post: Some(user_fields!(concat!(
-        r#","is_active":{"type":"boolean","required":false,"read_only":false,"label":"Active","help_text":"Designates whether this user should be treated as active. Unselect this instead of deleting accounts."}"#,
-        r#","is_staff":{"type":"boolean","required":false,"read_only":false,"label":"Staff status","help_text":"Designates whether the user can log into this admin site."}"#,
-        r#","is_superuser":{"type":"boolean","required":false,"read_only":false,"label":"Superuser status","help_text":"Designates that this user has all permissions without explicitly assigning them."}"#
-    ))),
+    post: Some(user_fields!(concat!(",", flag_fields!("false")))),
 };
 pub const ADMIN_USER: View = View {
     name: "User Instance",
@@ -250,13 +359,31 @@ pub const REGISTER: &str = view!("Register", "Creates a user.", user_fields!("")
 
 /// The metadata of `view`; its POST action only when the caller may `write`.
 pub fn describe(view: &View, write: bool) -> HttpResponse {
+    metadata(view, view.post.filter(|_| write).map(|fields| ("POST", fields)))
+}
+
+/// `/api/me/`'s metadata: DRF's `RetrieveUpdateAPIView` describes its PUT (not PATCH) to a
+/// caller who may `write`; the username is a field of it only when `username_writable`.
+pub fn describe_me(username_writable: bool, write: bool) -> HttpResponse {
+    let fields = if username_writable {
+        ME_PUT_USERNAME
+    } else {
+        ME_PUT
+    };
+    metadata(&ME, write.then_some(("PUT", fields)))
+}
+
+/// `view`'s metadata with the `action` (its method and serializer's fields), if any.
+fn metadata(view: &View, action: Option<(&str, &str)>) -> HttpResponse {
     let mut body = format!(
         r#"{{"name":{},"description":{},"renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]"#,
         serde_json::Value::from(view.name),
         serde_json::Value::from(view.description)
     );
-    if let (Some(fields), true) = (view.post, write) {
-        body.push_str(r#","actions":{"POST":{"#);
+    if let Some((method, fields)) = action {
+        body.push_str(r#","actions":{""#);
+        body.push_str(method);
+        body.push_str(r#"":{"#);
         body.push_str(fields);
         body.push_str("}}");
     }

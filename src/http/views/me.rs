@@ -6,6 +6,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use time::OffsetDateTime;
 
+use crate::accounts;
 use crate::http::schema::Me;
 use crate::http::{ApiError, HttpState, drf::metadata};
 use crate::store::User;
@@ -27,7 +28,10 @@ pub async fn me(req: HttpRequest) -> HttpResponse {
 pub async fn other_methods(http: Http, req: HttpRequest) -> HttpResponse {
     match authenticated(&http, &req).await {
         Err(e) => e.response(&http),
-        Ok(_) if req.method() == Method::OPTIONS => metadata::options(metadata::ME),
+        Ok((_, token)) if req.method() == Method::OPTIONS => {
+            let write = accounts::me::check_write(token.get(IMPERSONATOR_CLAIM).is_some()).is_ok();
+            metadata::describe_me(accounts::me::username_writable(&http.app), write)
+        }
         Ok(_) => ApiError::MethodNotAllowed(req.method().to_string()).response(&http),
     }
 }
