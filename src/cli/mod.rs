@@ -197,6 +197,13 @@ async fn serve(settings: Settings) -> CliResult {
         let http = http.clone();
         actix_web::rt::spawn(async move { http.app.flush_expired_periodically(every.0).await });
     }
+    // AWS-LC sets up its random generator on first use (salts, CSRF tokens, ECDSA and RSA
+    // signatures): done on a thread of its own beside start-up, not in the first request
+    // that needs it.
+    std::thread::spawn(|| {
+        let mut byte = [0u8; 1];
+        let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut byte);
+    });
     {
         // What imported Django hashes cost, before the first login needs it (failure_floor).
         let http = http.clone();

@@ -99,12 +99,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 fn new_request_id() -> HeaderValue {
-    let prefix = *PREFIX.get_or_init(|| {
-        let mut bytes = [0u8; 8];
-        aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut bytes)
-            .expect("the system RNG works");
-        u64::from_ne_bytes(bytes)
-    });
+    // From the operating system's source (as a jti's uuid), not AWS-LC's: the first use of
+    // AWS-LC's generator sets it up, which the first request after start-up waited for.
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let mut id = [0u8; 32];
     hex::encode_to_slice([prefix.to_be_bytes(), n.to_be_bytes()].concat(), &mut id)
