@@ -150,7 +150,6 @@ fn token(user_id: i64, jti: &str, family: &str, created: OffsetDateTime) -> Outs
     OutstandingToken {
         user_id: Some(user_id),
         jti: jti.into(),
-        token_sha256: format!("sha-{jti}"),
         family: Some(family.into()),
         created_at: created,
         expires_at: created + Duration::days(1),
@@ -809,17 +808,14 @@ async fn deleting_a_user_blacklists_their_tokens_in_one_transaction(t: &TestDb) 
     );
     // A family the deletion did not know of takes no token of the deleted user's either
     // (one recorded would belong to nobody), while bob's and a userless token join theirs.
+    let recorded = t.count("SELECT COUNT(*) FROM outstanding_tokens").await;
     assert_eq!(
         db.add_to_family(&token(alice.id, "a5", "elsewhere", now))
             .await
             .unwrap(),
         Joined::UserDeleted
     );
-    assert_eq!(
-        t.count("SELECT COUNT(*) FROM outstanding_tokens WHERE jti = 'a5'")
-            .await,
-        0
-    );
+    assert_eq!(t.count("SELECT COUNT(*) FROM outstanding_tokens").await, recorded);
     assert_eq!(
         db.add_to_family(&token(bob.id, "b2", "b1", now)).await.unwrap(),
         Joined::Added
@@ -996,8 +992,79 @@ async fn audited_twins_write_their_events_with_the_change(t: &TestDb) {
     assert!(events.iter().all(|e| e.user_id == Some(alice.id)));
 }
 
+/// The writes of a version before migration 0009, on its schema (the store's own SQL is
+/// for the current one): a token, its blacklisting, its family's revocation.
+async fn old_token(t: &TestDb, user_id: i64, jti: &str, family: Option<&str>, created: OffsetDateTime) {
+    old_token_expiring(t, user_id, jti, family, created, created + Duration::days(1)).await
+}
+
+async fn old_token_expiring(
+    t: &TestDb,
+    user_id: i64,
+    jti: &str,
+    family: Option<&str>,
+    created: OffsetDateTime,
+    expires: OffsetDateTime,
+) {
+    let store = &t.db;
+    let done = on_pool!(store, write, |db| {
+        sqlx::query(
+            "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user_id)
+        .bind(jti)
+        .bind(format!("sha-{jti}"))
+        .bind(family)
+        .bind(created)
+        .bind(expires)
+        .execute(db)
+        .await?;
+    });
+    done.await.unwrap();
+}
+
+async fn old_blacklist(t: &TestDb, jti: &str, reason: Reason, at: OffsetDateTime) {
+    old_mark(
+        t,
+        "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
+         SELECT id, $2, $3 FROM outstanding_tokens WHERE jti = $1",
+        jti,
+        reason,
+        at,
+    )
+    .await
+}
+
+async fn old_revoked_family(t: &TestDb, family: &str, reason: Reason, at: OffsetDateTime) {
+    old_mark(
+        t,
+        "INSERT INTO token_families (family, revoked_at, reason) VALUES ($1, $2, $3)",
+        family,
+        reason,
+        at,
+    )
+    .await
+}
+
+/// Runs `sql` with the id `$1`, when `$2` and why `$3`.
+async fn old_mark(t: &TestDb, sql: &'static str, id: &str, reason: Reason, at: OffsetDateTime) {
+    let store = &t.db;
+    let done = on_pool!(store, write, |db| {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(at)
+            .bind(reason.as_str())
+            .execute(db)
+            .await?;
+    });
+    done.await.unwrap();
+}
+
 /// A database that an older version filled (migrations up to 0004) is upgraded in place:
-/// every live login becomes a session.
+/// every live login becomes a session. Its ids are no uuid hex: they are keyed by their
+/// SHA-256 on the way (in SQL on Postgres, before the migration on SQLite), as jwtd keys
+/// them.
 async fn upgrading_makes_live_logins_sessions(postgres: bool) {
     let Some(t) = TestDb::new(postgres, Some(4)).await else {
         return;
@@ -1008,34 +1075,27 @@ async fn upgrading_makes_live_logins_sessions(postgres: bool) {
     let ago = |m: i64| now - Duration::minutes(m);
     // A login refreshed twice (the first two tokens rotated away), a login recorded before
     // families were (no family), a logged-out one, an expired one, one revoked for reuse.
-    db.add_outstanding(&token(alice.id, "r1", "r1", ago(30)))
-        .await
-        .unwrap();
-    db.rotate(
-        &token(alice.id, "r1", "r1", ago(30)),
-        &token(alice.id, "r2", "r1", ago(20)),
+    old_token(&t, alice.id, "r1", Some("r1"), ago(30)).await;
+    old_token(&t, alice.id, "r2", Some("r1"), ago(20)).await;
+    old_token(&t, alice.id, "r3", Some("r1"), ago(10)).await;
+    old_blacklist(&t, "r1", Reason::Rotation, ago(20)).await;
+    old_blacklist(&t, "r2", Reason::Rotation, ago(10)).await;
+    old_token(&t, alice.id, "legacy", None, ago(50)).await;
+    old_token(&t, alice.id, "out", Some("out"), ago(5)).await;
+    old_blacklist(&t, "out", Reason::Blacklist, ago(4)).await;
+    let expired = now - Duration::days(3);
+    old_token_expiring(
+        &t,
+        alice.id,
+        "expired",
+        Some("expired"),
+        expired,
+        now - Duration::days(1),
     )
-    .await
-    .unwrap();
-    db.rotate(
-        &token(alice.id, "r2", "r1", ago(20)),
-        &token(alice.id, "r3", "r1", ago(10)),
-    )
-    .await
-    .unwrap();
-    let mut legacy = token(alice.id, "legacy", "legacy", ago(50));
-    legacy.family = None;
-    db.add_outstanding(&legacy).await.unwrap();
-    let out = token(alice.id, "out", "out", ago(5));
-    db.add_outstanding(&out).await.unwrap();
-    db.blacklist(&out, Reason::Blacklist).await.unwrap();
-    let mut expired = token(alice.id, "expired", "expired", now - Duration::days(3));
-    expired.expires_at = now - Duration::days(1);
-    db.add_outstanding(&expired).await.unwrap();
-    db.add_outstanding(&token(alice.id, "reused", "reused", ago(40)))
-        .await
-        .unwrap();
-    db.blacklist_family("reused", Reason::Reuse).await.unwrap();
+    .await;
+    old_token(&t, alice.id, "reused", Some("reused"), ago(40)).await;
+    old_revoked_family(&t, "reused", Reason::Reuse, ago(35)).await;
+    old_blacklist(&t, "reused", Reason::Reuse, ago(35)).await;
 
     db.migrate().await.unwrap();
     assert_eq!(db.latest_migration().await.unwrap(), db.known_migration());
@@ -1049,6 +1109,8 @@ async fn upgrading_makes_live_logins_sessions(postgres: bool) {
     assert_eq!(db.session("reused").await.unwrap(), None);
     let retry = token(alice.id, "reused2", "reused", now);
     assert_eq!(db.add_to_family(&retry).await.unwrap(), Joined::FamilyRevoked);
+    assert!(db.is_blacklisted("r2").await.unwrap());
+    assert!(!db.is_blacklisted("r3").await.unwrap());
     // And the new tables work on the upgraded database.
     let revoked = db
         .revoke_other_sessions(alice.id, "r1", Reason::Revoke, &[])
@@ -1063,6 +1125,118 @@ async fn upgrading_makes_live_logins_sessions(postgres: bool) {
     );
     assert!(db.is_blacklisted("legacy").await.unwrap());
     assert_eq!(t.count("SELECT COUNT(*) FROM audit_events").await, 0);
+}
+
+/// A database at migration 0008 holding tokens — rotated, blacklisted, expired, in sessions
+/// and revoked families, with jwtd's jtis (uuid hex) and a drf-jwt token id — is upgraded
+/// to 16-byte keys in place (0009): every token keeps its blacklisting and its family, and
+/// is refreshed, blacklisted and flushed as before.
+async fn upgrading_keys_tokens_by_their_jti_bytes(postgres: bool) {
+    let Some(t) = TestDb::new(postgres, Some(8)).await else {
+        return;
+    };
+    let db = &t.db;
+    let alice = db.create_user(&user("alice")).await.unwrap();
+    let now = t0();
+    let ago = |m: i64| now - Duration::minutes(m);
+    let hex = |_| uuid::Uuid::new_v4().simple().to_string();
+    let [login, rotated, out, expired, revoked] = [0; 5].map(hex);
+    let drf = "7a0c3c4e-2f1d-4b7e-9a51-0d3f1c2b4e5a";
+    // A session: its login's token rotated once.
+    old_token(&t, alice.id, &login, Some(&login), ago(30)).await;
+    old_token(&t, alice.id, &rotated, Some(&login), ago(20)).await;
+    old_blacklist(&t, &login, Reason::Rotation, ago(20)).await;
+    // A logged-out token, an expired blacklisted one, a family revoked for reuse, and a
+    // drf-jwt login (a session) blacklisted under its token id.
+    old_token(&t, alice.id, &out, Some(&out), ago(10)).await;
+    old_blacklist(&t, &out, Reason::Blacklist, ago(9)).await;
+    old_token_expiring(
+        &t,
+        alice.id,
+        &expired,
+        Some(&expired),
+        now - Duration::days(3),
+        ago(60),
+    )
+    .await;
+    old_blacklist(&t, &expired, Reason::Blacklist, now - Duration::days(2)).await;
+    old_token(&t, alice.id, &revoked, Some(&revoked), ago(40)).await;
+    old_revoked_family(&t, &revoked, Reason::Reuse, ago(35)).await;
+    old_blacklist(&t, &revoked, Reason::Reuse, ago(35)).await;
+    old_token(&t, alice.id, drf, Some(drf), ago(5)).await;
+    old_blacklist(&t, drf, Reason::Blacklist, ago(4)).await;
+    // Their sessions (the login's as its latest token left it).
+    t.exec(&format!(
+        "INSERT INTO token_families (family, user_id, created_at, last_used_at, expires_at, user_agent) \
+         SELECT family, user_id, created_at, created_at, expires_at, 'curl/8' FROM outstanding_tokens \
+         WHERE jti IN ('{rotated}', '{drf}')"
+    ))
+    .await;
+
+    db.migrate().await.unwrap();
+    assert_eq!(db.latest_migration().await.unwrap(), db.known_migration());
+    assert_eq!(t.count("SELECT COUNT(*) FROM outstanding_tokens").await, 6);
+    assert_eq!(t.count("SELECT COUNT(*) FROM blacklisted_tokens").await, 5);
+    for (jti, blacklisted) in [
+        (&login, true),
+        (&rotated, false),
+        (&out, true),
+        (&expired, true),
+        (&revoked, true),
+    ] {
+        assert_eq!(db.is_blacklisted(jti).await.unwrap(), blacklisted, "{jti}");
+    }
+    assert!(db.is_blacklisted(drf).await.unwrap());
+    // The sessions read back under their logins' ids, as they were written.
+    let (sessions, count) = db.sessions_of_user(alice.id, now, page(0, 10)).await.unwrap();
+    assert_eq!((ids(&sessions), count), (vec![drf, login.as_str()], 2));
+    assert_eq!(sessions[0].user_agent.as_deref(), Some("curl/8"));
+    let b = db.blacklisting(&login).await.unwrap().unwrap();
+    assert_eq!((b.reason, b.family.as_str()), (Reason::Rotation, login.as_str()));
+
+    // Rotation: one winner, then reuse of the rotated-away token finds its family.
+    let next = token(alice.id, &hex(0), &login, now);
+    let old = token(alice.id, &rotated, &login, ago(20));
+    assert_eq!(db.rotate(&old, &next).await.unwrap(), Rotation::Rotated);
+    assert_eq!(
+        db.rotate(&old, &token(alice.id, &hex(0), &login, now))
+            .await
+            .unwrap(),
+        Rotation::AlreadyBlacklisted
+    );
+    assert_eq!(db.blacklisting(&rotated).await.unwrap().unwrap().family, login);
+    assert_eq!(db.blacklist_family(&login, Reason::Reuse).await.unwrap(), 1);
+    assert!(db.is_blacklisted(&next.jti).await.unwrap());
+    // The family revoked before the upgrade stays revoked.
+    let retry = token(alice.id, &hex(0), &revoked, now);
+    assert_eq!(db.add_to_family(&retry).await.unwrap(), Joined::FamilyRevoked);
+    // Blacklisting by jti, of a token recorded before the upgrade.
+    assert_eq!(
+        db.blacklist_jti(&rotated, Reason::Revoke).await.unwrap(),
+        Some(false)
+    );
+    let mut fresh = token(alice.id, &hex(0), &hex(0), now);
+    fresh.family = None;
+    db.add_outstanding(&fresh).await.unwrap();
+    assert_eq!(
+        db.blacklist_jti(&fresh.jti, Reason::Revoke).await.unwrap(),
+        Some(true)
+    );
+    // The flush deletes the expired token with its blacklist row, and nothing else.
+    let flushed = db.flush_expired(now, 1).await.unwrap();
+    assert_eq!((flushed.tokens.rows, flushed.blacklisted), (1, 1));
+    assert_eq!(db.blacklisting(&expired).await.unwrap(), None);
+    assert_eq!(t.count("SELECT COUNT(*) FROM outstanding_tokens").await, 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrading_keys_tokens_by_their_jti_bytes_sqlite() {
+    upgrading_keys_tokens_by_their_jti_bytes(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrading_keys_tokens_by_their_jti_bytes_postgres() {
+    upgrading_keys_tokens_by_their_jti_bytes(true).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

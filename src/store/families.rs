@@ -6,7 +6,7 @@
 //! the family's row lock does.
 
 use super::audit::insert_events;
-use super::tokens::{bind_token, record_and_blacklist, upsert_old};
+use super::tokens::{Key, bind_token, record_and_blacklist, upsert_old};
 use super::{Database, NewEvent, OutstandingToken, Pool, Reason, Result, now};
 
 /// Marks the family `$3` revoked at `$1` for reason `$2`, creating its row; a revoked
@@ -15,19 +15,21 @@ pub(super) const REVOKE_FAMILY: &str = "INSERT INTO token_families (family, revo
      ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, excluded.revoked_at), \
      reason = COALESCE(token_families.reason, excluded.reason)";
 /// Blacklists the unexpired tokens of the family `$3` at `$1` for reason `$2`.
-pub(super) const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-     SELECT id, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
-     ON CONFLICT (token_id) DO NOTHING";
+pub(super) const BLACKLIST_FAMILY_TOKENS: &str = "INSERT INTO blacklisted_tokens (jti, blacklisted_at, reason) \
+     SELECT jti, $1, $2 FROM outstanding_tokens WHERE (family = $3 OR jti = $3) AND expires_at > $1 \
+     ON CONFLICT (jti) DO NOTHING";
 
 /// Revokes the family `$family` for `$reason` in the transaction `$tx`: marks it revoked,
 /// then blacklists its unexpired tokens, in two statements. On Postgres the first takes the
 /// family's row lock, after any rotation of the family under way has committed, and the
 /// second, with a snapshot taken only then, sees the token that rotation recorded (one
 /// statement would not: its snapshot predates the wait); on SQLite the write lock orders
-/// them. Yields how many tokens were newly blacklisted. For the bodies of `in_transaction!`.
+/// them. Yields how many tokens were newly blacklisted. For the bodies of `in_transaction!`;
+/// `$family` is a `Key`.
 macro_rules! revoke_family {
     ($tx:ident, $family:expr, $reason:expr) => {{
         let at = $crate::store::now();
+        let family: $crate::store::tokens::Key = $family;
         let mut blacklisted = 0;
         for sql in [
             $crate::store::families::REVOKE_FAMILY,
@@ -36,7 +38,7 @@ macro_rules! revoke_family {
             blacklisted = sqlx::query(sql)
                 .bind(at)
                 .bind($reason.as_str())
-                .bind($family)
+                .bind(family)
                 .execute(&mut *$tx)
                 .await?
                 .rows_affected();
@@ -76,15 +78,14 @@ impl Joined {
     }
 }
 
-/// Binds `$new`'s columns to `$query` as `$1`…`$6`, `$family` as its family.
+/// Binds `$new`'s columns to `$query` as `$1`…`$4` (user, jti, family, expiry), `$family`
+/// (a `Key`) as its family.
 macro_rules! bind_new {
     ($query:expr, $new:expr, $family:expr) => {
         $query
             .bind($new.user_id)
-            .bind(&$new.jti)
-            .bind(&$new.token_sha256)
+            .bind(Key::of(&$new.jti))
             .bind($family)
-            .bind($new.created_at)
             .bind($new.expires_at)
     };
 }
@@ -121,8 +122,8 @@ impl Database {
                     let rows = bind_token!(
                         sqlx::query(concat!(
                             record_and_blacklist!(),
-                            "; INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
-                             SELECT (SELECT id FROM users WHERE id = ?9), ?10, ?11, COALESCE(family, jti), ?12, ?13 \
+                            "; INSERT INTO outstanding_tokens (user_id, jti, family, expires_at) \
+                             SELECT (SELECT id FROM users WHERE id = ?7), ?8, COALESCE(family, jti), ?9 \
                              FROM outstanding_tokens o WHERE jti = ?2 AND changes() = 1 \
                              AND NOT EXISTS (SELECT 1 FROM token_families f \
                                WHERE f.family = COALESCE(o.family, o.jti) AND f.revoked_at IS NOT NULL) RETURNING 1"
@@ -132,9 +133,7 @@ impl Database {
                     .bind(now())
                     .bind(Reason::Rotation.as_str())
                     .bind(new.user_id)
-                    .bind(&new.jti)
-                    .bind(&new.token_sha256)
-                    .bind(new.created_at)
+                    .bind(Key::of(&new.jti))
                     .bind(new.expires_at)
                     .fetch_all(&mut *tx)
                     .await?;
@@ -146,7 +145,7 @@ impl Database {
                         "SELECT EXISTS (SELECT 1 FROM outstanding_tokens o JOIN token_families f \
                          ON f.family = COALESCE(o.family, o.jti) WHERE o.jti = $1 AND f.revoked_at IS NOT NULL)",
                     )
-                    .bind(&old.jti)
+                    .bind(Key::of(&old.jti))
                     .fetch_one(&mut *tx)
                     .await?;
                     tx.rollback().await?;
@@ -168,22 +167,19 @@ impl Database {
                             upsert_old!(),
                             ", ",
                             lock_family!("SELECT COALESCE(family, jti) FROM old_row"),
-                            ", banned AS (INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                               SELECT o.id, $7, COALESCE(f.reason, 'rotation') FROM old_row o, fam f \
-                               ON CONFLICT (token_id) DO NOTHING RETURNING token_id), \
-                             fresh AS (INSERT INTO outstanding_tokens \
-                               (user_id, jti, token_sha256, family, created_at, expires_at) \
-                               SELECT (SELECT id FROM users WHERE id = $8), $9, $10, COALESCE(o.family, o.jti), $11, $12 \
-                               FROM old_row o, fam f WHERE f.revoked_at IS NULL AND EXISTS (SELECT 1 FROM banned) RETURNING id) \
+                            ", banned AS (INSERT INTO blacklisted_tokens (jti, blacklisted_at, reason) \
+                               SELECT o.jti, $5, COALESCE(f.reason, 'rotation') FROM old_row o, fam f \
+                               ON CONFLICT (jti) DO NOTHING RETURNING jti), \
+                             fresh AS (INSERT INTO outstanding_tokens (user_id, jti, family, expires_at) \
+                               SELECT (SELECT id FROM users WHERE id = $6), $7, COALESCE(o.family, o.jti), $8 \
+                               FROM old_row o, fam f WHERE f.revoked_at IS NULL AND EXISTS (SELECT 1 FROM banned) RETURNING jti) \
                              SELECT EXISTS (SELECT 1 FROM fresh), EXISTS (SELECT 1 FROM fam WHERE revoked_at IS NOT NULL)"
                         )),
                         old
                     )
                     .bind(now())
                     .bind(new.user_id)
-                    .bind(&new.jti)
-                    .bind(&new.token_sha256)
-                    .bind(new.created_at)
+                    .bind(Key::of(&new.jti))
                     .bind(new.expires_at)
                     .fetch_one(pool)
                     .await?;
@@ -212,17 +208,17 @@ impl Database {
     /// `add_outstanding` does, be recorded without a user and outlive the deletion that
     /// revoked the rest. On SQLite the write lock orders them.
     pub async fn add_to_family(&self, new: &OutstandingToken) -> Result<Joined> {
-        let family = new.family.as_ref().unwrap_or(&new.jti);
+        let family = Key::of(new.family.as_ref().unwrap_or(&new.jti));
         let done = self.bounded(async {
             match &self.pool {
                 Pool::Sqlite { writer, .. } => {
                     let added = bind_new!(
                         sqlx::query(
-                            "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
-                             SELECT $1, $2, $3, $4, $5, $6 \
-                             WHERE NOT EXISTS (SELECT 1 FROM token_families WHERE family = $4 AND revoked_at IS NOT NULL) \
+                            "INSERT INTO outstanding_tokens (user_id, jti, family, expires_at) \
+                             SELECT $1, $2, $3, $4 \
+                             WHERE NOT EXISTS (SELECT 1 FROM token_families WHERE family = $3 AND revoked_at IS NOT NULL) \
                              AND ($1 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $1)) \
-                             ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256"
+                             ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
                         ),
                         new,
                         family
@@ -249,15 +245,13 @@ impl Database {
                     let (added, revoked): (bool, bool) = bind_new!(
                         sqlx::query_as(concat!(
                             "WITH ",
-                            lock_family!("VALUES ($4)"),
+                            lock_family!("VALUES ($3::uuid)"),
                             ", owner AS (SELECT u.id FROM fam, users u \
                                WHERE fam.revoked_at IS NULL AND u.id = $1 FOR KEY SHARE OF u), \
-                             added AS (INSERT INTO outstanding_tokens \
-                               (user_id, jti, token_sha256, family, created_at, expires_at) \
-                               SELECT owner.id, $2, $3, $4, $5, $6 FROM fam LEFT JOIN owner ON true \
+                             added AS (INSERT INTO outstanding_tokens (user_id, jti, family, expires_at) \
+                               SELECT owner.id, $2, $3, $4 FROM fam LEFT JOIN owner ON true \
                                WHERE fam.revoked_at IS NULL AND ($1::bigint IS NULL OR owner.id IS NOT NULL) \
-                               ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, \
-                               token_sha256 = excluded.token_sha256 RETURNING 1) \
+                               ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at RETURNING 1) \
                              SELECT EXISTS (SELECT 1 FROM added), EXISTS (SELECT 1 FROM fam WHERE revoked_at IS NOT NULL)"
                         )),
                         new,
@@ -288,7 +282,7 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<u64> {
         let done = in_transaction!(self, |tx| {
-            let blacklisted = revoke_family!(tx, family, reason);
+            let blacklisted = revoke_family!(tx, Key::of(family), reason);
             insert_events!(tx, events);
             tx.commit().await?;
             blacklisted
@@ -311,14 +305,15 @@ impl Database {
     ) -> Result<bool> {
         let blacklist = self.record_and_blacklist_sql();
         let done = in_transaction!(self, |tx| {
+            let jti = Key::of(&token.jti);
             let family = match &token.family {
-                Some(family) => family.clone(),
+                Some(family) => Key::of(family),
                 None => {
                     sqlx::query_scalar("SELECT COALESCE(family, jti) FROM outstanding_tokens WHERE jti = $1")
-                        .bind(&token.jti)
+                        .bind(jti)
                         .fetch_optional(&mut *tx)
                         .await?
-                        .unwrap_or_else(|| token.jti.clone())
+                        .unwrap_or(jti)
                 }
             };
             let at = now();
@@ -326,7 +321,7 @@ impl Database {
             sqlx::query(REVOKE_FAMILY)
                 .bind(at)
                 .bind(reason.as_str())
-                .bind(&family)
+                .bind(family)
                 .execute(&mut *tx)
                 .await?;
             let rows = bind_token!(sqlx::query(blacklist), token)
@@ -340,7 +335,7 @@ impl Database {
             sqlx::query(BLACKLIST_FAMILY_TOKENS)
                 .bind(at)
                 .bind(reason.as_str())
-                .bind(&family)
+                .bind(family)
                 .execute(&mut *tx)
                 .await?;
             insert_events!(tx, events);

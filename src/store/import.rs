@@ -317,9 +317,9 @@ const UPDATE: &str = "UPDATE users SET username = $1, password = $2, email = $3,
      origin = 'import' WHERE id = $11";
 /// The tokens of whoever held the id before; access tokens, which no blacklist reaches, are
 /// refused by `replaced_at`.
-const REVOKE_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-     SELECT id, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
-     ON CONFLICT (token_id) DO NOTHING";
+const REVOKE_TOKENS: &str = "INSERT INTO blacklisted_tokens (jti, blacklisted_at, reason) \
+     SELECT jti, $1, $2 FROM outstanding_tokens WHERE user_id = $3 AND expires_at > $1 \
+     ON CONFLICT (jti) DO NOTHING";
 /// Users created per INSERT statement: 13 parameters each, well under either database's
 /// limit on the parameters of a statement.
 pub const IMPORT_BATCH: usize = 1000;

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
+use super::tokens::Key;
 use super::{Database, Pool, Result, StoreError};
 
 type Files = &'static [(i64, &'static str, &'static str)];
@@ -50,6 +51,11 @@ const SQLITE: Files = &[
         "housekeeping",
         include_str!("../../migrations/sqlite/0008_housekeeping.sql"),
     ),
+    (
+        9,
+        "compact tokens",
+        include_str!("../../migrations/sqlite/0009_compact_tokens.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -93,6 +99,11 @@ const POSTGRES: Files = &[
         "housekeeping",
         include_str!("../../migrations/postgres/0008_housekeeping.sql"),
     ),
+    (
+        9,
+        "compact tokens",
+        include_str!("../../migrations/postgres/0009_compact_tokens.sql"),
+    ),
 ];
 
 fn latest(files: Files) -> i64 {
@@ -121,12 +132,65 @@ fn migrator_to(files: Files, last: i64) -> Migrator {
     )
 }
 
+/// The SQLite migration that stores jtis and families as 16-byte keys.
+const TOKEN_KEYS: i64 = 9;
+/// The ids it cannot convert in SQL (any but 32 lowercase hex digits), into `token_keys`.
+const OTHER_IDS: &str = "INSERT OR IGNORE INTO token_keys (id) SELECT id FROM (\
+     SELECT jti AS id FROM outstanding_tokens \
+     UNION SELECT family FROM outstanding_tokens WHERE family IS NOT NULL \
+     UNION SELECT family FROM token_families) \
+     WHERE NOT (length(id) = 32 AND id NOT GLOB '*[^0-9a-f]*')";
+const KEYS_PAGE: i64 = 1000;
+
+/// SQLite, before migration 0009: computes the keys of the ids it cannot convert in SQL
+/// (their SHA-256, which SQLite lacks; see `Key`) into `token_keys`, which the migration
+/// reads and drops. Paged, so that a database of drf-jwt token ids is not read into memory
+/// at once; in one transaction, so that the migration never finds half of them.
+async fn compute_token_keys(writer: &sqlx::SqlitePool) -> Result<()> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS token_keys (id TEXT PRIMARY KEY, key BLOB)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(OTHER_IDS).execute(&mut *tx).await?;
+    let mut after: Option<String> = None;
+    loop {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM token_keys WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2")
+                .bind(&after)
+                .bind(KEYS_PAGE)
+                .fetch_all(&mut *tx)
+                .await?;
+        for id in &ids {
+            sqlx::query("UPDATE token_keys SET key = $2 WHERE id = $1")
+                .bind(id)
+                .bind(Key::of(id))
+                .execute(&mut *tx)
+                .await?;
+        }
+        match ids.into_iter().last() {
+            Some(last) => after = Some(last),
+            None => break,
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 impl Database {
     /// Applies pending migrations. They may take their time: no timeout.
     pub async fn migrate(&self) -> Result<()> {
         let failed = |e| StoreError::Other(format!("migration failed: {e}"));
         match &self.pool {
-            Pool::Sqlite { writer, .. } => migrator(SQLITE).run(writer).await.map_err(failed),
+            Pool::Sqlite { writer, .. } => {
+                if self.latest_migration().await? < TOKEN_KEYS {
+                    migrator_to(SQLITE, TOKEN_KEYS - 1)
+                        .run(writer)
+                        .await
+                        .map_err(failed)?;
+                    compute_token_keys(writer).await?;
+                }
+                migrator(SQLITE).run(writer).await.map_err(failed)
+            }
             Pool::Postgres(pool) => {
                 // sqlx's migrator creates its table with IF NOT EXISTS each time, and Postgres
                 // answers an up-to-date database with a NOTICE that sqlx logs at INFO, on every

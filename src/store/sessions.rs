@@ -16,11 +16,11 @@ use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
 
 use super::audit::{USER_AGENT_CHARS, cut, insert_events};
-use super::tokens::{ADD_OUTSTANDING, bind_token};
+use super::tokens::{ADD_OUTSTANDING, Key, bind_token};
 use super::{Batched, Database, NewEvent, OutstandingToken, Page, Pool, Reason, Result, now};
 
 /// An active or past session.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The token family.
     pub id: String,
@@ -31,6 +31,36 @@ pub struct Session {
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
     pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A session's row: its family's key, and the family's id when the key does not read back
+/// as it (`Key::name`).
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    family: Key,
+    name: Option<String>,
+    user_id: Option<i64>,
+    created_at: Option<OffsetDateTime>,
+    last_used_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+    user_agent: Option<String>,
+    ip_address: Option<String>,
+    revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<SessionRow> for Session {
+    fn from(row: SessionRow) -> Session {
+        Session {
+            id: row.name.unwrap_or_else(|| row.family.into()),
+            user_id: row.user_id,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+            user_agent: row.user_agent,
+            ip_address: row.ip_address,
+            revoked_at: row.revoked_at,
+        }
+    }
 }
 
 /// A login's session, as `add_outstanding_with_session` records it.
@@ -100,7 +130,7 @@ fn seconds(t: OffsetDateTime) -> OffsetDateTime {
 macro_rules! select_sessions {
     ($where:literal) => {
         concat!(
-            "SELECT family AS id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, \
+            "SELECT family, name, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, \
              revoked_at FROM token_families WHERE ",
             $where
         )
@@ -113,8 +143,8 @@ macro_rules! active_of_user {
     };
 }
 const START: &str = "INSERT INTO token_families \
-     (family, user_id, created_at, last_used_at, expires_at, user_agent, ip_address) \
-     VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (family) DO NOTHING";
+     (family, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, name) \
+     VALUES ($1, $2, $3, $3, $4, $5, $6, $7) ON CONFLICT (family) DO NOTHING";
 /// Revokes the sessions of user `$3` but `$4` (none spared when `$4` is NULL) that are not
 /// revoked or expired at `$1`, for reason `$2`.
 pub(super) const REVOKE_USER_SESSIONS: &str = "UPDATE token_families SET revoked_at = $1, reason = $2 \
@@ -127,10 +157,10 @@ pub(super) const REVOKE_USER_FAMILIES: &str = "INSERT INTO token_families (famil
      WHERE user_id = $3 AND expires_at > $1 AND ($4 IS NULL OR COALESCE(family, jti) <> $4) ORDER BY 1 \
      ON CONFLICT (family) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, excluded.revoked_at), \
      reason = COALESCE(token_families.reason, excluded.reason)";
-pub(super) const BLACKLIST_USER_TOKENS: &str = "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-     SELECT id, $1, $2 FROM outstanding_tokens \
+pub(super) const BLACKLIST_USER_TOKENS: &str = "INSERT INTO blacklisted_tokens (jti, blacklisted_at, reason) \
+     SELECT jti, $1, $2 FROM outstanding_tokens \
      WHERE user_id = $3 AND expires_at > $1 AND ($4 IS NULL OR COALESCE(family, jti) <> $4) \
-     ON CONFLICT (token_id) DO NOTHING";
+     ON CONFLICT (jti) DO NOTHING";
 
 /// Moves the session `$1` of user `$2` on to a new token expiring at `$4`, used at `$3`, if
 /// it is active.
@@ -145,7 +175,7 @@ macro_rules! continue_session {
     ($tx:ident, $user_id:expr, $fresh:expr) => {{
         let at = $crate::store::now();
         let fresh: &$crate::store::OutstandingToken = $fresh;
-        let family = fresh.family.as_deref().unwrap_or(&fresh.jti);
+        let family = $crate::store::tokens::Key::of(fresh.family.as_deref().unwrap_or(&fresh.jti));
         // The row lock first, as a rotation of the family takes it.
         let continued = sqlx::query($crate::store::sessions::CONTINUE_SESSION)
             .bind(family)
@@ -213,6 +243,8 @@ const FLUSH_UNDATED: &str = concat!(
 macro_rules! revoke_user_sessions {
     ($tx:ident, $user_id:expr, $keep:expr, $reason:expr) => {{
         let at = $crate::store::now();
+        let keep: Option<&str> = $keep;
+        let keep = keep.map($crate::store::tokens::Key::of);
         let reason = $reason.as_str();
         let mut revoked = $crate::store::Revoked::default();
         for (i, sql) in [
@@ -227,7 +259,7 @@ macro_rules! revoke_user_sessions {
                 .bind(at)
                 .bind(reason)
                 .bind($user_id)
-                .bind($keep)
+                .bind(keep)
                 .execute(&mut *$tx)
                 .await?
                 .rows_affected();
@@ -253,7 +285,7 @@ impl Database {
         match &self.pool {
             Pool::Sqlite { .. } => &[],
             Pool::Postgres(_) => &[
-                "SELECT id FROM outstanding_tokens WHERE user_id = $1 ORDER BY id FOR NO KEY UPDATE",
+                "SELECT jti FROM outstanding_tokens WHERE user_id = $1 ORDER BY jti FOR NO KEY UPDATE",
                 "SELECT family FROM token_families WHERE user_id = $1 ORDER BY family FOR UPDATE",
             ],
         }
@@ -267,26 +299,26 @@ impl Database {
         let offset = batch.max(1) as i64 - 1;
         let mut flushed = Batched::default();
         // The last page ends where the ended sessions do: at the latest one, before `now`.
-        let mut after = (OffsetDateTime::UNIX_EPOCH, String::new());
+        let mut after = (OffsetDateTime::UNIX_EPOCH, Key::FIRST);
         loop {
-            let end: Option<(OffsetDateTime, String)> = on_pool!(self, read, |db| {
+            let end: Option<(OffsetDateTime, Key)> = on_pool!(self, read, |db| {
                 sqlx::query_as(ENDED_PAGE_END)
                     .bind(now)
                     .bind(after.0)
-                    .bind(&after.1)
+                    .bind(after.1)
                     .bind(offset)
                     .fetch_optional(db)
                     .await?
             })
             .await?;
-            let last = end.clone().unwrap_or((now, String::new()));
+            let last = end.unwrap_or((now, Key::FIRST));
             let done = on_pool!(self, write, |db| {
                 sqlx::query(FLUSH_ENDED)
                     .bind(now)
                     .bind(after.0)
-                    .bind(&after.1)
+                    .bind(after.1)
                     .bind(last.0)
-                    .bind(&last.1)
+                    .bind(last.1)
                     .execute(db)
                     .await?
                     .rows_affected()
@@ -297,11 +329,11 @@ impl Database {
                 None => break,
             }
         }
-        let mut after = String::new();
+        let mut after = Key::FIRST;
         loop {
-            let end: Option<String> = on_pool!(self, read, |db| {
+            let end: Option<Key> = on_pool!(self, read, |db| {
                 sqlx::query_scalar(UNDATED_PAGE_END)
-                    .bind(&after)
+                    .bind(after)
                     .bind(offset)
                     .fetch_optional(db)
                     .await?
@@ -309,8 +341,8 @@ impl Database {
             .await?;
             let done = on_pool!(self, write, |db| {
                 sqlx::query(FLUSH_UNDATED)
-                    .bind(&after)
-                    .bind(&end)
+                    .bind(after)
+                    .bind(end)
                     .execute(db)
                     .await?
                     .rows_affected()
@@ -350,7 +382,8 @@ impl Database {
             bind_token!(sqlx::query(ADD_OUTSTANDING), token)
                 .execute(&mut *tx)
                 .await?;
-            bind_session(sqlx::query(START).bind(family), session)
+            bind_session(sqlx::query(START).bind(Key::of(family)), session)
+                .bind(Key::name(family))
                 .execute(&mut *tx)
                 .await?;
             insert_events!(tx, events);
@@ -387,7 +420,7 @@ impl Database {
                 "UPDATE token_families SET last_used_at = $2, expires_at = $3 \
                  WHERE family = $1 AND revoked_at IS NULL AND last_used_at <= $4",
             )
-            .bind(family)
+            .bind(Key::of(family))
             .bind(at)
             .bind(seconds(expires))
             .bind(at - TOUCH_EVERY)
@@ -405,7 +438,7 @@ impl Database {
             sqlx::query_scalar(
                 "SELECT CASE WHEN revoked_at IS NULL THEN last_used_at END FROM token_families WHERE family = $1",
             )
-            .bind(family)
+            .bind(Key::of(family))
             .fetch_optional(db)
             .await?
         })
@@ -432,7 +465,7 @@ impl Database {
             .bind(now)
             .fetch_one(db)
             .await?;
-            let sessions = sqlx::query_as(concat!(
+            let sessions: Vec<SessionRow> = sqlx::query_as(concat!(
                 select_sessions!(""),
                 active_of_user!(),
                 " ORDER BY last_used_at DESC, family DESC LIMIT $3 OFFSET $4"
@@ -443,7 +476,7 @@ impl Database {
             .bind(page.offset)
             .fetch_all(db)
             .await?;
-            (sessions, total)
+            (sessions.into_iter().map(Session::from).collect(), total)
         })
         .await
     }
@@ -466,10 +499,12 @@ impl Database {
     /// a session (unknown, or recorded without one).
     pub async fn session(&self, id: &str) -> Result<Option<Session>> {
         on_pool!(self, read, |db| {
-            sqlx::query_as(select_sessions!("family = $1 AND user_id IS NOT NULL"))
-                .bind(id)
-                .fetch_optional(db)
-                .await?
+            let row: Option<SessionRow> =
+                sqlx::query_as(select_sessions!("family = $1 AND user_id IS NOT NULL"))
+                    .bind(Key::of(id))
+                    .fetch_optional(db)
+                    .await?;
+            row.map(Session::from)
         })
         .await
     }
@@ -484,6 +519,7 @@ impl Database {
         reason: Reason,
         events: &[NewEvent],
     ) -> Result<Option<Revoked>> {
+        let key = Key::of(id);
         let done = in_transaction!(self, |tx| {
             let at = now();
             let sessions = sqlx::query(
@@ -493,7 +529,7 @@ impl Database {
             )
             .bind(at)
             .bind(reason.as_str())
-            .bind(id)
+            .bind(key)
             .bind(owner)
             .execute(&mut *tx)
             .await?
@@ -504,7 +540,7 @@ impl Database {
             let tokens = sqlx::query(super::families::BLACKLIST_FAMILY_TOKENS)
                 .bind(at)
                 .bind(reason.as_str())
-                .bind(id)
+                .bind(key)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -567,12 +603,11 @@ impl Database {
     pub async fn is_blacklisted_or_revoked(&self, jti: &str, sid: &str) -> Result<bool> {
         self.refused_cached(jti, || {
             on_pool!(self, read, |db| sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b \
-                 JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1) \
+                "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens WHERE jti = $1) \
                  OR EXISTS (SELECT 1 FROM token_families WHERE family = $2 AND revoked_at IS NOT NULL)"
             )
-            .bind(jti)
-            .bind(sid)
+            .bind(Key::of(jti))
+            .bind(Key::of(sid))
             .fetch_one(db)
             .await?)
         })

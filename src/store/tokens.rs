@@ -1,6 +1,8 @@
 //! The `outstanding_tokens` and `blacklisted_tokens` tables: Simple JWT's token_blacklist
-//! app, except that the token itself is never stored (a row holds its jti and SHA-256).
-//! Families of tokens, and rotation, are in `families.rs`.
+//! app, except that the token itself is never stored: a row holds its jti (as 16 bytes,
+//! see `Key`), its user, family and expiry. The jti names the token, the signature proves
+//! it: nothing needs the token's digest. Families of tokens, and rotation, are in
+//! `families.rs`.
 //!
 //! Writes that record and blacklist at once differ by database. On SQLite they run in
 //! `BEGIN IMMEDIATE` transactions (or are single statements): the write lock is taken up
@@ -9,21 +11,64 @@
 //! atomic without an explicit transaction, and one round trip each.
 
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::audit::insert_events;
 use super::{Database, NewEvent, Pool, Result, now};
 
-/// An outstanding-token row to be written: never the token itself, only its jti and hash.
+/// An outstanding-token row to be written: never the token itself, only its jti.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutstandingToken {
     pub user_id: Option<i64>,
     pub jti: String,
-    /// Hex SHA-256 of the encoded token.
-    pub token_sha256: String,
     /// The jti of the login the token descends from.
     pub family: Option<String>,
+    /// When the token was issued: its session's start for a login's token. Not stored with
+    /// the token (the token's own `iat` says it, and nothing reads it back).
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// A jti, or a family (the jti of its login), as the token tables store it: 16 bytes, a
+/// `uuid` on Postgres and a BLOB on SQLite, half the 32 hex digits of Simple JWT's and
+/// jwtd's jtis (`uuid4().hex`), in each row and in each index entry. Such a jti is stored
+/// as the bytes it spells, and read back the same; any other id — drf-jwt's token ids, a
+/// jti of another issuer's form — as the first 16 bytes of its SHA-256, so that it is
+/// still recorded, blacklisted and found under one key, but read back (a blacklisting's
+/// family) as those bytes' hex; a session keeps such an id beside its key (`name`).
+/// Migration 0009 converted the stored ids so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
+pub(super) struct Key(Uuid);
+
+impl Key {
+    pub(super) fn of(id: &str) -> Key {
+        if Key::name(id).is_none()
+            && let Ok(uuid) = Uuid::try_parse(id)
+        {
+            return Key(uuid);
+        }
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&digest.as_ref()[..16]);
+        Key(Uuid::from_bytes(bytes))
+    }
+
+    /// The id itself when its key does not read back as it (it is no uuid hex): what a
+    /// session keeps beside its key, so that its id shows as it was given.
+    pub(super) fn name(id: &str) -> Option<&str> {
+        let hex = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        (!hex).then_some(id)
+    }
+
+    /// The smallest key, where a walk through keys in order starts.
+    pub(super) const FIRST: Key = Key(Uuid::nil());
+}
+
+impl From<Key> for String {
+    fn from(key: Key) -> String {
+        key.0.simple().to_string()
+    }
 }
 
 /// Why a token was blacklisted (kept in the blacklist row).
@@ -67,32 +112,30 @@ pub struct Blacklisting {
     pub family: String,
 }
 
-/// Binds an `OutstandingToken`'s columns as `$1`…`$6`, in the order `user_id, jti,
-/// token_sha256, family, created_at, expires_at`.
+/// Binds an `OutstandingToken`'s columns as `$1`…`$4`, in the order `user_id, jti, family,
+/// expires_at`.
 macro_rules! bind_token {
     ($query:expr, $t:expr) => {
         $query
             .bind($t.user_id)
-            .bind(&$t.jti)
-            .bind(&$t.token_sha256)
-            .bind(&$t.family)
-            .bind($t.created_at)
+            .bind($crate::store::tokens::Key::of(&$t.jti))
+            .bind($t.family.as_deref().map($crate::store::tokens::Key::of))
             .bind($t.expires_at)
     };
 }
 pub(super) use bind_token;
 
-/// SQLite: records the token if it is not yet (`?1`…`?6`; the user is looked up in the
+/// SQLite: records the token if it is not yet (`?1`…`?4`; the user is looked up in the
 /// insert, so a token naming a deleted user is recorded without one), then blacklists it
-/// (`?7` when, `?8` why), returning a row only when this call blacklisted it. sqlx runs the
+/// (`?5` when, `?6` why), returning a row only when this call blacklisted it. sqlx runs the
 /// statements of one string one after the other with the numbered parameters shared: one
 /// trip to SQLite's thread.
 macro_rules! record_and_blacklist {
     () => {
-        "INSERT INTO outstanding_tokens (user_id, jti, token_sha256, family, created_at, expires_at) \
-         VALUES ((SELECT id FROM users WHERE id = ?1), ?2, ?3, ?4, ?5, ?6) ON CONFLICT (jti) DO NOTHING; \
-         INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-         SELECT id, ?7, ?8 FROM outstanding_tokens WHERE jti = ?2 ON CONFLICT (token_id) DO NOTHING"
+        "INSERT INTO outstanding_tokens (user_id, jti, family, expires_at) \
+         VALUES ((SELECT id FROM users WHERE id = ?1), ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING; \
+         INSERT INTO blacklisted_tokens (jti, blacklisted_at, reason) \
+         VALUES (?2, ?5, ?6) ON CONFLICT (jti) DO NOTHING"
     };
 }
 pub(super) use record_and_blacklist;
@@ -107,23 +150,21 @@ pub(super) use record_and_blacklist;
 macro_rules! upsert_old {
     () => {
         "old_row AS (INSERT INTO outstanding_tokens \
-         (user_id, jti, token_sha256, family, created_at, expires_at) \
-         VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
-         ON CONFLICT (jti) DO UPDATE SET family = outstanding_tokens.family RETURNING id, family, jti)"
+         (user_id, jti, family, expires_at) \
+         VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4) \
+         ON CONFLICT (jti) DO UPDATE SET family = outstanding_tokens.family RETURNING family, jti)"
     };
 }
 pub(super) use upsert_old;
 
-/// For a jti already recorded (a refreshed sliding token) the expiry and hash are brought
-/// up to date.
+/// For a jti already recorded (a refreshed sliding token) the expiry is brought up to date.
 pub(super) const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
-     (user_id, jti, token_sha256, family, created_at, expires_at) \
-     VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6) \
-     ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = excluded.token_sha256";
-const IS_BLACKLISTED: &str = "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens b \
-     JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1)";
+     (user_id, jti, family, expires_at) \
+     VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4) \
+     ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at";
+const IS_BLACKLISTED: &str = "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens WHERE jti = $1)";
 const BLACKLISTING: &str = "SELECT b.blacklisted_at, b.reason, COALESCE(o.family, o.jti) \
-     FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1";
+     FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.jti = b.jti WHERE b.jti = $1";
 /// One batch of the flush: the `$2` outstanding tokens that expired first before `$1`, from
 /// `$3` on, read off `outstanding_tokens_expires_at`. Their blacklist rows would go by the
 /// foreign key's cascade; they are deleted by name so that the flush can say how many.
@@ -144,13 +185,13 @@ macro_rules! expired_batch {
 /// SQLite: two statements in one `BEGIN IMMEDIATE` transaction, which no other writer
 /// enters, so both see the same batch.
 const FLUSH_BLACKLIST_BATCH: &str = concat!(
-    "DELETE FROM blacklisted_tokens WHERE token_id IN (",
-    expired_batch!("id"),
+    "DELETE FROM blacklisted_tokens WHERE jti IN (",
+    expired_batch!("jti"),
     ")"
 );
 const FLUSH_TOKEN_BATCH: &str = concat!(
-    "DELETE FROM outstanding_tokens WHERE id IN (",
-    expired_batch!("id"),
+    "DELETE FROM outstanding_tokens WHERE rowid IN (",
+    expired_batch!("rowid"),
     ")"
 );
 /// Postgres: one statement, so that both deletes work on one batch whatever commits
@@ -159,10 +200,10 @@ const FLUSH_TOKEN_BATCH: &str = concat!(
 /// rather than by joining.
 const FLUSH_BATCH_PG: &str = concat!(
     "WITH batch AS (",
-    expired_batch!("id, expires_at"),
-    "), ids AS (SELECT ARRAY(SELECT id FROM batch) AS ids), \
-     bl AS (DELETE FROM blacklisted_tokens WHERE token_id = ANY ((SELECT ids FROM ids)::bigint[]) RETURNING 1), \
-     tok AS (DELETE FROM outstanding_tokens WHERE id = ANY ((SELECT ids FROM ids)::bigint[]) RETURNING 1) \
+    expired_batch!("jti, expires_at"),
+    "), ids AS (SELECT ARRAY(SELECT jti FROM batch) AS ids), \
+     bl AS (DELETE FROM blacklisted_tokens WHERE jti = ANY ((SELECT ids FROM ids)::uuid[]) RETURNING 1), \
+     tok AS (DELETE FROM outstanding_tokens WHERE jti = ANY ((SELECT ids FROM ids)::uuid[]) RETURNING 1) \
      SELECT (SELECT count(*) FROM tok), (SELECT count(*) FROM bl), (SELECT max(expires_at) FROM batch)"
 );
 
@@ -247,7 +288,7 @@ pub struct FlushedTokens {
 }
 
 impl Database {
-    /// Records the token `$1`…`$6` if it is not yet, then blacklists it (`$7` when, `$8`
+    /// Records the token `$1`…`$4` if it is not yet, then blacklists it (`$5` when, `$6`
     /// why), returning a row only when this statement blacklisted it: for a transaction.
     pub(super) fn record_and_blacklist_sql(&self) -> &'static str {
         match &self.pool {
@@ -255,14 +296,14 @@ impl Database {
             Pool::Postgres(_) => concat!(
                 "WITH ",
                 upsert_old!(),
-                " INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                 SELECT id, $7, $8 FROM old_row ON CONFLICT (token_id) DO NOTHING RETURNING 1"
+                " INSERT INTO blacklisted_tokens (jti, blacklisted_at, reason) \
+                 SELECT jti, $5, $6 FROM old_row ON CONFLICT (jti) DO NOTHING RETURNING 1"
             ),
         }
     }
 
     /// Records a token as outstanding; for a jti already recorded (a refreshed sliding
-    /// token) the expiry and hash are brought up to date.
+    /// token) the expiry is brought up to date.
     pub async fn add_outstanding(&self, token: &OutstandingToken) -> Result<()> {
         let done = on_pool!(self, write, |db| {
             bind_token!(sqlx::query(ADD_OUTSTANDING), token)
@@ -275,7 +316,7 @@ impl Database {
     pub async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
         self.refused_cached(jti, || {
             on_pool!(self, read, |db| sqlx::query_scalar(IS_BLACKLISTED)
-                .bind(jti)
+                .bind(Key::of(jti))
                 .fetch_one(db)
                 .await?)
         })
@@ -306,14 +347,17 @@ impl Database {
 
     /// When and why the token with this jti was blacklisted, if it was.
     pub async fn blacklisting(&self, jti: &str) -> Result<Option<Blacklisting>> {
-        let row: Option<(OffsetDateTime, String, String)> = on_pool!(self, read, |db| {
-            sqlx::query_as(BLACKLISTING).bind(jti).fetch_optional(db).await?
+        let row: Option<(OffsetDateTime, String, Key)> = on_pool!(self, read, |db| {
+            sqlx::query_as(BLACKLISTING)
+                .bind(Key::of(jti))
+                .fetch_optional(db)
+                .await?
         })
         .await?;
         Ok(row.map(|(at, reason, family)| Blacklisting {
             at,
             reason: Reason::parse(&reason),
-            family,
+            family: family.into(),
         }))
     }
 
@@ -330,7 +374,7 @@ impl Database {
                 .bind(now())
                 .bind(reason.as_str())
                 .bind(user_id)
-                .bind(None::<&str>)
+                .bind(None::<Key>)
                 .execute(db)
                 .await?
                 .rows_affected()
@@ -437,14 +481,15 @@ impl Database {
         events: &[NewEvent],
     ) -> Result<Option<bool>> {
         let done = in_transaction!(self, |tx| {
+            let key = Key::of(jti);
             let newly = sqlx::query(
-                "INSERT INTO blacklisted_tokens (token_id, blacklisted_at, reason) \
-                 SELECT id, $1, $2 FROM outstanding_tokens WHERE jti = $3 \
-                 ON CONFLICT (token_id) DO NOTHING",
+                "INSERT INTO blacklisted_tokens (jti, blacklisted_at, reason) \
+                 SELECT jti, $1, $2 FROM outstanding_tokens WHERE jti = $3 \
+                 ON CONFLICT (jti) DO NOTHING",
             )
             .bind(now())
             .bind(reason.as_str())
-            .bind(jti)
+            .bind(key)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -452,7 +497,7 @@ impl Database {
             if !newly {
                 let known: bool =
                     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)")
-                        .bind(jti)
+                        .bind(key)
                         .fetch_one(&mut *tx)
                         .await?;
                 return Ok(known.then_some(false));

@@ -491,7 +491,6 @@ fn outstanding(
     Ok(OutstandingToken {
         user_id,
         jti: key.clone(),
-        token_sha256: sha256_hex(raw),
         family: Some(key),
         created_at: at(issued).unwrap_or(OffsetDateTime::UNIX_EPOCH),
         expires_at: at(expires).unwrap_or(FAR_FUTURE),

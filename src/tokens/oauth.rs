@@ -58,7 +58,7 @@ pub async fn revoke(state: &State, raw: &str, client: &Client<'_>) -> Result<(),
     if token.jti(&state.settings.tokens).is_none() {
         return Ok(());
     }
-    let record = outstanding(state, &token, raw, claimed_id(state, &token));
+    let record = outstanding(state, &token, claimed_id(state, &token));
     let mut event = audit::event(
         &state.settings.audit,
         client,

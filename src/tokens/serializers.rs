@@ -155,7 +155,7 @@ fn new_token(
         token.payload.insert(SESSION_CLAIM.into(), sid.clone().into());
     }
     let raw = state.backend.encode(&token.payload);
-    let mut record = outstanding(state, &token, &raw, Some(user.id));
+    let mut record = outstanding(state, &token, Some(user.id));
     record.family = session;
     (token, raw, record)
 }
@@ -281,14 +281,14 @@ pub async fn refresh(state: &State, raw: &str, client: &Client<'_>) -> Result<Re
             refresh: None,
         });
     }
-    let old = outstanding(state, &refresh, raw, user_id);
+    let old = outstanding(state, &refresh, user_id);
     let now = now_secs();
     refresh.set_jti(s);
     refresh.set_exp("exp", now, TokenType::Refresh.lifetime(s));
     refresh.set_iat(now);
     refresh.current_time = now;
     let new_raw = state.backend.encode(&refresh.payload);
-    let mut new = outstanding(state, &refresh, &new_raw, user_id);
+    let mut new = outstanding(state, &refresh, user_id);
     new.family = session_of(&refresh).map(str::to_owned);
     // The rotation's futures are boxed: kept inline they would make the future of every
     // refresh, rotating or not, as large as the largest of them, and actix moves it twice.
@@ -386,7 +386,7 @@ pub async fn refresh_sliding(state: &State, raw: &str, client: &Client<'_>) -> R
     token.set_iat(now);
     let raw = state.backend.encode(&token.payload);
     // Same jti, later expiry: keep the outstanding row alive as long as the token is.
-    let record = outstanding(state, &token, &raw, claimed_id(state, &token));
+    let record = outstanding(state, &token, claimed_id(state, &token));
     state.store.add_outstanding(&record).await?;
     refreshed(
         state,
@@ -424,7 +424,7 @@ pub async fn blacklist(
     client: &Client<'_>,
 ) -> Result<(), AuthError> {
     let token = decode(state, TokenType::Refresh, raw.as_bytes()).await?;
-    let mut record = outstanding(state, &token, raw, claimed_id(state, &token));
+    let mut record = outstanding(state, &token, claimed_id(state, &token));
     record.family = session_of(&token).map(str::to_owned);
     let mut event = audit::event(&state.settings.audit, client, kind, None, session_of(&token));
     event.user_id = record.user_id;
@@ -533,15 +533,14 @@ pub(super) fn claimed_id(state: &State, token: &Token) -> Option<i64> {
     }
 }
 
-/// The outstanding-token row for a token: its jti and SHA-256, never the token.
-pub(super) fn outstanding(state: &State, token: &Token, raw: &str, user_id: Option<i64>) -> OutstandingToken {
+/// The outstanding-token row for a token: its jti, never the token.
+pub(super) fn outstanding(state: &State, token: &Token, user_id: Option<i64>) -> OutstandingToken {
     let at = |secs: i64| {
         time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
     };
     OutstandingToken {
         user_id,
         jti: token.jti(&state.settings.tokens).unwrap_or_default().to_string(),
-        token_sha256: sha256_hex(raw),
         family: None,
         created_at: at(token.current_time),
         expires_at: at(token.timestamp("exp").unwrap_or(token.current_time)),

@@ -246,19 +246,29 @@ impl Storage {
     }
 }
 
-/// A row of `outstanding_tokens`, read with SQL of the test's own.
+/// A row of `outstanding_tokens`, read with SQL of the test's own; ids as `stored_id` gives
+/// them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outstanding {
     pub jti: String,
-    pub token_sha256: String,
     pub family: Option<String>,
     pub user_id: Option<i64>,
     pub blacklist_reason: Option<String>,
 }
 
+/// How jwtd stores a jti or a family, shown as hex: a uuid's hex digits as they are, any
+/// other id as the first 16 bytes of its SHA-256.
+pub fn stored_id(id: &str) -> String {
+    if id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return id.to_string();
+    }
+    sha256_hex(id)[..32].to_string()
+}
+
 impl Storage {
-    /// The rows `sql` selects, read with a connection of the test's own.
-    async fn fetch_all<T>(&self, sql: &'static str) -> Vec<T>
+    /// The rows a query selects (`pg` on Postgres, `sqlite` on SQLite: ids are stored as
+    /// bytes, read back as hex), with a connection of the test's own.
+    async fn fetch_all<T>(&self, pg: &'static str, sqlite: &'static str) -> Vec<T>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
             + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -266,16 +276,16 @@ impl Storage {
             + Unpin,
     {
         match &self.pg {
-            Some(pg) => {
-                let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
-                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            Some(server) => {
+                let pool = sqlx::PgPool::connect(&server.url).await.unwrap();
+                let rows = sqlx::query_as(pg).fetch_all(&pool).await.unwrap();
                 pool.close().await;
                 rows
             }
             None => {
                 let url = format!("sqlite://{}", self.dir.path().join("jwtd.db").display());
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                let rows = sqlx::query_as(sqlite).fetch_all(&pool).await.unwrap();
                 pool.close().await;
                 rows
             }
@@ -284,33 +294,40 @@ impl Storage {
 
     /// Every outstanding token with its blacklist reason, oldest first.
     pub async fn outstanding(&self) -> Vec<Outstanding> {
-        const SQL: &str = "SELECT o.jti, o.token_sha256, o.family, o.user_id, b.reason FROM outstanding_tokens o \
-             LEFT JOIN blacklisted_tokens b ON b.token_id = o.id ORDER BY o.id";
-        type Row = (String, String, Option<String>, Option<i64>, Option<String>);
-        let rows: Vec<Row> = self.fetch_all(SQL).await;
-        rows.into_iter()
-            .map(
-                |(jti, token_sha256, family, user_id, blacklist_reason)| Outstanding {
-                    jti,
-                    token_sha256,
-                    family,
-                    user_id,
-                    blacklist_reason,
-                },
+        type Row = (String, Option<String>, Option<i64>, Option<String>);
+        let rows: Vec<Row> = self
+            .fetch_all(
+                "SELECT replace(o.jti::text, '-', ''), replace(o.family::text, '-', ''), o.user_id, b.reason \
+                 FROM outstanding_tokens o LEFT JOIN blacklisted_tokens b ON b.jti = o.jti \
+                 ORDER BY o.expires_at, o.ctid",
+                "SELECT lower(hex(o.jti)), lower(hex(o.family)), o.user_id, b.reason \
+                 FROM outstanding_tokens o LEFT JOIN blacklisted_tokens b ON b.jti = o.jti ORDER BY o.rowid",
             )
+            .await;
+        rows.into_iter()
+            .map(|(jti, family, user_id, blacklist_reason)| Outstanding {
+                jti,
+                family,
+                user_id,
+                blacklist_reason,
+            })
             .collect()
     }
 
-    /// The token families (sessions) that are not revoked.
+    /// The token families (sessions) that are not revoked, as hex.
     pub async fn unrevoked_families(&self) -> Vec<String> {
         let rows: Vec<(String,)> = self
-            .fetch_all("SELECT family FROM token_families WHERE revoked_at IS NULL ORDER BY family")
+            .fetch_all(
+                "SELECT replace(family::text, '-', '') FROM token_families WHERE revoked_at IS NULL ORDER BY 1",
+                "SELECT lower(hex(family)) FROM token_families WHERE revoked_at IS NULL ORDER BY 1",
+            )
             .await;
         rows.into_iter().map(|(f,)| f).collect()
     }
 
     pub async fn outstanding_jti(&self, jti: &str) -> Option<Outstanding> {
-        self.outstanding().await.into_iter().find(|o| o.jti == jti)
+        let id = stored_id(jti);
+        self.outstanding().await.into_iter().find(|o| o.jti == id)
     }
 }
 
