@@ -290,6 +290,38 @@ impl Storage {
             .collect()
     }
 
+    /// What the migrations made of the users table: its indexes (and on SQLite the search
+    /// table and the triggers that keep it), each as the statement that made it.
+    pub async fn users_schema(&self) -> Vec<String> {
+        let rows: Vec<(String,)> = match &self.pg {
+            Some(pg) => {
+                let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+                let rows = sqlx::query_as(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = 'users' ORDER BY indexname",
+                )
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                pool.close().await;
+                rows
+            }
+            None => {
+                let url = format!("sqlite://{}", self.dir.path().join("jwtd.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let rows = sqlx::query_as(
+                    "SELECT sql FROM sqlite_master WHERE tbl_name IN ('users', 'users_search') \
+                     AND sql IS NOT NULL ORDER BY type, name",
+                )
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                pool.close().await;
+                rows
+            }
+        };
+        rows.into_iter().map(|(sql,)| sql).collect()
+    }
+
     pub async fn outstanding_jti(&self, jti: &str) -> Option<Outstanding> {
         self.outstanding().await.into_iter().find(|o| o.jti == jti)
     }
