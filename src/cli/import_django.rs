@@ -57,8 +57,9 @@ async fn import(file: &str, path: &Path, options: ImportOptions, store: &Databas
     let total = scan.users();
     let others = scan.others();
     let user_models = scan.user_models.clone();
+    // The first reading refused a pk or a username given twice.
     let mut import = store
-        .begin_import(options, scan.into_ids())
+        .begin_import(options, scan.into_ids(), true)
         .await
         .map_err(|e| nothing(e.to_string()))?;
     // The second reading hands batches over a short queue: memory holds a few batches.

@@ -3,7 +3,7 @@
 //! two databases differ in how that transaction keeps others out and in how ids handed out
 //! afterwards follow the imported ones.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
@@ -323,6 +323,35 @@ const REVOKE_TOKENS: &str = "INSERT INTO blacklisted_tokens (jti, blacklisted_at
 /// Users created per INSERT statement: 13 parameters each, well under either database's
 /// limit on the parameters of a statement.
 pub const IMPORT_BATCH: usize = 1000;
+/// The columns of a created user, in the order both the INSERT (SQLite) and the COPY
+/// (Postgres) write them.
+macro_rules! import_columns {
+    () => {
+        "username, password, email, first_name, last_name, is_active, is_staff, is_superuser, \
+         last_login, date_joined, id, replaced_at, origin"
+    };
+}
+/// Postgres takes new users by COPY: no statement to parse and no parameter to bind per row.
+const COPY_USERS: &str = concat!("COPY users (", import_columns!(), ") FROM STDIN");
+/// New users sent per COPY when nothing reads them before the end (about 2.5 MB).
+const COPY_ROWS: usize = 10 * IMPORT_BATCH;
+
+/// The indexes of `users` that serve reads only (every one but the unique ones, which the
+/// import's own lookups and the uniqueness of ids and usernames need), as Postgres's catalog
+/// gives them: whatever the migrations defined, dropped and created again from the same text.
+const PG_READ_INDEXES: &str = "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), \
+     pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indrelid = 'users'::regclass \
+     AND NOT i.indisunique AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = i.indexrelid) \
+     ORDER BY c.relname";
+/// SQLite's FTS5 table of the user search (migration 0007), kept by triggers on `users`.
+const SQLITE_SEARCH_TABLE: &str = "users_search";
+/// On SQLite, the indexes of `users` that serve reads only (as `PG_READ_INDEXES`) and the
+/// triggers that keep the search table, with the statements that made them.
+const SQLITE_READ_INDEXES: &str = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'users' \
+     AND sql IS NOT NULL AND ((type = 'index' AND name IN \
+     (SELECT name FROM pragma_index_list('users') WHERE \"unique\" = 0)) \
+     OR (type = 'trigger' AND instr(sql, $1) > 0)) ORDER BY type, name";
 
 /// The transaction an import runs in, on either database.
 enum ImportTx {
@@ -363,6 +392,18 @@ pub struct Import<'a> {
     freed: HashMap<String, (i64, Origin)>,
     report: ImportReport,
     at: OffsetDateTime,
+    /// What `finish` runs before committing, when the import began on an empty table: the
+    /// statements that make the indexes (and on SQLite the search's triggers) dropped at the
+    /// start again.
+    rebuild: Vec<String>,
+    /// The file gives no id and no username twice (its reader checked).
+    distinct: bool,
+    /// Every user of the file is new: the table was empty at the start and the file
+    /// `distinct`, so that no batch can find a stored user it concerns and none looks.
+    all_new: bool,
+    /// New users not sent yet (Postgres), as COPY data, and how many.
+    copy: Vec<u8>,
+    copy_rows: usize,
 }
 
 impl Database {
@@ -371,8 +412,14 @@ impl Database {
     /// they wait until the import is done (SQLite: the write lock, taken up front; Postgres:
     /// a lock on the table), so that what is read is what gets written over. One
     /// transaction over the whole file may take longer than database_timeout, which is
-    /// meant for requests; as with migrations, no limit.
-    pub async fn begin_import(&self, options: ImportOptions, mut in_file: Vec<i64>) -> Result<Import<'_>> {
+    /// meant for requests; as with migrations, no limit. `distinct`: the caller has checked
+    /// that the file gives no id and no username twice.
+    pub async fn begin_import(
+        &self,
+        options: ImportOptions,
+        mut in_file: Vec<i64>,
+        distinct: bool,
+    ) -> Result<Import<'_>> {
         self.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tx = match &self.pool {
             super::Pool::Sqlite { writer, .. } => {
@@ -388,7 +435,7 @@ impl Database {
         };
         in_file.sort_unstable();
         in_file.dedup();
-        Ok(Import {
+        let mut import = Import {
             db: self,
             tx,
             options,
@@ -396,7 +443,79 @@ impl Database {
             freed: HashMap::new(),
             report: ImportReport::default(),
             at: now(),
-        })
+            rebuild: Vec::new(),
+            distinct,
+            all_new: false,
+            copy: Vec::new(),
+            copy_rows: 0,
+        };
+        if !options.dry_run && !import.in_file.is_empty() {
+            import.defer_indexes().await?;
+        }
+        Ok(import)
+    }
+}
+
+/// `name` as an SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Import<'_> {
+    /// Into an empty table (moving a Django project to a new jwtd), every user is new: the
+    /// indexes that serve reads only are dropped in the import's transaction and built once
+    /// at the end (`finish`), instead of taking a million users one row at a time (the
+    /// trigram indexes above all). A rollback brings them back as they were, as it does the
+    /// table. On Postgres dropping them locks `users` against readers too until the import
+    /// ends: logins wait instead of finding nobody. A table with users keeps its indexes
+    /// and its readers.
+    async fn defer_indexes(&mut self) -> Result<()> {
+        let empty = with_tx!(self, |tx, Db| sqlx::query_scalar::<Db, i32>(
+            "SELECT 1 FROM users LIMIT 1"
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_none());
+        if !empty {
+            return Ok(());
+        }
+        self.all_new = self.distinct;
+        match &mut self.tx {
+            ImportTx::Postgres(tx) => {
+                let indexes: Vec<(String, String)> =
+                    sqlx::query_as(PG_READ_INDEXES).fetch_all(&mut **tx).await?;
+                if indexes.is_empty() {
+                    return Ok(());
+                }
+                let names: Vec<&str> = indexes.iter().map(|(name, _)| name.as_str()).collect();
+                let drop = format!("DROP INDEX {}", names.join(", "));
+                sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut **tx).await?;
+                self.rebuild.extend(indexes.into_iter().map(|(_, create)| create));
+            }
+            ImportTx::Sqlite(tx) => {
+                let objects: Vec<(String, String, String)> = sqlx::query_as(SQLITE_READ_INDEXES)
+                    .bind(SQLITE_SEARCH_TABLE)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                let mut triggers = false;
+                for (kind, name, _) in &objects {
+                    triggers |= kind == "trigger";
+                    let drop = format!("DROP {} {}", kind.to_uppercase(), quoted(name));
+                    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut **tx).await?;
+                }
+                if triggers {
+                    // The search table holds no row of an empty `users`: it is filled
+                    // from the table at the end, in one pass.
+                    self.rebuild.push(format!(
+                        "INSERT INTO {0} ({0}) VALUES ('rebuild')",
+                        quoted(SQLITE_SEARCH_TABLE)
+                    ));
+                }
+                self.rebuild
+                    .extend(objects.into_iter().map(|(_, _, create)| create));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -404,8 +523,11 @@ impl Database {
     /// Imports users held in memory, all or nothing: `begin_import`, a batch at a time,
     /// `finish`.
     pub async fn import_users(&self, users: &[ImportedUser], options: ImportOptions) -> Result<ImportReport> {
+        let ids: HashSet<i64> = users.iter().map(|u| u.id).collect();
+        let names: HashSet<&str> = users.iter().map(|u| u.fields.username.as_str()).collect();
+        let distinct = ids.len() == users.len() && names.len() == users.len();
         let mut import = self
-            .begin_import(options, users.iter().map(|u| u.id).collect())
+            .begin_import(options, ids.into_iter().collect(), distinct)
             .await?;
         for batch in users.chunks(IMPORT_BATCH) {
             import.batch(batch).await?;
@@ -423,24 +545,11 @@ impl Import<'_> {
     }
 
     async fn batch_unbounded(&mut self, users: &[ImportedUser]) -> Result<()> {
-        let existing: Vec<Stored> = with_tx!(self, |tx, Db| {
-            let mut q = sqlx::QueryBuilder::<Db>::new(concat!(
-                "SELECT ",
-                user_columns!(),
-                ", origin FROM users WHERE id IN ("
-            ));
-            let mut ids = q.separated(", ");
-            for u in users {
-                ids.push_bind(u.id);
-            }
-            q.push(") OR username IN (");
-            let mut names = q.separated(", ");
-            for u in users {
-                names.push_bind(u.fields.username.as_str());
-            }
-            q.push(")");
-            q.build_query_as().fetch_all(&mut **tx).await?
-        });
+        let existing: Vec<Stored> = if self.all_new {
+            Vec::new()
+        } else {
+            self.stored(users).await?
+        };
         let (changes, report) = plan_batch(&existing, users, self.options, &self.in_file, &self.freed)?;
         let write = !self.options.dry_run && self.report.conflicts.is_empty() && report.conflicts.is_empty();
         self.report.absorb(report, self.options.dry_run);
@@ -490,11 +599,28 @@ impl Import<'_> {
             }
         }
         for rows in creates.chunks(IMPORT_BATCH) {
-            with_tx!(self, |tx, Db| {
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "INSERT INTO users (username, password, email, first_name, last_name, is_active, \
-                     is_staff, is_superuser, last_login, date_joined, id, replaced_at, origin) ",
-                );
+            let tx = match &mut self.tx {
+                ImportTx::Postgres(tx) => {
+                    for (u, changes_hands) in rows {
+                        copy_row(&mut self.copy, u, changes_hands.then_some(at), at);
+                    }
+                    self.copy_rows += rows.len();
+                    // When every user is new, no batch reads the rows of the ones before:
+                    // they are sent in fewer, larger COPYs (`finish` sends the rest).
+                    if !self.all_new || self.copy_rows >= COPY_ROWS {
+                        copy_users(tx, &mut self.copy).await?;
+                        self.copy_rows = 0;
+                    }
+                    continue;
+                }
+                ImportTx::Sqlite(tx) => tx,
+            };
+            {
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(concat!(
+                    "INSERT INTO users (",
+                    import_columns!(),
+                    ") "
+                ));
                 q.push_values(rows, |mut row, (u, changes_hands)| {
                     let f = &u.fields;
                     row.push_bind(f.username.as_str())
@@ -512,14 +638,37 @@ impl Import<'_> {
                         .push_bind(changes_hands.then_some(at))
                         .push("'import'");
                 });
-                q.build().execute(&mut **tx).await?.rows_affected()
-            });
+                q.build().execute(&mut **tx).await?;
+            }
         }
         // Users whose id or username changed hands: the tokens of the previous holder.
         for (id, _) in creates.iter().map(|(u, c)| (u.id, *c)).filter(|(_, c)| *c) {
             self.revoke(id).await?;
         }
         Ok(())
+    }
+
+    /// The stored users a batch concerns: those with the id or the username of one of its
+    /// users.
+    async fn stored(&mut self, users: &[ImportedUser]) -> Result<Vec<Stored>> {
+        Ok(with_tx!(self, |tx, Db| {
+            let mut q = sqlx::QueryBuilder::<Db>::new(concat!(
+                "SELECT ",
+                user_columns!(),
+                ", origin FROM users WHERE id IN ("
+            ));
+            let mut ids = q.separated(", ");
+            for u in users {
+                ids.push_bind(u.id);
+            }
+            q.push(") OR username IN (");
+            let mut names = q.separated(", ");
+            for u in users {
+                names.push_bind(u.fields.username.as_str());
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(&mut **tx).await?
+        }))
     }
 
     async fn revoke(&mut self, id: i64) -> Result<()> {
@@ -543,6 +692,17 @@ impl Import<'_> {
         let result = async {
             if self.options.dry_run || !self.report.conflicts.is_empty() {
                 return Ok(());
+            }
+            if let ImportTx::Postgres(tx) = &mut self.tx
+                && !self.copy.is_empty()
+            {
+                copy_users(tx, &mut self.copy).await?;
+            }
+            for statement in std::mem::take(&mut self.rebuild) {
+                with_tx!(self, |tx, Db| sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected());
             }
             match self.tx {
                 // AUTOINCREMENT keeps sqlite_sequence at the largest id ever inserted,
@@ -575,6 +735,81 @@ impl Import<'_> {
         db.forget_tokens();
         result.map(|()| self.report)
     }
+}
+
+/// Sends `data` (COPY lines of new users) and empties it.
+async fn copy_users(tx: &mut sqlx::PgConnection, data: &mut Vec<u8>) -> Result<()> {
+    let mut copy = tx.copy_in_raw(COPY_USERS).await?;
+    copy.send(data.as_slice()).await?;
+    copy.finish().await?;
+    data.clear();
+    Ok(())
+}
+
+/// A created user as a line of COPY's text format, in the order of `import_columns!`.
+fn copy_row(out: &mut Vec<u8>, u: &ImportedUser, replaced_at: Option<OffsetDateTime>, at: OffsetDateTime) {
+    let f = &u.fields;
+    for text in [&f.username, &f.password, &f.email, &f.first_name, &f.last_name] {
+        copy_text(out, text);
+        out.push(b'\t');
+    }
+    for flag in [f.is_active, f.is_staff, f.is_superuser] {
+        out.extend_from_slice(if flag { b"t\t" } else { b"f\t" });
+    }
+    copy_time(out, u.last_login);
+    out.push(b'\t');
+    // A new user without date_joined joins now.
+    copy_time(out, Some(u.date_joined.unwrap_or(at)));
+    out.push(b'\t');
+    out.extend_from_slice(u.id.to_string().as_bytes());
+    out.push(b'\t');
+    copy_time(out, replaced_at);
+    out.extend_from_slice(b"\timport\n");
+}
+
+/// Text with COPY's escapes: the backslash, and the characters that end a field or a row.
+fn copy_text(out: &mut Vec<u8>, text: &str) {
+    for &b in text.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// A time in UTC to the microsecond, the same instant a bound parameter stores (sqlx counts
+/// whole microseconds from Postgres's epoch, 2000-01-01); `\N` for none. Years before 1 are
+/// written as Postgres reads them (BC).
+fn copy_time(out: &mut Vec<u8>, t: Option<OffsetDateTime>) {
+    use std::io::Write;
+    let Some(t) = t else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    let epoch = time::Date::from_calendar_date(2000, time::Month::January, 1)
+        .expect("a valid date")
+        .midnight()
+        .assume_utc();
+    let micros = (t - epoch).whole_microseconds();
+    let t = (epoch + time::Duration::microseconds(micros as i64)).to_offset(time::UtcOffset::UTC);
+    let (year, era) = if t.year() < 1 {
+        (1 - t.year(), " BC")
+    } else {
+        (t.year(), "")
+    };
+    let _ = write!(
+        out,
+        "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00{era}",
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    );
 }
 
 #[cfg(test)]
@@ -746,6 +981,35 @@ mod tests {
         assert_eq!(r.conflicts.len(), 2, "{r:?}");
         let r = report(&existing, &[imported(1, 1, "ben"), imported(2, 2, "ann")], true);
         assert_eq!(ids(&r.updated), [(1, true), (2, true)]);
+    }
+
+    #[test]
+    fn copy_rows_escape_text_and_write_times_in_utc() {
+        let mut u = imported(1, 7, "a\\b\tc");
+        u.fields.first_name = "line\nbreak\rreturn".into();
+        u.last_login = Some(
+            OffsetDateTime::parse(
+                "2025-06-01T12:00:00.1234567+02:00",
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap(),
+        );
+        u.date_joined = None;
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let mut out = Vec::new();
+        copy_row(&mut out, &u, Some(at), at);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\\\\b\\tc\tpbkdf2_sha256$1$s$h\t\tline\\nbreak\\rreturn\t\tt\tf\tf\t\
+             2025-06-01 10:00:00.123456+00\t1970-01-01 00:00:00.000000+00\t7\t1970-01-01 00:00:00.000000+00\timport\n"
+        );
+        let mut out = Vec::new();
+        copy_time(&mut out, None);
+        copy_time(&mut out, Some(time::macros::datetime!(-0001-03-04 05:06:07 UTC)));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\\N0002-03-04 05:06:07.000000+00 BC"
+        );
     }
 
     #[test]

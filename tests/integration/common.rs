@@ -325,6 +325,19 @@ impl Storage {
         rows.into_iter().map(|(f,)| f).collect()
     }
 
+    /// What the migrations made of the users table: its indexes (and on SQLite the search
+    /// table and the triggers that keep it), each as the statement that made it.
+    pub async fn users_schema(&self) -> Vec<String> {
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'users' ORDER BY indexname",
+                "SELECT sql FROM sqlite_master WHERE tbl_name IN ('users', 'users_search') \
+                 AND sql IS NOT NULL ORDER BY type, name",
+            )
+            .await;
+        rows.into_iter().map(|(sql,)| sql).collect()
+    }
+
     pub async fn outstanding_jti(&self, jti: &str) -> Option<Outstanding> {
         let id = stored_id(jti);
         self.outstanding().await.into_iter().find(|o| o.jti == id)

@@ -105,6 +105,7 @@ both_databases!(
     refused_logins_take_as_long_as_the_dearest_imported_hash,
     django_import_refuses_to_replace_users_created_in_jwtd,
     django_import_revokes_the_tokens_of_ids_that_change_hands,
+    django_import_into_an_empty_table_rebuilds_its_indexes_all_or_nothing,
 );
 
 async fn django_users_log_in_with_every_hash_format(db: Db) {
@@ -749,4 +750,87 @@ async fn django_import_revokes_the_tokens_of_ids_that_change_hands(db: Db) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let new_cid = forge(&with(sj_claims("access", "4"), json!({"username": "cid"})), KEY);
     assert_eq!(by_name.me(&new_cid).await.body["id"], 4);
+}
+
+fn numbered_user(id: i64) -> jwtd::store::ImportedUser {
+    jwtd::store::ImportedUser {
+        position: id as usize,
+        id,
+        fields: jwtd::store::NewUser {
+            username: format!("user{id:05}"),
+            password: "!unusable".into(),
+            email: format!("user{id:05}@example.test"),
+            // The characters COPY's text format escapes.
+            first_name: "tab\there, back\\slash".into(),
+            last_name: "line\nbreak\rreturn".into(),
+            is_active: id % 2 == 0,
+            is_staff: false,
+            is_superuser: id == 1,
+        },
+        last_login: (id % 3 == 0).then(|| instant("1999-12-31T23:59:59.123456Z")),
+        date_joined: Some(instant("2024-05-06T07:08:09.654321+02:00")),
+    }
+}
+
+/// Into an empty table the import drops the indexes that serve reads (and SQLite's search
+/// triggers) and builds them at the end: stopped halfway — an error or the process dying —
+/// it leaves the table empty with every index as before; done, the same indexes are back
+/// and find the new users.
+async fn django_import_into_an_empty_table_rebuilds_its_indexes_all_or_nothing(db: Db) {
+    let storage = Storage::new(db).await;
+    let s = TestServer::start_on(Arc::new(storage), SERVER).await;
+    let store = &s.state().store;
+    let schema = s.storage.users_schema().await;
+    assert!(schema.len() >= 5, "{schema:?}");
+    let users: Vec<_> = (1..=2500).map(numbered_user).collect();
+
+    let mut import = store
+        .begin_import(Default::default(), users.iter().map(|u| u.id).collect(), true)
+        .await
+        .unwrap();
+    import.batch(&users[..1000]).await.unwrap();
+    import.batch(&users[1000..2000]).await.unwrap();
+    drop(import);
+    assert_eq!(store.user_by_id(1).await.unwrap(), None);
+    assert_eq!(s.storage.users_schema().await, schema);
+
+    let report = store.import_users(&users, Default::default()).await.unwrap();
+    assert_eq!((report.counts.created, report.counts.unchanged), (2500, 0));
+    assert_eq!(s.storage.users_schema().await, schema);
+    for id in [1, 999, 1000, 2500] {
+        let u = store.user_by_id(id).await.unwrap().unwrap();
+        let expected = numbered_user(id);
+        assert_eq!(u.username, expected.fields.username);
+        assert_eq!(
+            (u.first_name.as_str(), u.last_name.as_str()),
+            (
+                expected.fields.first_name.as_str(),
+                expected.fields.last_name.as_str()
+            )
+        );
+        assert_eq!(
+            (u.is_active, u.is_superuser),
+            (expected.fields.is_active, id == 1)
+        );
+        assert_eq!(u.last_login, expected.last_login);
+        assert_eq!(Some(u.date_joined), expected.date_joined);
+    }
+    let query = |search: &str| jwtd::store::UserQuery {
+        terms: vec![search.into()],
+        limit: 10,
+        ..Default::default()
+    };
+    let (found, count) = store.search_users(&query("user01234")).await.unwrap();
+    assert_eq!((found.len(), count, found[0].id), (1, 1, 1234));
+    let (_, count) = store.search_users(&query("back\\slash")).await.unwrap();
+    assert_eq!(count, 2500);
+
+    // Into a table with users the indexes stay: a second import changes one user.
+    let mut changed = users[..1].to_vec();
+    changed[0].fields.email = "new@example.test".into();
+    let report = store.import_users(&changed, Default::default()).await.unwrap();
+    assert_eq!(report.counts.updated, 1);
+    let (found, _) = store.search_users(&query("new@example")).await.unwrap();
+    assert_eq!(found.iter().map(|u| u.id).collect::<Vec<_>>(), [1]);
+    assert_eq!(s.storage.users_schema().await, schema);
 }
