@@ -377,9 +377,17 @@ impl Database {
                     flushed.tokens.add(0);
                     return Ok(flushed);
                 };
+                // A batch's time grows with the pages it writes and with what else the disk
+                // and the cores are doing; the window shrinks while batches take longer than
+                // a tenth of `database_timeout` and grows back up to `batch` ids while they
+                // take less than a fortieth, so that none nears the timeout (which would end
+                // the flush) and the server's writers never wait long.
+                let budget = self.timeout / 10;
+                let mut window = limit;
                 let mut from = first - 1;
                 while from < last {
-                    let to = from.saturating_add(limit).min(last);
+                    let to = from.saturating_add(window).min(last);
+                    let started = std::time::Instant::now();
                     let done = self.bounded(async {
                         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
                         let mut counts = [0; 2];
@@ -402,6 +410,12 @@ impl Database {
                     flushed.tokens.add(tokens);
                     flushed.blacklisted += blacklisted;
                     from = to;
+                    let took = started.elapsed();
+                    if took > budget {
+                        window = (window / 2).max(1);
+                    } else if took < budget / 4 {
+                        window = window.saturating_mul(2).min(limit);
+                    }
                 }
             }
             Pool::Postgres(pool) => {
