@@ -165,14 +165,14 @@ pub(super) const ADD_OUTSTANDING: &str = "INSERT INTO outstanding_tokens \
 const IS_BLACKLISTED: &str = "SELECT EXISTS (SELECT 1 FROM blacklisted_tokens WHERE jti = $1)";
 const BLACKLISTING: &str = "SELECT b.blacklisted_at, b.reason, COALESCE(o.family, o.jti) \
      FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.jti = b.jti WHERE b.jti = $1";
-/// One batch of the flush: the `$2` outstanding tokens that expired first before `$1`, from
-/// `$3` on, read off `outstanding_tokens_expires_at`. Their blacklist rows would go by the
-/// foreign key's cascade; they are deleted by name so that the flush can say how many.
+/// One batch of the flush on Postgres: the `$2` outstanding tokens that expired first before
+/// `$1`, from `$3` on, read off `outstanding_tokens_expires_at`. Their blacklist rows would go
+/// by the foreign key's cascade; they are deleted by name so that the flush can say how many.
 ///
-/// `$3` is where the last batch ended. On Postgres, the index keeps the entries of deleted
-/// rows until a vacuum: a batch that started from the oldest expiry again would step over
-/// every row the batches before it deleted, and a flush of millions of rows would slow down
-/// batch after batch. SQLite removes them at once.
+/// `$3` is where the last batch ended: the index keeps the entries of deleted rows until a
+/// vacuum, and a batch that started from the oldest expiry again would step over every row
+/// the batches before it deleted, so that a flush of millions of rows would slow down batch
+/// after batch.
 macro_rules! expired_batch {
     ($columns:literal) => {
         concat!(
@@ -182,16 +182,35 @@ macro_rules! expired_batch {
         )
     };
 }
-/// SQLite: two statements in one `BEGIN IMMEDIATE` transaction, which no other writer
-/// enters, so both see the same batch.
-const FLUSH_BLACKLIST_BATCH: &str = concat!(
+/// SQLite: where the flush goes, the lowest and the highest rowid of the tokens expired
+/// before `$1` (read off `outstanding_tokens_expires_at` alone, without the table).
+const EXPIRED_IDS: &str = "SELECT min(rowid), max(rowid) FROM outstanding_tokens WHERE expires_at < $1";
+/// SQLite: one batch is the expired tokens among the rowids after `$2` up to `$3`, read off
+/// the table itself (`+` keeps the planner off the expiry index), with their blacklist rows,
+/// in one `BEGIN IMMEDIATE` transaction, which no other writer enters. SQLite removes a
+/// row's index entries with it, so each batch writes every page it deletes from; taken by
+/// rowid (the order rows were recorded in), a batch's rows are neighbours in the table,
+/// whose pages each batch then writes once for many rows. Taken by expiry, as on Postgres,
+/// they would be scattered over the table wherever expiries and insertion order disagree
+/// (lifetimes that changed, tokens of many lifetimes, imported rows), and each page written
+/// again by one batch after another.
+macro_rules! expired_window {
+    ($column:literal) => {
+        concat!(
+            "SELECT ",
+            $column,
+            " FROM outstanding_tokens WHERE rowid > $2 AND rowid <= $3 AND +expires_at < $1"
+        )
+    };
+}
+const FLUSH_BLACKLIST_WINDOW: &str = concat!(
     "DELETE FROM blacklisted_tokens WHERE jti IN (",
-    expired_batch!("jti"),
+    expired_window!("jti"),
     ")"
 );
-const FLUSH_TOKEN_BATCH: &str = concat!(
+const FLUSH_TOKEN_WINDOW: &str = concat!(
     "DELETE FROM outstanding_tokens WHERE rowid IN (",
-    expired_batch!("rowid"),
+    expired_window!("rowid"),
     ")"
 );
 /// Postgres: one statement, so that both deletes work on one batch whatever commits
@@ -397,47 +416,78 @@ impl Database {
     pub async fn flush_expired(&self, now: OffsetDateTime, batch: u64) -> Result<FlushedTokens> {
         let limit = batch.max(1) as i64;
         let mut flushed = FlushedTokens::default();
-        let mut from = OffsetDateTime::UNIX_EPOCH;
-        loop {
-            let done = self.bounded(async {
-                match &self.pool {
-                    Pool::Sqlite { writer, .. } => {
+        match &self.pool {
+            Pool::Sqlite { reader, writer } => {
+                let (first, last): (Option<i64>, Option<i64>) = self
+                    .bounded(async { Ok(sqlx::query_as(EXPIRED_IDS).bind(now).fetch_one(reader).await?) })
+                    .await?;
+                let (Some(first), Some(last)) = (first, last) else {
+                    // Nothing expired: counted as one (empty) batch, as on Postgres.
+                    flushed.tokens.add(0);
+                    return Ok(flushed);
+                };
+                // A batch's time grows with the pages it writes and with what else the disk
+                // and the cores are doing; the window shrinks while batches take longer than
+                // a tenth of `database_timeout` and grows back up to `batch` ids while they
+                // take less than a fortieth, so that none nears the timeout (which would end
+                // the flush) and the server's writers never wait long.
+                let budget = self.timeout / 10;
+                let mut window = limit;
+                let mut from = first - 1;
+                while from < last {
+                    let to = from.saturating_add(window).min(last);
+                    let started = std::time::Instant::now();
+                    let done = self.bounded(async {
                         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
                         let mut counts = [0; 2];
-                        for (sql, count) in [FLUSH_BLACKLIST_BATCH, FLUSH_TOKEN_BATCH]
+                        for (sql, count) in [FLUSH_BLACKLIST_WINDOW, FLUSH_TOKEN_WINDOW]
                             .into_iter()
                             .zip(&mut counts)
                         {
                             *count = sqlx::query(sql)
                                 .bind(now)
-                                .bind(limit)
                                 .bind(from)
+                                .bind(to)
                                 .execute(&mut *tx)
                                 .await?
                                 .rows_affected();
                         }
                         tx.commit().await?;
-                        Ok((counts[1], counts[0], None))
-                    }
-                    Pool::Postgres(pool) => {
-                        let (tokens, blacklisted, end): (i64, i64, Option<OffsetDateTime>) =
-                            sqlx::query_as(FLUSH_BATCH_PG)
-                                .bind(now)
-                                .bind(limit)
-                                .bind(from)
-                                .fetch_one(pool)
-                                .await?;
-                        Ok((tokens as u64, blacklisted as u64, end))
+                        Ok((counts[1], counts[0]))
+                    });
+                    let (tokens, blacklisted) = self.wrote(done.await)?;
+                    flushed.tokens.add(tokens);
+                    flushed.blacklisted += blacklisted;
+                    from = to;
+                    let took = started.elapsed();
+                    if took > budget {
+                        window = (window / 2).max(1);
+                    } else if took < budget / 4 {
+                        window = window.saturating_mul(2).min(limit);
                     }
                 }
-            });
-            let (tokens, blacklisted, end) = self.wrote(done.await)?;
-            flushed.tokens.add(tokens);
-            flushed.blacklisted += blacklisted;
-            if tokens < limit as u64 {
-                break;
             }
-            from = end.unwrap_or(from);
+            Pool::Postgres(pool) => {
+                let mut from = OffsetDateTime::UNIX_EPOCH;
+                loop {
+                    let done = self.bounded(async {
+                        Ok(sqlx::query_as(FLUSH_BATCH_PG)
+                            .bind(now)
+                            .bind(limit)
+                            .bind(from)
+                            .fetch_one(pool)
+                            .await?)
+                    });
+                    let (tokens, blacklisted, end): (i64, i64, Option<OffsetDateTime>) =
+                        self.wrote(done.await)?;
+                    flushed.tokens.add(tokens as u64);
+                    flushed.blacklisted += blacklisted as u64;
+                    if tokens < limit {
+                        break;
+                    }
+                    from = end.unwrap_or(from);
+                }
+            }
         }
         if flushed.tokens.rows > 0 {
             self.forget_tokens();

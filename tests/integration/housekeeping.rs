@@ -79,13 +79,12 @@ async fn flush_deletes_in_bounded_batches(db: Db) {
     let sessions = store.flush_ended_sessions(now, 3).await.unwrap();
     assert_eq!(sessions.rows, 1, "only the family without tokens or expiry");
 
-    // Two days on, the day-long tokens have expired: 8 of them, 3 per transaction.
+    // Two days on, the day-long tokens have expired: 8 of them, at most 3 per transaction
+    // (on SQLite, the expired among 3 ids at a time, from the first expired id to the last).
     let later = now + time::Duration::days(2);
     let tokens = store.flush_expired(later, 3).await.unwrap();
-    assert_eq!(
-        (tokens.tokens.rows, tokens.tokens.batches, tokens.blacklisted),
-        (8, 3, 3)
-    );
+    assert_eq!((tokens.tokens.rows, tokens.blacklisted), (8, 3));
+    assert!(tokens.tokens.batches >= 3, "{tokens:?}");
     let sessions = store.flush_ended_sessions(later, 3).await.unwrap();
     // Three pages of ended sessions, one (empty) of families without an expiry.
     assert_eq!((sessions.rows, sessions.batches), (7, 4));
