@@ -78,18 +78,6 @@ impl Joined {
     }
 }
 
-/// Binds `$new`'s columns to `$query` as `$1`…`$4` (user, jti, family, expiry), `$family`
-/// (a `Key`) as its family.
-macro_rules! bind_new {
-    ($query:expr, $new:expr, $family:expr) => {
-        $query
-            .bind($new.user_id)
-            .bind(Key::of(&$new.jti))
-            .bind($family)
-            .bind($new.expires_at)
-    };
-}
-
 /// Postgres: locks the row of the family `$family` (creating it), as the first thing its
 /// statement does that the others wait for: `RETURNING` then gives the revocation committed
 /// last, even one committed after the statement began, which a plain `SELECT` would not see.
@@ -208,11 +196,16 @@ impl Database {
     /// `add_outstanding` does, be recorded without a user and outlive the deletion that
     /// revoked the rest. On SQLite the write lock orders them.
     pub async fn add_to_family(&self, new: &OutstandingToken) -> Result<Joined> {
-        let family = Key::of(new.family.as_ref().unwrap_or(&new.jti));
+        // A token of no family is the first of its own.
+        let new = &OutstandingToken {
+            family: Some(new.family.clone().unwrap_or_else(|| new.jti.clone())),
+            ..new.clone()
+        };
+        let family = Key::of(new.family.as_deref().unwrap_or_default());
         let done = self.bounded(async {
             match &self.pool {
                 Pool::Sqlite { writer, .. } => {
-                    let added = bind_new!(
+                    let added = bind_token!(
                         sqlx::query(
                             "INSERT INTO outstanding_tokens (user_id, jti, family, expires_at) \
                              SELECT $1, $2, $3, $4 \
@@ -220,8 +213,7 @@ impl Database {
                              AND ($1 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $1)) \
                              ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
                         ),
-                        new,
-                        family
+                        new
                     )
                     .execute(writer)
                     .await?
@@ -242,7 +234,7 @@ impl Database {
                 // One statement: the owner's row is locked only once the family's row is
                 // (it is read through `fam`).
                 Pool::Postgres(pool) => {
-                    let (added, revoked): (bool, bool) = bind_new!(
+                    let (added, revoked): (bool, bool) = bind_token!(
                         sqlx::query_as(concat!(
                             "WITH ",
                             lock_family!("VALUES ($3::uuid)"),
@@ -254,8 +246,7 @@ impl Database {
                                ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at RETURNING 1) \
                              SELECT EXISTS (SELECT 1 FROM added), EXISTS (SELECT 1 FROM fam WHERE revoked_at IS NOT NULL)"
                         )),
-                        new,
-                        family
+                        new
                     )
                     .fetch_one(pool)
                     .await?;
