@@ -30,8 +30,9 @@ pub struct OutstandingToken {
 }
 
 /// A jti, or a family (the jti of its login), as the token tables store it: 16 bytes, a
-/// `uuid` on Postgres and a BLOB on SQLite, half the 32 hex digits of Simple JWT's and
-/// jwtd's jtis (`uuid4().hex`), in each row and in each index entry. Such a jti is stored
+/// `uuid` on Postgres and a BLOB on SQLite, half the 32 hex digits of Simple JWT's
+/// (`uuid4().hex`) and jwtd's (a version 7 UUID, time first: keys in issue order) jtis, in
+/// each row and in each index entry. Such a jti is stored
 /// as the bytes it spells, and read back the same; any other id — drf-jwt's token ids, a
 /// jti of another issuer's form — as the first 16 bytes of its SHA-256, so that it is
 /// still recorded, blacklisted and found under one key, but read back (a blacklisting's

@@ -201,21 +201,42 @@ pub fn password_fingerprint(password_hash: &str) -> String {
     hex::encode_upper(md5::Md5::digest(password_hash.as_bytes()))
 }
 
-/// `uuid4().hex`
+/// A jti as Simple JWT's `uuid4().hex` looks — 32 lowercase hex digits, unique, opaque to
+/// whoever checks the token — but a version 7 UUID: 48 bits of issue time in milliseconds,
+/// then 74 random bits (RFC 9562). The store keys tokens and sessions by these 16 bytes, so
+/// keys arrive in issue order: a new token's key goes beside the last one's in every index
+/// rather than on a random page of a table that no longer fits in memory, and the expired
+/// tokens the flush removes are the oldest keys, runs of neighbouring pages. The time it
+/// shows is the token's own `iat`, already in the token.
 pub fn new_jti() -> String {
-    random_uuid().simple().to_string()
+    time_ordered_uuid().simple().to_string()
 }
 
-/// A random (version 4) UUID, as Python's `uuid4()`, from aws-lc's generator:
-/// `Uuid::new_v4` asks the kernel for every one (a system call per token issued). The
-/// generator's bytes are drawn 32 UUIDs at a time: each call has a fixed cost whatever its
-/// length, more than the rest of making a token's claims.
+/// A version 7 UUID from the clock and [`random_bytes`].
+fn time_ordered_uuid() -> uuid::Uuid {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let random = random_bytes();
+    let tail: &[u8; 10] = random[..10].try_into().expect("10 bytes");
+    uuid::Builder::from_unix_timestamp_millis(millis, tail).into_uuid()
+}
+
+/// A random (version 4) UUID, as Python's `uuid4()`.
 pub fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(random_bytes()).into_uuid()
+}
+
+/// 16 random bytes from aws-lc's generator: `Uuid::new_v4` asks the kernel for every one (a
+/// system call per token issued). The generator's bytes are drawn 32 UUIDs' worth at a time:
+/// each call has a fixed cost whatever its length, more than the rest of making a token's
+/// claims.
+fn random_bytes() -> [u8; 16] {
     const BATCH: usize = 32 * 16;
     thread_local! {
         static POOL: std::cell::RefCell<([u8; BATCH], usize)> = const { std::cell::RefCell::new(([0; BATCH], BATCH)) };
     }
-    let bytes = POOL.with_borrow_mut(|(pool, used)| {
+    POOL.with_borrow_mut(|(pool, used)| {
         if *used == BATCH {
             aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), pool)
                 .expect("the system RNG works");
@@ -224,8 +245,7 @@ pub fn random_uuid() -> uuid::Uuid {
         let bytes: [u8; 16] = pool[*used..*used + 16].try_into().expect("16 bytes");
         *used += 16;
         bytes
-    });
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
+    })
 }
 
 /// Python truthiness of a claim value (`if user_id and …`).
@@ -310,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn jtis_are_random_version_4_uuids_as_uuid4_hex() {
+    fn jtis_look_like_uuid4_hex_and_are_version_7_uuids_in_issue_order() {
         let (a, b) = (new_jti(), new_jti());
         assert_ne!(a, b);
         // Across several refills of the batch, none repeats.
@@ -323,9 +343,22 @@ mod tests {
                     .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
             );
             let uuid = uuid::Uuid::parse_str(jti).unwrap();
-            assert_eq!(uuid.get_version_num(), 4);
+            assert_eq!(uuid.get_version_num(), 7);
             assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
         }
+        // The first 48 bits are the issue time: a jti made a few milliseconds later sorts
+        // after, whatever its random bits.
+        let millis = |jti: &str| u64::from_str_radix(&jti[..12], 16).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(millis(&a).abs_diff(now) < 5_000, "{a} is not from now ({now})");
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let later = new_jti();
+        assert!(later > b, "{later} sorts before {b}");
+        // 74 random bits: the tails of jtis made in the same millisecond differ.
+        assert_ne!(a[13..], b[13..]);
     }
 
     fn user() -> User {
