@@ -46,7 +46,10 @@ pub struct TokenSettings {
     /// How often the server deletes expired outstanding tokens; unset: never.
     #[serde(deserialize_with = "optional_duration")]
     pub flush_expired_interval: Option<Duration>,
-    /// Rows a flush deletes per transaction (tokens, sessions, events, counters).
+    /// Rows a flush deletes per transaction (tokens, sessions, events, counters). A batch
+    /// writes every index page it deletes from, and the `user_id` index's pages are hit at
+    /// random: the more rows per batch, the fewer times each page is written per row — but
+    /// the longer each batch holds SQLite's one write lock, which logins wait for.
     pub flush_batch_size: u64,
     /// Tokens and authorization headers longer than this are refused before any crypto.
     pub max_token_length: usize,
@@ -84,7 +87,7 @@ impl Default for TokenSettings {
             refresh_token_reuse_interval: Duration::secs(0),
             introspection_clients: Vec::new(),
             flush_expired_interval: None,
-            flush_batch_size: 10_000,
+            flush_batch_size: 25_000,
             max_token_length: 8 * 1024,
             token_cache_size: 4096,
         }
