@@ -22,6 +22,7 @@ both_databases!(
     a_failed_login_and_a_lock_are_recorded,
     cli_lists_and_revokes_sessions_and_shows_events,
     a_logout_ends_the_session,
+    sessions_are_paged_most_recently_used_first,
 );
 
 /// The user's sessions, as `access` sees them.
@@ -560,4 +561,68 @@ async fn a_logout_ends_the_session(db: Db) {
     ];
     expected.sort_by_key(|v| v.to_string());
     assert_eq!(logouts, expected, "{}", events.text);
+}
+
+/// DRF's page-number pagination over the sessions: the first page (read without an OFFSET)
+/// and the later ones (with one) together give each session once, most recently used first.
+async fn sessions_are_paged_most_recently_used_first(db: Db) {
+    let s = TestServer::start(db, "").await;
+    s.user("alice", "pw-alice-1").await;
+    let mut logins = Vec::new();
+    for _ in 0..5 {
+        let pair = login_as(&s, "/api/token/", alice()).await;
+        assert_eq!(pair.status, 200, "{}", pair.text);
+        logins.push(pair);
+    }
+    let access = logins[0].str("access");
+    let ids = |r: &Reply| -> Vec<String> {
+        r.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = s
+        .get(
+            "/api/me/sessions/?page_size=100",
+            Some(&format!("Bearer {access}")),
+        )
+        .await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let newest_first: Vec<String> = logins
+        .iter()
+        .rev()
+        .map(|p| claims(&p.str("refresh"))["jti"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids(&all), newest_first);
+    let mut paged = Vec::new();
+    for page in 1..=3 {
+        let r = s
+            .get(
+                &format!("/api/me/sessions/?page_size=2&page={page}"),
+                Some(&format!("Bearer {access}")),
+            )
+            .await;
+        assert_eq!(r.status, 200, "page {page}: {}", r.text);
+        assert_eq!(r.body["count"], 5, "page {page}");
+        assert_eq!(r.body["next"].is_null(), page == 3, "page {page}: {}", r.text);
+        assert_eq!(r.body["previous"].is_null(), page == 1, "page {page}: {}", r.text);
+        paged.extend(ids(&r));
+    }
+    assert_eq!(paged, newest_first);
+    let past = s
+        .get(
+            "/api/me/sessions/?page_size=2&page=4",
+            Some(&format!("Bearer {access}")),
+        )
+        .await;
+    assert_eq!(past.status, 404, "{}", past.text);
+    let last = s
+        .get(
+            "/api/me/sessions/?page_size=2&page=last",
+            Some(&format!("Bearer {access}")),
+        )
+        .await;
+    assert_eq!(ids(&last), newest_first[4..].to_vec(), "{}", last.text);
 }
