@@ -255,9 +255,12 @@ impl Database {
             let mut list = sqlx::QueryBuilder::new(COLUMNS);
             push_event_filter!(list, filter);
             list.push(" ORDER BY at DESC, id DESC LIMIT ")
-                .push_bind(page.limit)
-                .push(" OFFSET ")
-                .push_bind(page.offset);
+                .push_bind(page.limit);
+            // (no OFFSET on the first page: Postgres then keeps its generic plan, see
+            // `sessions_of_user`)
+            if page.offset > 0 {
+                list.push(" OFFSET ").push_bind(page.offset);
+            }
             let rows: Vec<EventRow> = list.build_query_as().fetch_all(db).await?;
             (rows.into_iter().map(event).collect(), total)
         })

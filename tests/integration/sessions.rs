@@ -304,6 +304,15 @@ async fn events_are_listed_newest_first(db: Db) {
             .unwrap()
             .ends_with("/api/me/events/?page=2&page_size=2")
     );
+    let second = s
+        .get(
+            "/api/me/events/?page=2&page_size=2",
+            Some(&format!("Bearer {access}")),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(second.body["results"][0], r.body["results"][2], "{}", second.text);
+    assert_eq!(second.body["results"][1], r.body["results"][3], "{}", second.text);
     s.get("/api/me/events/?page=9", Some(&format!("Bearer {access}")))
         .await
         .expect(404, json!({"detail": "Invalid page."}));
