@@ -197,11 +197,12 @@ impl Database {
     /// revoked the rest. On SQLite the write lock orders them.
     pub async fn add_to_family(&self, new: &OutstandingToken) -> Result<Joined> {
         // A token of no family is the first of its own.
+        let family = new.family.as_deref().unwrap_or(&new.jti);
         let new = &OutstandingToken {
-            family: Some(new.family.clone().unwrap_or_else(|| new.jti.clone())),
+            family: Some(family.to_owned()),
             ..new.clone()
         };
-        let family = Key::of(new.family.as_deref().unwrap_or_default());
+        let family = Key::of(family);
         let done = self.bounded(async {
             match &self.pool {
                 Pool::Sqlite { writer, .. } => {

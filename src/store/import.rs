@@ -333,8 +333,9 @@ macro_rules! import_columns {
 }
 /// Postgres takes new users by COPY: no statement to parse and no parameter to bind per row.
 const COPY_USERS: &str = concat!("COPY users (", import_columns!(), ") FROM STDIN");
-/// New users sent per COPY when nothing reads them before the end (about 2.5 MB).
-const COPY_ROWS: usize = 10 * IMPORT_BATCH;
+/// COPY data held before it is sent, when nothing reads the new users before the end (about
+/// ten batches of users).
+const COPY_BYTES: usize = 2_500_000;
 
 /// The indexes of `users` that serve reads only (every one but the unique ones, which the
 /// import's own lookups and the uniqueness of ids and usernames need), as Postgres's catalog
@@ -401,9 +402,8 @@ pub struct Import<'a> {
     /// Every user of the file is new: the table was empty at the start and the file
     /// `distinct`, so that no batch can find a stored user it concerns and none looks.
     all_new: bool,
-    /// New users not sent yet (Postgres), as COPY data, and how many.
+    /// New users not sent yet (Postgres), as COPY data.
     copy: Vec<u8>,
-    copy_rows: usize,
 }
 
 impl Database {
@@ -447,7 +447,6 @@ impl Database {
             distinct,
             all_new: false,
             copy: Vec::new(),
-            copy_rows: 0,
         };
         if !options.dry_run && !import.in_file.is_empty() {
             import.defer_indexes().await?;
@@ -604,12 +603,10 @@ impl Import<'_> {
                     for (u, changes_hands) in rows {
                         copy_row(&mut self.copy, u, changes_hands.then_some(at), at);
                     }
-                    self.copy_rows += rows.len();
                     // When every user is new, no batch reads the rows of the ones before:
                     // they are sent in fewer, larger COPYs (`finish` sends the rest).
-                    if !self.all_new || self.copy_rows >= COPY_ROWS {
+                    if !self.all_new || self.copy.len() >= COPY_BYTES {
                         copy_users(tx, &mut self.copy).await?;
-                        self.copy_rows = 0;
                     }
                     continue;
                 }

@@ -471,18 +471,19 @@ impl Database {
             // every call (more than the query itself costs, once the table is large); without
             // the OFFSET it keeps the generic plan, the same index scan.
             let first = page.offset == 0;
+            macro_rules! first_page {
+                () => {
+                    concat!(
+                        select_sessions!(""),
+                        active_of_user!(),
+                        " ORDER BY last_used_at DESC, family DESC LIMIT $3"
+                    )
+                };
+            }
             let sessions = sqlx::query_as::<_, SessionRow>(if first {
-                concat!(
-                    select_sessions!(""),
-                    active_of_user!(),
-                    " ORDER BY last_used_at DESC, family DESC LIMIT $3"
-                )
+                first_page!()
             } else {
-                concat!(
-                    select_sessions!(""),
-                    active_of_user!(),
-                    " ORDER BY last_used_at DESC, family DESC LIMIT $3 OFFSET $4"
-                )
+                concat!(first_page!(), " OFFSET $4")
             })
             .bind(user_id)
             .bind(now)
